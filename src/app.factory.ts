@@ -1,0 +1,75 @@
+import { ValidationPipe, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module.js';
+import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
+import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
+import type { AppConfig } from './config/app-config.js';
+import { APP_VERSION } from './config/version.js';
+
+export const API_PREFIX = 'api/v1';
+
+/** One tag per module, in the order the Swagger UI shows them. */
+const API_TAGS: Array<[string, string]> = [['health', 'Liveness and readiness probes']];
+
+export interface CreateAppOptions {
+  logger?: Logger;
+  /** Extra modules mounted beside the real ones (tests only). */
+  extraModules?: Type[];
+}
+
+/** Builds the fully configured application (not yet listening). Used by main.ts and the e2e tests. */
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<NestExpressApplication> {
+  const logger = options.logger ?? createLogger(config);
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, options.extraModules),
+    {
+      bodyParser: false,
+      abortOnError: false,
+      logger: new PinoLoggerService(logger),
+    },
+  );
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(httpLogger(logger));
+  // No upgrade-insecure-requests: self-hosters reach /docs over plain HTTP on their LAN.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.enableCors({
+    origin: config.corsOrigins,
+    credentials: true,
+    exposedHeaders: ['X-Request-Id', 'Retry-After', 'ETag', 'X-Checksum'],
+  });
+  app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
+  app.setGlobalPrefix(API_PREFIX);
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+    }),
+  );
+  app.useGlobalFilters(new AllExceptionsFilter());
+
+  if (config.swaggerEnabled) {
+    const builder = new DocumentBuilder()
+      .setTitle('Adiuva Cloud API')
+      .setDescription(
+        'Accounts, billing, LLM chat, end-to-end encrypted storage and sync, vectors, backups and plugins. ' +
+          'Every error has the shape {statusCode, error, message, request_id}; every response carries X-Request-Id.',
+      )
+      .setVersion(APP_VERSION)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    for (const [name, description] of API_TAGS) builder.addTag(name, description);
+    const document = SwaggerModule.createDocument(app, builder.build());
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  }
+  return app;
+}

@@ -1,0 +1,17 @@
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './modules/health/health.module.js';
+
+@Module({})
+export class AppModule {
+  /** `extra` lets tests mount probe controllers beside the real modules. */
+  static forRoot(config: AppConfig, extra: Type[] = []): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), LifecycleModule, DatabaseModule, HealthModule, ...extra],
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+/** The body of every error response (SPEC §2). */
+export class ErrorResponseDto {
+  @ApiProperty({ example: 400 })
+  statusCode!: number;
+
+  @ApiProperty({ example: 'Bad Request' })
+  error!: string;
+
+  @ApiProperty({
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+    example: ['email must be an email'],
+  })
+  message!: string | string[];
+
+  @ApiProperty({ example: '8f14e45f-ceea-467f-a0e6-1f1e2d9b2c3a' })
+  request_id!: string;
+}

@@ -1,0 +1,92 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  request_id: string;
+}
+
+/** Errors raised by Express middleware (body-parser and friends) carry their status this way. */
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  type?: string;
+  message?: string;
+  limit?: number;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The one place where errors become responses (SPEC §2 shape plus request_id).
+ * Anything that is not a deliberate 4xx becomes a 500 whose details stay in
+ * the log, never in the body.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const res = ctx.getResponse<Response>();
+    const requestId = String(req.id ?? res.getHeader('X-Request-Id') ?? '');
+
+    const { status, message } = describe(exception);
+    if (status >= 500) {
+      const err = exception instanceof Error ? exception : new Error(String(exception));
+      this.logger.error(
+        `${req.method} ${req.path} failed [request_id=${requestId}]: ${err.message}`,
+        err.stack,
+        'Exceptions',
+      );
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body: ErrorBody = {
+      statusCode: status,
+      error: STATUS_CODES[status] ?? 'Error',
+      message,
+      request_id: requestId,
+    };
+    res.status(status).json(body);
+  }
+}
+
+function describe(exception: unknown): { status: number; message: string | string[] } {
+  // Express body-parser errors arrive raw or wrapped by Nest's adapter (with the original as `cause`).
+  const raw = (exception instanceof HttpException ? exception.cause : exception) as HttpishError | undefined;
+  if (raw?.type === 'entity.parse.failed') {
+    return { status: 400, message: 'Malformed JSON in request body' };
+  }
+  if (raw?.type === 'entity.too.large') {
+    const limit = raw.limit
+      ? ` of ${raw.limit >= MIB ? `${raw.limit / MIB} MiB` : `${raw.limit} bytes`}`
+      : '';
+    return { status: 413, message: `Request body exceeds the limit${limit}` };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status >= 500)
+      return { status, message: status === 500 ? 'Internal server error' : exception.message };
+    const response = exception.getResponse();
+    if (typeof response === 'string') return { status, message: response };
+    const msg = (response as { message?: unknown }).message;
+    if (typeof msg === 'string' || (Array.isArray(msg) && msg.every((m) => typeof m === 'string'))) {
+      return { status, message: msg };
+    }
+    return { status, message: exception.message };
+  }
+  const status = raw?.status ?? raw?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && raw?.expose !== false) {
+    return { status, message: raw?.message ?? STATUS_CODES[status] ?? 'Bad request' };
+  }
+  return { status: 500, message: 'Internal server error' };
+}

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { envSchema, type Env, type LogLevel, type Tier } from './env.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Typed, validated configuration. Built once at start from the environment and
+ * injected wherever a setting is needed (it is the injection token itself).
+ */
+export class AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly env: 'dev' | 'prod';
+  readonly dataDir: string;
+  readonly database: {
+    url: string | undefined;
+    poolMax: number;
+    connectTimeoutMs: number;
+  };
+  readonly jwt: { secret: string; accessTokenMinutes: number; refreshTokenDays: number };
+  readonly s3: {
+    bucket: string | undefined;
+    region: string;
+    endpointUrl: string | undefined;
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+  };
+  readonly redisUrl: string | undefined;
+  readonly stripe: {
+    secretKey: string | undefined;
+    webhookSecret: string | undefined;
+    apiUrl: string | undefined;
+    prices: { pro: string; power: string; team: string };
+  };
+  readonly llm: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    model: string;
+    routerModel: string;
+    embeddingsModel: string;
+  };
+  readonly vectorDimensions: number;
+  readonly corsOrigins: string[];
+  readonly adminEmails: string[];
+  readonly defaultTier: Tier;
+  readonly trustProxy: boolean | number | string[];
+  readonly logLevel: LogLevel;
+  readonly swaggerEnabled: boolean;
+  readonly jsonBodyLimitBytes: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly shutdownDelayMs: number;
+  readonly shutdownTimeoutMs: number;
+
+  constructor(env: Env, jwtSecret: string) {
+    this.port = env.PORT;
+    this.host = env.HOST;
+    this.env = env.ENV;
+    this.dataDir = resolve(env.DATA_DIR);
+    this.database = {
+      url: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+    };
+    this.jwt = {
+      secret: jwtSecret,
+      accessTokenMinutes: env.JWT_ACCESS_TOKEN_EXPIRE_MINUTES,
+      refreshTokenDays: env.JWT_REFRESH_TOKEN_EXPIRE_DAYS,
+    };
+    this.s3 = {
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION,
+      endpointUrl: env.S3_ENDPOINT_URL,
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    };
+    this.redisUrl = env.REDIS_URL;
+    this.stripe = {
+      secretKey: env.STRIPE_SECRET_KEY,
+      webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+      apiUrl: env.STRIPE_API_URL,
+      prices: { pro: env.STRIPE_PRICE_PRO, power: env.STRIPE_PRICE_POWER, team: env.STRIPE_PRICE_TEAM },
+    };
+    this.llm = {
+      apiKey: env.OPENAI_API_KEY,
+      baseUrl: env.OPENAI_BASE_URL,
+      model: env.LLM_MODEL,
+      routerModel: env.LLM_ROUTER_MODEL,
+      embeddingsModel: env.EMBEDDINGS_MODEL,
+    };
+    this.vectorDimensions = env.VECTOR_DIMENSIONS;
+    this.corsOrigins = env.CORS_ORIGINS;
+    this.adminEmails = env.ADMIN_EMAILS.map((e) => e.toLowerCase());
+    this.defaultTier = env.DEFAULT_TIER;
+    this.trustProxy = env.TRUST_PROXY;
+    this.logLevel = env.LOG_LEVEL;
+    this.swaggerEnabled = this.env === 'dev' || env.SWAGGER_ENABLED;
+    this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
+    this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
+    this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;
+    this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
+  }
+
+  get isProd(): boolean {
+    return this.env === 'prod';
+  }
+}
+
+/**
+ * Validates `source` (the process environment by default) and returns the
+ * configuration, or throws one ConfigError naming every bad variable. Values
+ * are never echoed: some of them are secrets.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.')} ${issue.message}`);
+    }
+  }
+  const env = parsed.success ? parsed.data : undefined;
+  const envName = env?.ENV ?? (source.ENV?.trim() || 'dev');
+  if (envName === 'prod' && !source.JWT_SECRET?.trim()) {
+    problems.push('JWT_SECRET is required when ENV=prod (a random string of at least 32 characters)');
+  }
+  if (problems.length > 0 || !env) throw new ConfigError(problems);
+  return new AppConfig(env, env.JWT_SECRET ?? devJwtSecret(resolve(env.DATA_DIR)));
+}
+
+/** In dev, a secret generated once and kept in DATA_DIR so tokens survive restarts. */
+function devJwtSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= 32) return existing;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+/** Reads `.env` from the working directory when present, without overriding real variables. */
+export function loadDotEnv(): void {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+}

@@ -1,0 +1,169 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the service reads (SPEC §3 plus the operational
+ * knobs of the foundation). Values arrive as strings; each field parses and
+ * checks its own. Variables of modules that land later are validated here too,
+ * so a typo fails at start instead of at first use.
+ */
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const optionalString = () => z.preprocess(emptyToUndefined, z.string().optional());
+
+const int = (def: number, min: number, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return def;
+        if (!/^-?\d+$/.test(v.trim())) {
+          ctx.addIssue({ code: 'custom', message: `must be an integer between ${min} and ${max}` });
+          return z.NEVER;
+        }
+        const n = Number(v);
+        if (n < min || n > max) {
+          ctx.addIssue({ code: 'custom', message: `must be an integer between ${min} and ${max}` });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+
+const bool = (def: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (v === undefined) return def;
+        const s = v.trim().toLowerCase();
+        if (['true', '1', 'yes'].includes(s)) return true;
+        if (['false', '0', 'no'].includes(s)) return false;
+        ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+        return z.NEVER;
+      }),
+  );
+
+const url = (protocols: string[]) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .refine(
+        (v) => {
+          if (v === undefined) return true;
+          try {
+            return protocols.includes(new URL(v).protocol);
+          } catch {
+            return false;
+          }
+        },
+        { message: `must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}` },
+      ),
+  );
+
+const list = (def: string) =>
+  z.preprocess(
+    (v) => emptyToUndefined(v) ?? def,
+    z.string().transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    ),
+  );
+
+const TIERS = ['free', 'pro', 'power', 'team'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Express `trust proxy`: false/true, a hop count, or a list of addresses/subnets. */
+const trustProxy = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): boolean | number | string[] => {
+      if (v === undefined) return false;
+      const s = v.trim().toLowerCase();
+      if (s === 'false' || s === '0') return false;
+      if (s === 'true') return true;
+      if (/^\d+$/.test(s)) return Number(s);
+      const items = v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      const ok = items.every(
+        (x) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(x) || /^(loopback|linklocal|uniquelocal)$/.test(x),
+      );
+      if (!ok || items.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be true, false, a hop count, or a comma list of addresses/subnets',
+        });
+        return z.NEVER;
+      }
+      return items;
+    }),
+);
+
+export const envSchema = z.object({
+  PORT: int(3000, 0, 65535),
+  HOST: z.preprocess((v) => emptyToUndefined(v) ?? '0.0.0.0', z.string()),
+  ENV: z.preprocess(
+    (v) => emptyToUndefined(v) ?? 'dev',
+    z.enum(['dev', 'prod'], { message: 'must be dev or prod' }),
+  ),
+  DATA_DIR: z.preprocess((v) => emptyToUndefined(v) ?? './data', z.string()),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_POOL_MAX: int(10, 2, 1000),
+  DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
+  JWT_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  ),
+  JWT_ACCESS_TOKEN_EXPIRE_MINUTES: int(30, 1, 24 * 60),
+  JWT_REFRESH_TOKEN_EXPIRE_DAYS: int(30, 1, 365),
+  S3_BUCKET: optionalString(),
+  S3_REGION: z.preprocess((v) => emptyToUndefined(v) ?? 'us-east-1', z.string()),
+  S3_ENDPOINT_URL: url(['http:', 'https:']),
+  AWS_ACCESS_KEY_ID: optionalString(),
+  AWS_SECRET_ACCESS_KEY: optionalString(),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  STRIPE_SECRET_KEY: optionalString(),
+  STRIPE_WEBHOOK_SECRET: optionalString(),
+  STRIPE_API_URL: url(['http:', 'https:']),
+  STRIPE_PRICE_PRO: z.preprocess((v) => emptyToUndefined(v) ?? 'price_pro_monthly', z.string()),
+  STRIPE_PRICE_POWER: z.preprocess((v) => emptyToUndefined(v) ?? 'price_power_monthly', z.string()),
+  STRIPE_PRICE_TEAM: z.preprocess((v) => emptyToUndefined(v) ?? 'price_team_monthly', z.string()),
+  OPENAI_API_KEY: optionalString(),
+  OPENAI_BASE_URL: url(['http:', 'https:']),
+  LLM_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o', z.string()),
+  LLM_ROUTER_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o-mini', z.string()),
+  EMBEDDINGS_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'text-embedding-3-small', z.string()),
+  VECTOR_DIMENSIONS: int(1536, 1, 16000),
+  CORS_ORIGINS: list('app://.,http://localhost:3000,http://localhost:5173'),
+  ADMIN_EMAILS: list(''),
+  DEFAULT_TIER: z.preprocess(
+    (v) => (emptyToUndefined(v) as string | undefined)?.toLowerCase() ?? 'free',
+    z.enum(TIERS, { message: `must be one of ${TIERS.join(', ')}` }),
+  ),
+  TRUST_PROXY: trustProxy,
+  LOG_LEVEL: z.preprocess(
+    (v) => (emptyToUndefined(v) as string | undefined)?.toLowerCase() ?? 'info',
+    z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  ),
+  SWAGGER_ENABLED: bool(false),
+  JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
+  KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
+  SHUTDOWN_DELAY_MS: int(0, 0, 60_000),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),
+});
+
+export type Env = z.output<typeof envSchema>;
+export type Tier = (typeof TIERS)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];

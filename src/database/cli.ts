@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { DataSource } from 'typeorm';
+import { ConfigError, loadConfig, loadDotEnv } from '../config/app-config.js';
+import { dataSourceOptions } from './database.options.js';
+import { setUpDatabase } from './database.setup.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+
+/**
+ * Migration commands against the configured database (DATABASE_URL, or the
+ * embedded one under DATA_DIR, which must not be in use by a running server):
+ *
+ *   run                 apply pending migrations
+ *   generate <Name>     write migrations/<timestamp>-<Name>.ts from the entity/schema difference
+ *   check               exit 1 when the entities and the migrated schema differ (CI drift check)
+ */
+async function main(argv: string[]): Promise<number> {
+  const [command, name] = argv;
+  if (!command || !['run', 'generate', 'check'].includes(command)) {
+    process.stderr.write('usage: cli.js run | generate <Name> | check\n');
+    return 2;
+  }
+  if (command === 'generate' && !/^[A-Za-z][A-Za-z0-9]*$/.test(name ?? '')) {
+    process.stderr.write(
+      'generate needs a migration name in PascalCase, e.g. `npm run migration:generate -- AddUsers`\n',
+    );
+    return 2;
+  }
+
+  loadDotEnv();
+  const config = loadConfig();
+  const embedded = config.database.url ? undefined : new EmbeddedPostgres(join(config.dataDir, 'pgdata'));
+  const url = config.database.url ?? (await embedded!.start());
+  const ds = new DataSource(dataSourceOptions(config, url, !!embedded));
+  try {
+    await ds.initialize();
+    const setup = await setUpDatabase(ds, { lock: !embedded });
+    log(
+      setup.migrationsApplied.length
+        ? `applied: ${setup.migrationsApplied.join(', ')}`
+        : 'no pending migrations',
+    );
+    if (!setup.vector) log(`note: pgvector is not available (${setup.vectorReason})`);
+    if (command === 'run') return 0;
+
+    const sql = await ds.driver.createSchemaBuilder().log();
+    if (command === 'check') {
+      if (sql.upQueries.length === 0) {
+        log('schema matches the entities: no migration needed');
+        return 0;
+      }
+      log('the entities differ from the migrated schema; a migration is missing:');
+      for (const q of sql.upQueries) log(`  ${q.query}`);
+      return 1;
+    }
+    if (sql.upQueries.length === 0) {
+      log('no changes: nothing to generate');
+      return 0;
+    }
+    const timestamp = Date.now();
+    // Generated as TypeScript source in the repository (run from its root), not into dist/.
+    const dir = join(process.cwd(), 'migrations');
+    const file = join(dir, `${timestamp}-${name}.ts`);
+    const up = sql.upQueries.map((q) => queryLine(q.query, q.parameters));
+    const down = sql.downQueries.reverse().map((q) => queryLine(q.query, q.parameters));
+    if (!existsSync(dir)) mkdirSync(dir);
+    writeFileSync(file, migrationSource(`${name}${timestamp}`, up, down));
+    log(`wrote ${relative(process.cwd(), file)}`);
+    return 0;
+  } finally {
+    if (ds.isInitialized) await ds.destroy();
+    await embedded?.stop();
+  }
+}
+
+function queryLine(query: string, parameters?: unknown[]): string {
+  const params = parameters?.length ? `, ${JSON.stringify(parameters)}` : '';
+  return `    await queryRunner.query(\`${query.replace(/`/g, '\\`')}\`${params});`;
+}
+
+function migrationSource(className: string, up: string[], down: string[]): string {
+  return `import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export class ${className} implements MigrationInterface {
+  name = '${className}';
+
+  public async up(queryRunner: QueryRunner): Promise<void> {
+${up.join('\n')}
+  }
+
+  public async down(queryRunner: QueryRunner): Promise<void> {
+${down.join('\n')}
+  }
+}
+`;
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,49 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+
+/**
+ * Resolves the database URL: `DATABASE_URL` when set, else an embedded
+ * Postgres under `DATA_DIR/pgdata`, started on first use. On shutdown it
+ * closes the data source first, then the embedded server, so the pool never
+ * talks to a server that is already gone.
+ */
+@Injectable()
+export class EmbeddedPostgresService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Database');
+  private embedded?: EmbeddedPostgres;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  get isEmbedded(): boolean {
+    return !this.config.database.url;
+  }
+
+  async connectionUrl(): Promise<string> {
+    if (this.config.database.url) return this.config.database.url;
+    if (!this.embedded) {
+      const dir = join(this.config.dataDir, 'pgdata');
+      this.embedded = new EmbeddedPostgres(dir);
+      const started = Date.now();
+      await this.embedded.start();
+      this.logger.log(
+        `DATABASE_URL is not set: embedded Postgres (PGlite with pgvector) started from ${dir} in ${Date.now() - started} ms`,
+      );
+    }
+    return this.embedded.connectionUrl;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.embedded) return;
+    const ds = this.moduleRef.get(DataSource, { strict: false });
+    if (ds.isInitialized) await ds.destroy();
+    await this.embedded.stop();
+    this.embedded = undefined;
+  }
+}
