@@ -20,8 +20,9 @@ describe('database', () => {
 
   it('enables pgvector where the server has it, and says so clearly where it does not', async () => {
     const ds = t.app.get(DataSource);
-    const available = (await ds.query<unknown[]>(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`))
-      .length;
+    const available = (
+      await ds.query<unknown[]>(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`)
+    ).length;
     const support = t.app.get(DatabaseService).vectorSupport;
     expect(support.available).toBe(available > 0);
     if (available) {

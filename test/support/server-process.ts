@@ -46,8 +46,8 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   });
   let out = '';
   let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { proc, port, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
 }
