@@ -13,7 +13,11 @@ import { APP_VERSION } from './config/version.js';
 export const API_PREFIX = 'api/v1';
 
 /** One tag per module, in the order the Swagger UI shows them. */
-const API_TAGS: Array<[string, string]> = [['health', 'Liveness and readiness probes']];
+const API_TAGS: Array<[string, string]> = [
+  ['health', 'Liveness and readiness probes'],
+  ['auth', 'Accounts, sessions, tokens and API keys'],
+  ['admin', 'Administration (admin role): accounts and the audit log'],
+];
 
 export interface CreateAppOptions {
   logger?: Logger;
@@ -44,7 +48,15 @@ export async function createApp(
   app.enableCors({
     origin: config.corsOrigins,
     credentials: true,
-    exposedHeaders: ['X-Request-Id', 'Retry-After', 'ETag', 'X-Checksum'],
+    exposedHeaders: [
+      'X-Request-Id',
+      'Retry-After',
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+      'ETag',
+      'X-Checksum',
+    ],
   });
   app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
   app.setGlobalPrefix(API_PREFIX);
@@ -66,7 +78,13 @@ export async function createApp(
           'Every error has the shape {statusCode, error, message, request_id}; every response carries X-Request-Id.',
       )
       .setVersion(APP_VERSION)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'An access token from /auth/login, or an API key (adv_…)',
+      })
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api_key');
     for (const [name, description] of API_TAGS) builder.addTag(name, description);
     const document = SwaggerModule.createDocument(app, builder.build());
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

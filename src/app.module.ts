@@ -1,8 +1,13 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
+import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
+import { RedisModule } from './common/redis/redis.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { AdminModule } from './modules/admin/admin.module.js';
+import { AuditModule } from './modules/audit/audit.module.js';
+import { AuthModule } from './modules/auth/auth.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 
 @Module({})
@@ -11,7 +16,18 @@ export class AppModule {
   static forRoot(config: AppConfig, extra: Type[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LifecycleModule, DatabaseModule, HealthModule, ...extra],
+      imports: [
+        ConfigModule.forRoot(config),
+        LifecycleModule,
+        DatabaseModule,
+        RedisModule,
+        RateLimitModule,
+        HealthModule,
+        AuditModule,
+        AuthModule,
+        AdminModule,
+        ...extra,
+      ],
     };
   }
 }

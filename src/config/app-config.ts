@@ -53,6 +53,8 @@ export class AppConfig {
   readonly trustProxy: boolean | number | string[];
   readonly logLevel: LogLevel;
   readonly swaggerEnabled: boolean;
+  /** Brute-force limits of register/login/refresh/logout: per IP per minute, per account per 15 minutes. */
+  readonly authRateLimit: { perIpPerMinute: number; perAccountPer15Minutes: number };
   readonly jsonBodyLimitBytes: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
@@ -101,6 +103,10 @@ export class AppConfig {
     this.trustProxy = env.TRUST_PROXY;
     this.logLevel = env.LOG_LEVEL;
     this.swaggerEnabled = this.env === 'dev' || env.SWAGGER_ENABLED;
+    this.authRateLimit = {
+      perIpPerMinute: env.AUTH_RATE_LIMIT_PER_IP,
+      perAccountPer15Minutes: env.AUTH_RATE_LIMIT_PER_ACCOUNT,
+    };
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
     this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
     this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;

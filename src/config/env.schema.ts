@@ -158,6 +158,8 @@ export const envSchema = z.object({
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }),
   ),
   SWAGGER_ENABLED: bool(false),
+  AUTH_RATE_LIMIT_PER_IP: int(30, 1, 100_000),
+  AUTH_RATE_LIMIT_PER_ACCOUNT: int(10, 1, 100_000),
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
   SHUTDOWN_DELAY_MS: int(0, 0, 60_000),

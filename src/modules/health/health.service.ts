@@ -1,10 +1,19 @@
 import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service.js';
 import { APP_VERSION } from '../../config/version.js';
+import { RedisService } from '../../common/redis/redis.service.js';
 import { DatabaseService } from '../../database/database.service.js';
 import type { HealthDto, ReadinessDto } from './dto/health.dto.js';
 
 type Check = () => Promise<void>;
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -21,8 +30,10 @@ export class HealthService {
   constructor(
     private readonly lifecycle: LifecycleService,
     database: DatabaseService,
+    redis: RedisService,
   ) {
     this.register('database', () => database.ping(CHECK_TIMEOUT_MS));
+    if (redis.client) this.register('redis', () => withTimeout(redis.ping(), CHECK_TIMEOUT_MS));
   }
 
   register(name: string, check: Check): void {

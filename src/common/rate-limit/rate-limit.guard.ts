@@ -1,0 +1,123 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { AppConfig } from '../../config/app-config.js';
+import type { AuthUser } from '../auth/auth-user.js';
+import { AUTH_RATE_LIMIT_KEY, SKIP_RATE_LIMIT_KEY } from '../decorators/access.decorators.js';
+import { RATE_LIMITS } from '../tiers/tiers.js';
+import { RateLimitStore } from './rate-limit.store.js';
+
+type Req = Request & { user?: AuthUser };
+
+interface Limit {
+  key: string;
+  limit: number;
+  windowMs: number;
+  describe: string;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Per-principal limits by tier, read on this request (so a tier change applies
+ * to the next one), and brute-force limits per IP and per account on sign-in
+ * routes. Sets `RateLimit-Limit/Remaining/Reset` for the tightest limit and
+ * answers 429 with `Retry-After` (seconds). Runs after authentication.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  private readonly logger = new Logger('RateLimit');
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly store: RateLimitStore,
+    private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(SKIP_RATE_LIMIT_KEY, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<Req>();
+    const res = ctx.switchToHttp().getResponse<Response>();
+    const limits = this.reflector.getAllAndOverride<boolean>(AUTH_RATE_LIMIT_KEY, targets)
+      ? this.signInLimits(req)
+      : [this.tierLimit(req)];
+
+    let tightest: { limit: number; remaining: number; resetMs: number } | undefined;
+    let exceeded: { limit: Limit; resetMs: number } | undefined;
+    for (const limit of limits) {
+      let hit: { count: number; resetMs: number };
+      try {
+        hit = await this.store.hit(limit.key, limit.windowMs);
+      } catch (err) {
+        // Counters unreachable (Redis down): serve the request rather than fail it; readiness reports it.
+        this.logger.warn(`Rate limit not applied, counter store failed: ${(err as Error).message}`);
+        return true;
+      }
+      const remaining = Math.max(0, limit.limit - hit.count);
+      if (!tightest || remaining < tightest.remaining)
+        tightest = { limit: limit.limit, remaining, resetMs: hit.resetMs };
+      if (hit.count > limit.limit && !exceeded) exceeded = { limit, resetMs: hit.resetMs };
+    }
+    if (tightest) {
+      res.setHeader('RateLimit-Limit', tightest.limit);
+      res.setHeader('RateLimit-Remaining', tightest.remaining);
+      res.setHeader('RateLimit-Reset', Math.ceil(tightest.resetMs / 1000));
+    }
+    if (exceeded) {
+      const retryAfter = Math.max(1, Math.ceil(exceeded.resetMs / 1000));
+      res.setHeader('Retry-After', retryAfter);
+      throw new HttpException(
+        `${exceeded.limit.describe}; retry in ${retryAfter} s`,
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+    return true;
+  }
+
+  private tierLimit(req: Req): Limit {
+    const user = req.user;
+    const tier = user?.tier ?? 'free';
+    return {
+      key: user ? `tier:user:${user.id}` : `tier:ip:${req.ip}`,
+      limit: RATE_LIMITS[tier],
+      windowMs: MINUTE,
+      describe: user
+        ? `Rate limit of the ${tier} tier exceeded (${RATE_LIMITS[tier]} requests per minute)`
+        : `Rate limit exceeded (${RATE_LIMITS[tier]} requests per minute per address)`,
+    };
+  }
+
+  private signInLimits(req: Req): Limit[] {
+    const { perIpPerMinute, perAccountPer15Minutes } = this.config.authRateLimit;
+    return [
+      {
+        key: `auth-ip:${req.ip}`,
+        limit: perIpPerMinute,
+        windowMs: MINUTE,
+        describe: `Too many sign-in requests from this address (limit ${perIpPerMinute} per minute)`,
+      },
+      {
+        key: `auth-account:${accountOf(req)}`,
+        limit: perAccountPer15Minutes,
+        windowMs: 15 * MINUTE,
+        describe: `Too many sign-in requests for this account (limit ${perAccountPer15Minutes} per 15 minutes)`,
+      },
+    ];
+  }
+}
+
+/** The account a sign-in request is about: its email, or its refresh token; hashed, never stored as is. */
+function accountOf(req: Req): string {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const id = typeof body.email === 'string' ? body.email.trim().toLowerCase() : body.refresh_token;
+  return typeof id === 'string' && id ? createHash('sha256').update(id).digest('hex') : 'none';
+}

@@ -1,0 +1,21 @@
+import { Global, Module } from '@nestjs/common';
+import { RedisService } from '../redis/redis.service.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
+import { MemoryRateLimitStore, RateLimitStore } from './rate-limit.store.js';
+import { RedisRateLimitStore } from './redis-rate-limit.store.js';
+
+/** Counters in Redis when REDIS_URL is set (one limit across instances), else in memory. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: RateLimitStore,
+      inject: [RedisService],
+      useFactory: (redis: RedisService) =>
+        redis.client ? new RedisRateLimitStore(redis.client) : new MemoryRateLimitStore(),
+    },
+    RateLimitGuard,
+  ],
+  exports: [RateLimitStore, RateLimitGuard],
+})
+export class RateLimitModule {}

@@ -1,0 +1,50 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { FeatureGuard } from '../../common/guards/feature.guard.js';
+import { RolesGuard } from '../../common/guards/roles.guard.js';
+import { RateLimitGuard } from '../../common/rate-limit/rate-limit.guard.js';
+import { ApiKeysService } from './api-keys.service.js';
+import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { ApiKey } from './entities/api-key.entity.js';
+import { RefreshToken } from './entities/refresh-token.entity.js';
+import { Session } from './entities/session.entity.js';
+import { User } from './entities/user.entity.js';
+import { JwtAuthGuard } from './jwt-auth.guard.js';
+import { PasswordService } from './password.service.js';
+import { PrincipalService } from './principal.service.js';
+import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
+import { JwtStrategy } from './strategies/jwt.strategy.js';
+import { TokenService } from './token.service.js';
+
+/**
+ * Accounts and access. The global guards run in this order on every request:
+ * authentication (JWT or API key, unless @Public), the rate limit (which needs
+ * the principal's tier), the role check, the tier gate.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([User, Session, RefreshToken, ApiKey]),
+    PassportModule,
+    JwtModule.register({}),
+  ],
+  controllers: [AuthController],
+  providers: [
+    AuthService,
+    ApiKeysService,
+    PasswordService,
+    PrincipalService,
+    TokenService,
+    JwtStrategy,
+    ApiKeyStrategy,
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useExisting: RateLimitGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
+    { provide: APP_GUARD, useClass: FeatureGuard },
+  ],
+  exports: [AuthService, PrincipalService],
+})
+export class AuthModule {}

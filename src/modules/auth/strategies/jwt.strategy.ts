@@ -1,0 +1,33 @@
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { AppConfig } from '../../../config/app-config.js';
+import { type AccessTokenPayload, type AuthUser, JWT_AUDIENCE, JWT_ISSUER } from '../auth.types.js';
+import { PrincipalService } from '../principal.service.js';
+
+/** Access tokens: HS256 only (no `none`, no RS/ES confusion), our issuer and audience, typ=access. */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    config: AppConfig,
+    private readonly principals: PrincipalService,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: config.jwt.secret,
+      algorithms: ['HS256'],
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      ignoreExpiration: false,
+    });
+  }
+
+  async validate(payload: AccessTokenPayload): Promise<AuthUser> {
+    if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
+      throw new UnauthorizedException('Not an access token');
+    }
+    const user = await this.principals.forAccessToken(payload.sub, payload.sid);
+    if (!user) throw new UnauthorizedException('The session has ended or the account is disabled');
+    return user;
+  }
+}
