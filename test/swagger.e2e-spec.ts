@@ -39,6 +39,38 @@ describe('Swagger / OpenAPI', () => {
     expect(doc.paths['/api/v1/health/ready'].get.responses).toHaveProperty('503');
   });
 
+  it('documents every operation with a response schema, and the bearer scheme on every guarded one', async () => {
+    const doc = (await request(t.url).get('/docs-json').expect(200)).body as OpenApi & {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { security?: Array<Record<string, unknown>>; responses: Record<string, { content?: unknown }> }
+        >
+      >;
+    };
+    const publicOps = new Set([
+      'get /api/v1/health',
+      'get /api/v1/health/ready',
+      'post /api/v1/auth/register',
+      'post /api/v1/auth/login',
+      'post /api/v1/auth/refresh',
+      'post /api/v1/auth/logout',
+    ]);
+    const problems: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const name = `${method} ${path}`;
+        const ok = Object.entries(op.responses).find(([code]) => code.startsWith('2'));
+        if (!ok) problems.push(`${name}: no 2xx response`);
+        else if (ok[0] !== '204' && !ok[1].content) problems.push(`${name}: 2xx without a schema`);
+        const bearer = op.security?.some((s) => 'bearer' in s) ?? false;
+        if (!publicOps.has(name) && !bearer) problems.push(`${name}: bearer scheme missing`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('serves the Swagger UI at /docs', async () => {
     const res = await request(t.url).get('/docs').expect(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);

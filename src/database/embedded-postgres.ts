@@ -36,9 +36,11 @@ export class EmbeddedPostgres {
         dataDir: this.dataDir ?? 'memory://',
         extensions: { vector },
       });
-      // A few connections are allowed so a reconnect racing the close of the
-      // previous socket is not refused; queries are still run one at a time.
-      this.server = new PGLiteSocketServer({ db: this.db, host: '127.0.0.1', port: 0, maxConnections: 4 });
+      // PGlite has one backend: the socket server queues every connection's
+      // queries onto it and keeps a transaction's queries together. The app
+      // uses one connection; more are allowed so a reconnect racing the close
+      // of the previous socket, or a test pointing a full pool at it, is not refused.
+      this.server = new PGLiteSocketServer({ db: this.db, host: '127.0.0.1', port: 0, maxConnections: 16 });
       await this.server.start();
     } catch (err) {
       await this.stop();

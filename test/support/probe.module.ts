@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsString, Length, Min } from 'class-validator';
+import { RequireFeature } from '../../src/common/decorators/access.decorators.js';
 import { Public } from '../../src/common/decorators/public.decorator.js';
 
 export class EchoDto {
@@ -32,5 +33,15 @@ export class ProbeController {
   }
 }
 
-@Module({ controllers: [ProbeController] })
+/** A guarded, tier-gated route, as a Power+ module would declare one. */
+@Controller('probe')
+export class ProbeGatedController {
+  @Get('marketplace')
+  @RequireFeature('plugin_marketplace')
+  marketplace(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+@Module({ controllers: [ProbeController, ProbeGatedController] })
 export class ProbeModule {}

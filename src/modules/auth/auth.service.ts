@@ -13,6 +13,9 @@ import { PasswordService } from './password.service.js';
 import { sha256Hex, TokenService } from './token.service.js';
 
 const INVALID_LOGIN = 'Invalid email or password';
+
+/** Emails are unique case-insensitively: stored and compared trimmed and lower-cased. */
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 /** A burst: this many failed logins for one account within the window is written to the audit log. */
 const FAILURE_BURST = 5;
 const FAILURE_WINDOW_MS = 15 * 60_000;
@@ -33,13 +36,14 @@ export class AuthService {
   ) {}
 
   async register(dto: RegisterDto): Promise<AuthTokensDto> {
+    const email = normaliseEmail(dto.email);
     const passwordHash = await this.passwords.hash(dto.password);
     try {
       return await this.ds.transaction(async (m) => {
         const user = m.create(User, {
-          email: dto.email,
+          email,
           passwordHash,
-          role: this.config.adminEmails.includes(dto.email) ? 'admin' : 'user',
+          role: this.config.adminEmails.includes(email) ? 'admin' : 'user',
           tierOverride: null,
           disabledAt: null,
         });
@@ -54,11 +58,12 @@ export class AuthService {
   }
 
   async login(dto: LoginDto): Promise<AuthTokensDto> {
-    const user = await this.ds.getRepository(User).findOne({ where: { email: dto.email } });
+    const email = normaliseEmail(dto.email);
+    const user = await this.ds.getRepository(User).findOne({ where: { email } });
     // Unknown email still costs one argon2 verification: same answer, about the same time.
     const ok = await this.passwords.verify(user?.passwordHash ?? null, dto.password);
     if (!ok || !user || user.disabledAt) {
-      await this.countFailure(dto.email, user?.id ?? null);
+      await this.countFailure(email, user?.id ?? null);
       throw new UnauthorizedException(INVALID_LOGIN);
     }
     return this.ds.transaction((m) => this.openSession(m, user.id, dto.device_name ?? null));
