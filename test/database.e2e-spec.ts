@@ -1,6 +1,8 @@
+import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { DatabaseService } from '../src/database/database.service.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { createTestDatabase } from './support/test-database.js';
 
 describe('database', () => {
   let t: TestApp;
@@ -41,5 +43,30 @@ describe('database', () => {
     const extra = (ds.options as { extra?: { max?: number; connectionTimeoutMillis?: number } }).extra;
     expect(extra?.connectionTimeoutMillis).toBe(t.config.database.connectTimeoutMs);
     expect(extra?.max).toBe(t.config.database.poolMax);
+  });
+});
+
+/** Needs a real server (CI sets DATABASE_URL): the embedded database has one owner process by design. */
+const withServer = process.env.DATABASE_URL ? describe : describe.skip;
+
+withServer('instances starting together on a fresh database', () => {
+  it('migrate once under the advisory lock and all start', async () => {
+    const db = await createTestDatabase();
+    try {
+      const apps = await Promise.all([startTestApp({ db }), startTestApp({ db }), startTestApp({ db })]);
+      try {
+        const ds = apps[0].app.get(DataSource);
+        const rows = await ds.query<Array<{ name: string; n: number }>>(
+          'SELECT name, count(*)::int AS n FROM migrations GROUP BY name',
+        );
+        expect(rows.length).toBe(ds.migrations.length);
+        expect(rows.every((r) => r.n === 1)).toBe(true);
+        for (const a of apps) await request(a.url).get('/api/v1/health/ready').expect(200);
+      } finally {
+        for (const a of apps) await a.close();
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -53,6 +53,8 @@ export class AppConfig {
   readonly trustProxy: boolean | number | string[];
   readonly logLevel: LogLevel;
   readonly swaggerEnabled: boolean;
+  /** Per-tier request limits (off only for benchmarks; sign-in limits always apply). */
+  readonly rateLimitEnabled: boolean;
   /** Brute-force limits of register/login/refresh/logout: per IP per minute, per account per 15 minutes. */
   readonly authRateLimit: { perIpPerMinute: number; perAccountPer15Minutes: number };
   readonly jsonBodyLimitBytes: number;
@@ -103,6 +105,7 @@ export class AppConfig {
     this.trustProxy = env.TRUST_PROXY;
     this.logLevel = env.LOG_LEVEL;
     this.swaggerEnabled = this.env === 'dev' || env.SWAGGER_ENABLED;
+    this.rateLimitEnabled = env.RATE_LIMIT_ENABLED;
     this.authRateLimit = {
       perIpPerMinute: env.AUTH_RATE_LIMIT_PER_IP,
       perAccountPer15Minutes: env.AUTH_RATE_LIMIT_PER_ACCOUNT,

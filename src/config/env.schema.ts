@@ -158,6 +158,7 @@ export const envSchema = z.object({
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }),
   ),
   SWAGGER_ENABLED: bool(false),
+  RATE_LIMIT_ENABLED: bool(true),
   AUTH_RATE_LIMIT_PER_IP: int(30, 1, 100_000),
   AUTH_RATE_LIMIT_PER_ACCOUNT: int(10, 1, 100_000),
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -29,7 +29,7 @@ export class EmbeddedPostgresService implements OnApplicationShutdown {
     if (this.config.database.url) return this.config.database.url;
     if (!this.embedded) {
       const dir = join(this.config.dataDir, 'pgdata');
-      this.embedded = new EmbeddedPostgres(dir);
+      this.embedded = new EmbeddedPostgres(dir, EmbeddedPostgres.workerAvailable() ? 'worker' : 'main');
       const started = Date.now();
       await this.embedded.start();
       this.logger.log(

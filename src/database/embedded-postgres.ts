@@ -1,5 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -10,14 +12,28 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
  * `dataDir` undefined keeps everything in memory (tests); otherwise the files
  * live there and survive restarts. One process at a time may own a data dir:
  * a pid lock file turns a second start into a clear error instead of corruption.
+ *
+ * `thread: 'worker'` runs the database on a worker thread (the compiled
+ * server does: PGlite's WASM engine then uses another core instead of the
+ * event loop); `'main'` keeps it on this thread (ts-jest cannot start a
+ * TypeScript worker).
  */
 export class EmbeddedPostgres {
   private db?: PGlite;
   private server?: PGLiteSocketServer;
+  private worker?: Worker;
   private lockFile?: string;
   private url?: string;
 
-  constructor(private readonly dataDir?: string) {}
+  constructor(
+    private readonly dataDir?: string,
+    private readonly thread: 'main' | 'worker' = 'main',
+  ) {}
+
+  /** Whether the compiled worker script is there (it is in dist/, not under ts-jest). */
+  static workerAvailable(): boolean {
+    return existsSync(WORKER_FILE);
+  }
 
   get connectionUrl(): string {
     if (!this.url) throw new Error('Embedded Postgres is not started');
@@ -31,6 +47,15 @@ export class EmbeddedPostgres {
       this.lockFile = join(this.dataDir, 'postmaster.lock');
       acquireLock(this.lockFile);
     }
+    if (this.thread === 'worker') {
+      try {
+        this.url = connectionUrl(await this.startWorker());
+        return this.url;
+      } catch (err) {
+        await this.stop();
+        throw err;
+      }
+    }
     try {
       this.db = await PGlite.create({
         dataDir: this.dataDir ?? 'memory://',
@@ -40,23 +65,55 @@ export class EmbeddedPostgres {
       // queries onto it and keeps a transaction's queries together. The app
       // uses one connection; more are allowed so a reconnect racing the close
       // of the previous socket, or a test pointing a full pool at it, is not refused.
-      this.server = new PGLiteSocketServer({ db: this.db, host: '127.0.0.1', port: 0, maxConnections: 16 });
+      this.server = new PGLiteSocketServer({
+        db: this.db,
+        host: '127.0.0.1',
+        port: 0,
+        maxConnections: MAX_CONNECTIONS,
+      });
       await this.server.start();
     } catch (err) {
       await this.stop();
       throw err;
     }
-    this.url = `postgresql://postgres:postgres@${this.server.getServerConn()}/postgres`;
+    this.url = connectionUrl(this.server.getServerConn());
     return this.url;
+  }
+
+  private startWorker(): Promise<string> {
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { dataDir: this.dataDir ?? 'memory://', maxConnections: MAX_CONNECTIONS },
+    });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      worker.once('message', (msg: { ready?: string; error?: string }) =>
+        msg.ready ? resolve(msg.ready) : reject(new Error(`Embedded Postgres failed to start: ${msg.error}`)),
+      );
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`Embedded Postgres worker exited with ${code}`)));
+    });
+  }
+
+  private async stopWorker(worker: Worker): Promise<void> {
+    const stopped = new Promise<void>((resolve) => {
+      worker.on('message', (msg: { stopped?: boolean }) => msg.stopped && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.postMessage('stop');
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 10_000))]);
+    await worker.terminate();
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     const db = this.db;
+    const worker = this.worker;
     this.server = undefined;
     this.db = undefined;
+    this.worker = undefined;
     this.url = undefined;
     try {
+      if (worker) await this.stopWorker(worker);
       await server?.stop();
       if (db && !db.closed) await db.close();
     } finally {
@@ -65,6 +122,11 @@ export class EmbeddedPostgres {
     }
   }
 }
+
+const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'embedded-postgres.worker.js');
+const MAX_CONNECTIONS = 16;
+
+const connectionUrl = (hostPort: string) => `postgresql://postgres:postgres@${hostPort}/postgres`;
 
 function acquireLock(file: string): void {
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -49,7 +49,9 @@ export class RateLimitGuard implements CanActivate {
     const res = ctx.switchToHttp().getResponse<Response>();
     const limits = this.reflector.getAllAndOverride<boolean>(AUTH_RATE_LIMIT_KEY, targets)
       ? this.signInLimits(req)
-      : [this.tierLimit(req)];
+      : this.config.rateLimitEnabled
+        ? [this.tierLimit(req)]
+        : [];
 
     let tightest: { limit: number; remaining: number; resetMs: number } | undefined;
     let exceeded: { limit: Limit; resetMs: number } | undefined;

@@ -12,6 +12,8 @@ interface PrincipalRow {
   role: Role;
   tier_override: string | null;
   key_id?: string;
+  /** The session's or key's last-used time is older than TOUCH_INTERVAL. */
+  stale: boolean;
 }
 
 /** How often "last used" timestamps are written, at most (not on every request). */
@@ -43,32 +45,27 @@ export class PrincipalService {
   /** The principal of an access token, or null when the user is gone/disabled or the session revoked. */
   async forAccessToken(userId: string, sessionId: string): Promise<AuthUser | null> {
     const [row] = await this.ds.query<PrincipalRow[]>(
-      `SELECT u.id, u.email, u.role, u.tier_override
+      `SELECT u.id, u.email, u.role, u.tier_override, s.last_used_at < now() - interval '${TOUCH_INTERVAL}' AS stale
          FROM users u JOIN sessions s ON s.user_id = u.id
         WHERE u.id = $1 AND s.id = $2 AND u.disabled_at IS NULL AND s.revoked_at IS NULL`,
       [userId, sessionId],
     );
     if (!row) return null;
-    this.touch(
-      `UPDATE sessions SET last_used_at = now() WHERE id = $1 AND last_used_at < now() - interval '${TOUCH_INTERVAL}'`,
-      sessionId,
-    );
+    if (row.stale) this.touch('UPDATE sessions SET last_used_at = now() WHERE id = $1', sessionId);
     return { ...this.fromRow(row), via: 'jwt', sessionId };
   }
 
   /** The owner of an API key (active, owner enabled), or null. */
   async forApiKey(key: string): Promise<AuthUser | null> {
     const [row] = await this.ds.query<PrincipalRow[]>(
-      `SELECT u.id, u.email, u.role, u.tier_override, k.id AS key_id
+      `SELECT u.id, u.email, u.role, u.tier_override, k.id AS key_id,
+              (k.last_used_at IS NULL OR k.last_used_at < now() - interval '${TOUCH_INTERVAL}') AS stale
          FROM api_keys k JOIN users u ON u.id = k.user_id
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL`,
       [sha256Hex(key)],
     );
     if (!row?.key_id) return null;
-    this.touch(
-      `UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '${TOUCH_INTERVAL}')`,
-      row.key_id,
-    );
+    if (row.stale) this.touch('UPDATE api_keys SET last_used_at = now() WHERE id = $1', row.key_id);
     return { ...this.fromRow(row), via: 'api_key', apiKeyId: row.key_id };
   }
 

@@ -1,0 +1,28 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
+/**
+ * Runs PGlite and its socket server on a worker thread, so the database's
+ * WASM engine uses another core instead of the app's event loop. Messages:
+ * in `stop`; out `{ ready: host:port }`, `{ error }`, `{ stopped: true }`.
+ */
+const { dataDir, maxConnections } = workerData as { dataDir: string; maxConnections: number };
+
+async function main(): Promise<void> {
+  const db = await PGlite.create({ dataDir, extensions: { vector } });
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+  await server.start();
+  parentPort!.on('message', (msg: unknown) => {
+    if (msg !== 'stop') return;
+    void (async () => {
+      await server.stop();
+      if (!db.closed) await db.close();
+      parentPort!.postMessage({ stopped: true });
+    })();
+  });
+  parentPort!.postMessage({ ready: server.getServerConn() });
+}
+
+main().catch((err: unknown) => parentPort!.postMessage({ error: (err as Error).message ?? String(err) }));
