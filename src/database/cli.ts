@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/app-config.js';
@@ -66,12 +66,29 @@ async function main(argv: string[]): Promise<number> {
     const down = sql.downQueries.reverse().map((q) => queryLine(q.query, q.parameters));
     if (!existsSync(dir)) mkdirSync(dir);
     writeFileSync(file, migrationSource(`${name}${timestamp}`, up, down));
-    log(`wrote ${relative(process.cwd(), file)}`);
+    registerMigration(join(dir, 'index.ts'), `${name}${timestamp}`, `./${timestamp}-${name}.js`);
+    log(
+      `wrote ${relative(process.cwd(), file)} and listed it in migrations/index.ts (run \`npm run format\`)`,
+    );
     return 0;
   } finally {
     if (ds.isInitialized) await ds.destroy();
     await embedded?.stop();
   }
+}
+
+/** Appends the new migration to the static list in migrations/index.ts. */
+function registerMigration(indexFile: string, className: string, importPath: string): void {
+  const source = readFileSync(indexFile, 'utf8');
+  const withImport = source.replace(
+    /(\nimport [^\n]+;\n)(?![\s\S]*\nimport )/,
+    `$1import { ${className} } from '${importPath}';\n`,
+  );
+  const withEntry = withImport.replace(/= \[([\s\S]*?)\];/, (_m, list: string) => {
+    const items = list.trim().replace(/,$/, '');
+    return `= [${items ? `${items}, ` : ''}${className}];`;
+  });
+  writeFileSync(indexFile, withEntry);
 }
 
 function queryLine(query: string, parameters?: unknown[]): string {

@@ -1,12 +1,12 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
 import type { AppConfig } from '../config/app-config.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
 
-/** Where compiled (dist/migrations/*.js) or source (migrations/*.ts, under ts-jest) migrations live. */
 const here = dirname(fileURLToPath(import.meta.url));
-export const MIGRATIONS_DIR = join(here, '..', '..', 'migrations');
+/** For the migration CLI (plain Node); the app registers entities through TypeOrmModule.forFeature. */
 const ENTITIES_GLOB = join(here, '..', '**', '*.entity.{js,ts}');
 
 /**
@@ -19,7 +19,7 @@ export function dataSourceOptions(config: AppConfig, url: string, embedded: bool
     type: 'postgres',
     url,
     entities: [ENTITIES_GLOB],
-    migrations: [join(MIGRATIONS_DIR, '*.{js,ts}')],
+    migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
