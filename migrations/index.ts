@@ -1,9 +1,10 @@
 import type { MigrationInterface } from 'typeorm';
 import { Accounts1795294805229 } from './1795294805229-Accounts.js';
+import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
  * Every migration, in order. Imported statically (not found by a glob) so the
  * same list loads under Node, the CLI and Jest. `npm run migration:generate`
  * appends new ones here.
  */
-export const MIGRATIONS: Array<new () => MigrationInterface> = [Accounts1795294805229];
+export const MIGRATIONS: Array<new () => MigrationInterface> = [Accounts1795294805229, Billing1795296805207];

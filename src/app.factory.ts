@@ -2,12 +2,14 @@ import { ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { raw } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
+import { STRIPE_WEBHOOK_PATH } from './modules/billing/billing.module.js';
 import { APP_VERSION } from './config/version.js';
 
 export const API_PREFIX = 'api/v1';
@@ -16,6 +18,7 @@ export const API_PREFIX = 'api/v1';
 const API_TAGS: Array<[string, string]> = [
   ['health', 'Liveness and readiness probes'],
   ['auth', 'Accounts, sessions, tokens and API keys'],
+  ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
   ['admin', 'Administration (admin role): accounts and the audit log'],
 ];
 
@@ -58,6 +61,8 @@ export async function createApp(
       'X-Checksum',
     ],
   });
+  // Stripe signs the exact bytes it sends: that route gets them raw (and the JSON parser then skips it).
+  app.use(STRIPE_WEBHOOK_PATH, raw({ type: () => true, limit: config.jsonBodyLimitBytes }));
   app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(

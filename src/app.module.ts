@@ -8,6 +8,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { AdminModule } from './modules/admin/admin.module.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { BillingModule } from './modules/billing/billing.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         HealthModule,
         AuditModule,
         AuthModule,
+        BillingModule,
         AdminModule,
         ...extra,
       ],

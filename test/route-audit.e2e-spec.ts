@@ -52,6 +52,8 @@ describe('route audit', () => {
         'POST /api/v1/auth/logout',
         'POST /api/v1/auth/refresh',
         'POST /api/v1/auth/register',
+        'GET /api/v1/billing/tiers',
+        'POST /api/v1/billing/webhook',
       ].sort(),
     );
   });

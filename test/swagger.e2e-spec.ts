@@ -56,6 +56,8 @@ describe('Swagger / OpenAPI', () => {
       'post /api/v1/auth/login',
       'post /api/v1/auth/refresh',
       'post /api/v1/auth/logout',
+      'get /api/v1/billing/tiers',
+      'post /api/v1/billing/webhook',
     ]);
     const problems: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {

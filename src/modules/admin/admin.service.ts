@@ -1,11 +1,27 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
+import type { Tier } from '../../common/tiers/tiers.js';
+import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AuthService } from '../auth/auth.service.js';
 import { User } from '../auth/entities/user.entity.js';
 import { PrincipalService } from '../auth/principal.service.js';
+import {
+  effectiveTierOf,
+  SUBSCRIPTION_TIER_COLUMNS,
+  type SubscriptionTierColumns,
+  tierFromColumns,
+} from '../billing/effective-tier.js';
 import type { AdminUpdateUserDto, AdminUserDto, AdminUsersQueryDto } from './dto/admin.dto.js';
+
+interface UserRow extends SubscriptionTierColumns {
+  id: string;
+  email: string;
+  role: 'user' | 'admin';
+  disabled_at: Date | null;
+  created_at: Date;
+}
 
 @Injectable()
 export class AdminService {
@@ -14,23 +30,37 @@ export class AdminService {
     private readonly auth: AuthService,
     private readonly principals: PrincipalService,
     private readonly audit: AuditService,
+    private readonly config: AppConfig,
   ) {}
 
   async listUsers(q: AdminUsersQueryDto): Promise<{ items: AdminUserDto[]; total: number }> {
-    const qb = this.ds
-      .getRepository(User)
-      .createQueryBuilder('u')
-      .orderBy('u.created_at', 'DESC')
-      .addOrderBy('u.id');
-    if (q.email) {
-      const escaped = q.email.replace(/[\\%_]/g, (c) => `\\${c}`);
-      qb.where(`u.email LIKE :pattern ESCAPE '\\'`, { pattern: `%${escaped}%` });
-    }
-    const [users, total] = await qb
-      .skip((q.page - 1) * q.limit)
-      .take(q.limit)
-      .getManyAndCount();
-    return { items: users.map((u) => this.toDto(u)), total };
+    // LIKE wildcards typed by the admin are literal.
+    const pattern = q.email ? `%${q.email.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    const filter = `WHERE ($1::text IS NULL OR u.email LIKE $1 ESCAPE '\\')`;
+    const rows = await this.ds.query<UserRow[]>(
+      `SELECT u.id, u.email, u.role, u.tier_override, u.disabled_at, u.created_at, ${SUBSCRIPTION_TIER_COLUMNS}
+         FROM users u LEFT JOIN subscriptions sub ON sub.user_id = u.id ${filter}
+        ORDER BY u.created_at DESC, u.id LIMIT $2 OFFSET $3`,
+      [pattern, q.limit, (q.page - 1) * q.limit],
+    );
+    const [{ total }] = await this.ds.query<Array<{ total: number }>>(
+      `SELECT count(*)::int AS total FROM users u ${filter}`,
+      [pattern],
+    );
+    const items = rows.map((r) =>
+      this.toDto(
+        {
+          id: r.id,
+          email: r.email,
+          role: r.role,
+          tierOverride: r.tier_override as Tier | null,
+          disabledAt: r.disabled_at,
+          createdAt: r.created_at,
+        },
+        tierFromColumns(r, this.config.defaultTier),
+      ),
+    );
+    return { items, total };
   }
 
   async updateUser(admin: AuthUser, id: string, dto: AdminUpdateUserDto): Promise<AdminUserDto> {
@@ -43,7 +73,7 @@ export class AdminService {
     return this.ds.transaction(async (m) => {
       const user = await m.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw new NotFoundException('User not found');
-      const before = this.toDto(user);
+      const before = this.toDto(user, await effectiveTierOf(m, user.id, this.config.defaultTier));
       const changes: Record<string, { from: unknown; to: unknown }> = {};
 
       if (dto.tier !== undefined && dto.tier !== user.tierOverride) {
@@ -62,7 +92,7 @@ export class AdminService {
       if (Object.keys(changes).length === 0) return before;
 
       await m.save(user);
-      const after = this.toDto(user);
+      const after = this.toDto(user, await effectiveTierOf(m, user.id, this.config.defaultTier));
       await this.audit.record(
         { eventType: 'admin.user_updated', actorId: admin.id, subjectId: user.id, data: { changes } },
         m,
@@ -83,14 +113,16 @@ export class AdminService {
     });
   }
 
-  private toDto(u: User): AdminUserDto {
-    const row = { role: u.role, email: u.email, tier_override: u.tierOverride };
+  private toDto(
+    u: Pick<User, 'id' | 'email' | 'role' | 'tierOverride' | 'disabledAt' | 'createdAt'>,
+    tier: Tier,
+  ): AdminUserDto {
     return {
       id: u.id,
       email: u.email,
-      tier: this.principals.tierOf(row),
+      tier,
       tier_override: u.tierOverride,
-      role: this.principals.roleOf(row),
+      role: this.principals.roleOf({ role: u.role, email: u.email }),
       disabled: u.disabledAt !== null,
       created_at: u.createdAt.getTime(),
     };

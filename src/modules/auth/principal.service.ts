@@ -1,16 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { isTier, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
+import {
+  SUBSCRIPTION_TIER_COLUMNS,
+  type SubscriptionTierColumns,
+  tierFromColumns,
+} from '../billing/effective-tier.js';
 import { type AuthUser } from './auth.types.js';
 import type { Role } from './entities/user.entity.js';
 import { sha256Hex } from './token.service.js';
 
-interface PrincipalRow {
+interface PrincipalRow extends SubscriptionTierColumns {
   id: string;
   email: string;
   role: Role;
-  tier_override: string | null;
   key_id?: string;
   /** The session's or key's last-used time is older than TOUCH_INTERVAL. */
   stale: boolean;
@@ -33,11 +36,6 @@ export class PrincipalService {
     private readonly config: AppConfig,
   ) {}
 
-  /** Effective tier: an admin's override, else DEFAULT_TIER (the billing module adds subscriptions). */
-  tierOf(row: { tier_override: string | null }): Tier {
-    return isTier(row.tier_override) ? row.tier_override : this.config.defaultTier;
-  }
-
   roleOf(row: { role: Role; email: string }): Role {
     return row.role === 'admin' || this.config.adminEmails.includes(row.email) ? 'admin' : 'user';
   }
@@ -45,8 +43,9 @@ export class PrincipalService {
   /** The principal of an access token, or null when the user is gone/disabled or the session revoked. */
   async forAccessToken(userId: string, sessionId: string): Promise<AuthUser | null> {
     const [row] = await this.ds.query<PrincipalRow[]>(
-      `SELECT u.id, u.email, u.role, u.tier_override, s.last_used_at < now() - interval '${TOUCH_INTERVAL}' AS stale
-         FROM users u JOIN sessions s ON s.user_id = u.id
+      `SELECT u.id, u.email, u.role, u.tier_override, ${SUBSCRIPTION_TIER_COLUMNS},
+              s.last_used_at < now() - interval '${TOUCH_INTERVAL}' AS stale
+         FROM users u JOIN sessions s ON s.user_id = u.id LEFT JOIN subscriptions sub ON sub.user_id = u.id
         WHERE u.id = $1 AND s.id = $2 AND u.disabled_at IS NULL AND s.revoked_at IS NULL`,
       [userId, sessionId],
     );
@@ -58,9 +57,9 @@ export class PrincipalService {
   /** The owner of an API key (active, owner enabled), or null. */
   async forApiKey(key: string): Promise<AuthUser | null> {
     const [row] = await this.ds.query<PrincipalRow[]>(
-      `SELECT u.id, u.email, u.role, u.tier_override, k.id AS key_id,
+      `SELECT u.id, u.email, u.role, u.tier_override, ${SUBSCRIPTION_TIER_COLUMNS}, k.id AS key_id,
               (k.last_used_at IS NULL OR k.last_used_at < now() - interval '${TOUCH_INTERVAL}') AS stale
-         FROM api_keys k JOIN users u ON u.id = k.user_id
+         FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN subscriptions sub ON sub.user_id = u.id
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL`,
       [sha256Hex(key)],
     );
@@ -70,7 +69,12 @@ export class PrincipalService {
   }
 
   private fromRow(row: PrincipalRow): Omit<AuthUser, 'via'> {
-    return { id: row.id, email: row.email, role: this.roleOf(row), tier: this.tierOf(row) };
+    return {
+      id: row.id,
+      email: row.email,
+      role: this.roleOf(row),
+      tier: tierFromColumns(row, this.config.defaultTier),
+    };
   }
 
   /** Bookkeeping write that must not fail or slow the request it rides on. */

@@ -28,6 +28,11 @@ export class User {
   @Column('timestamptz', { nullable: true })
   disabledAt!: Date | null;
 
+  /** Created once, at the first checkout, and kept. */
+  @Index('uq_users_stripe_customer_id', { unique: true, where: 'stripe_customer_id IS NOT NULL' })
+  @Column('varchar', { length: 255, nullable: true })
+  stripeCustomerId!: string | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,0 +1,150 @@
+import {
+  BadGatewayException,
+  BadRequestException,
+  Injectable,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AuthUser } from '../../common/auth/auth-user.js';
+import { FEATURES, PRICES_EUR_CENTS, RATE_LIMITS, TIERS } from '../../common/tiers/tiers.js';
+import { AppConfig } from '../../config/app-config.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { CheckoutDto, CheckoutResponseDto, SubscriptionDto, TierListDto } from './dto/billing.dto.js';
+import { effectiveTierOf } from './effective-tier.js';
+import { BILLING_NOT_CONFIGURED, PaymentProviderError, PaymentsGateway } from './payments.gateway.js';
+
+@Injectable()
+export class BillingService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly config: AppConfig,
+    private readonly gateway: PaymentsGateway,
+    private readonly audit: AuditService,
+  ) {}
+
+  tiers(): TierListDto {
+    return {
+      tiers: TIERS.map((tier) => ({
+        tier,
+        price_eur_cents: PRICES_EUR_CENTS[tier],
+        per_seat: tier === 'team',
+        rate_limit_per_minute: RATE_LIMITS[tier],
+        features: { ...FEATURES[tier] },
+      })),
+    };
+  }
+
+  async checkout(user: AuthUser, dto: CheckoutDto): Promise<CheckoutResponseDto> {
+    this.requireConfigured();
+    if (dto.tier !== 'team' && dto.seats !== undefined && dto.seats !== 1) {
+      throw new BadRequestException('seats applies to the team tier only');
+    }
+    const seats = dto.tier === 'team' ? (dto.seats ?? 1) : 1;
+    return this.provider(async () => {
+      const customerId = await this.customerFor(user);
+      const url = await this.gateway.createCheckoutSession({
+        customerId,
+        userId: user.id,
+        tier: dto.tier,
+        priceId: this.config.stripe.prices[dto.tier],
+        seats,
+      });
+      return { checkout_url: url };
+    });
+  }
+
+  async subscription(user: AuthUser): Promise<SubscriptionDto> {
+    this.requireConfigured();
+    const [row] = await this.ds.query<
+      Array<{ status: string; current_period_end: Date | null; cancel_at_period_end: boolean; seats: number }>
+    >(
+      'SELECT status, current_period_end, cancel_at_period_end, seats FROM subscriptions WHERE user_id = $1',
+      [user.id],
+    );
+    return {
+      tier: user.tier,
+      status: row?.status ?? 'none',
+      current_period_end: row?.current_period_end ? row.current_period_end.getTime() : null,
+      cancel_at_period_end: row?.cancel_at_period_end ?? false,
+      seats: row ? row.seats : null,
+    };
+  }
+
+  /** Cancels at Stripe now and drops to the subscription-less tier at once (the reference's behaviour). */
+  async cancel(user: AuthUser): Promise<SubscriptionDto> {
+    this.requireConfigured();
+    const [row] = await this.ds.query<Array<{ stripe_subscription_id: string | null; status: string }>>(
+      'SELECT stripe_subscription_id, status FROM subscriptions WHERE user_id = $1',
+      [user.id],
+    );
+    if (!row?.stripe_subscription_id || row.status === 'canceled') {
+      throw new NotFoundException('No active subscription to cancel');
+    }
+    const subscriptionId = row.stripe_subscription_id;
+    await this.provider(() => this.gateway.cancelSubscription(subscriptionId));
+    await this.ds.transaction(async (m) => {
+      await m.query(
+        `UPDATE subscriptions SET status = 'canceled', cancel_at_period_end = false, last_event_at = now(), updated_at = now()
+          WHERE user_id = $1`,
+        [user.id],
+      );
+      await this.audit.record(
+        {
+          eventType: 'billing.subscription_canceled',
+          actorId: user.id,
+          subjectId: user.id,
+          data: { subscription: subscriptionId },
+        },
+        m,
+      );
+    });
+    const after = await effectiveTierOf(this.ds.manager, user.id, this.config.defaultTier);
+    if (after !== user.tier) {
+      await this.audit.record({
+        eventType: 'tier.changed',
+        actorId: user.id,
+        subjectId: user.id,
+        reason: 'subscription canceled by the user',
+        data: { from: user.tier, to: after },
+      });
+    }
+    return { ...(await this.subscription(user)), tier: after };
+  }
+
+  /** The user's Stripe customer, created once (idempotently at Stripe) and kept on the account. */
+  private async customerFor(user: AuthUser): Promise<string> {
+    const [row] = await this.ds.query<Array<{ stripe_customer_id: string | null }>>(
+      'SELECT stripe_customer_id FROM users WHERE id = $1',
+      [user.id],
+    );
+    if (row?.stripe_customer_id) return row.stripe_customer_id;
+    const created = await this.gateway.createCustomer(user.id, user.email);
+    await this.ds.query(
+      'UPDATE users SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL',
+      [user.id, created],
+    );
+    const [after] = await this.ds.query<Array<{ stripe_customer_id: string }>>(
+      'SELECT stripe_customer_id FROM users WHERE id = $1',
+      [user.id],
+    );
+    return after.stripe_customer_id;
+  }
+
+  private requireConfigured(): void {
+    if (!this.gateway.configured) throw new ServiceUnavailableException(BILLING_NOT_CONFIGURED);
+  }
+
+  private async provider<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof PaymentProviderError) {
+        throw new BadGatewayException(
+          `Payment provider error: ${err.message}. Nothing was charged; try again later.`,
+        );
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min, ValidateIf } from 'class-validator';
+import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
+
+export const PAID_TIERS = ['pro', 'power', 'team'] as const;
+export type PaidTier = (typeof PAID_TIERS)[number];
+
+export class CheckoutDto {
+  @ApiProperty({ enum: PAID_TIERS })
+  @IsIn(PAID_TIERS, { message: `tier must be one of ${PAID_TIERS.join(', ')}` })
+  tier!: PaidTier;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 1, description: 'Team only: seats billed' })
+  @IsOptional()
+  @ValidateIf((o: CheckoutDto) => o.seats !== undefined)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  seats?: number;
+}
+
+export class CheckoutResponseDto {
+  @ApiProperty({ example: 'https://checkout.stripe.com/c/pay/cs_test_…' })
+  checkout_url!: string;
+}
+
+export class TierFeaturesDto {
+  @ApiProperty({ description: '-1 = unlimited' }) agents!: number;
+  @ApiProperty({ description: '-1 = unlimited' }) batch_active!: number;
+  @ApiProperty({ description: '-1 = unlimited' }) cloud_storage_gb!: number;
+  @ApiProperty({ description: '-1 = unlimited' }) backup_gb!: number;
+  @ApiProperty({ description: '-1 = unlimited' }) providers!: number;
+  @ApiProperty() batch_builder!: boolean;
+  @ApiProperty() plugin_marketplace!: boolean;
+  @ApiProperty() sso!: boolean;
+}
+
+export class TierInfoDto {
+  @ApiProperty({ enum: TIERS }) tier!: Tier;
+  @ApiProperty({ example: 1500, description: 'Monthly price in EUR cents' }) price_eur_cents!: number;
+  @ApiProperty({ description: 'Priced per seat (team)' }) per_seat!: boolean;
+  @ApiProperty({ example: 60 }) rate_limit_per_minute!: number;
+  @ApiProperty({ type: TierFeaturesDto }) features!: TierFeaturesDto;
+}
+
+export class TierListDto {
+  @ApiProperty({ type: [TierInfoDto] }) tiers!: TierInfoDto[];
+}
+
+export class SubscriptionDto {
+  @ApiProperty({ enum: TIERS, description: 'Effective tier now' }) tier!: Tier;
+  @ApiProperty({ example: 'active', description: 'Stripe status, or none' }) status!: string;
+  @ApiProperty({ nullable: true, type: Number, example: 1767225600000 }) current_period_end!: number | null;
+  @ApiProperty() cancel_at_period_end!: boolean;
+  @ApiProperty({ nullable: true, type: Number }) seats!: number | null;
+}
+
+export class WebhookAckDto {
+  @ApiProperty() received!: true;
+  @ApiPropertyOptional({ description: 'The event id was processed before; nothing changed' })
+  duplicate?: boolean;
+}
