@@ -156,7 +156,10 @@ export class BillingWebhookService {
       status: str(sub.status) ?? row?.status ?? 'active',
       current_period_end: Number.isFinite(periodEnd) && periodEnd > 0 ? new Date(periodEnd * 1000) : null,
       cancel_at_period_end: sub.cancel_at_period_end === true,
-      seats: Number.isInteger(item.quantity) && (item.quantity as number) > 0 ? (item.quantity as number) : 1,
+      seats:
+        typeof item.quantity === 'number' && Number.isInteger(item.quantity) && item.quantity > 0
+          ? item.quantity
+          : 1,
       last_event_at: at,
     });
   }
@@ -229,7 +232,8 @@ export class BillingWebhookService {
         m,
       );
     }
-    return `applied (${String(fields.status ?? row?.status)}, tier ${before} -> ${after})`;
+    const status = typeof fields.status === 'string' ? fields.status : row?.status;
+    return `applied (${status}, tier ${before} -> ${after})`;
   }
 
   /** The user a subscription belongs to: its metadata, its customer, or an existing row. */
@@ -266,7 +270,8 @@ export class BillingWebhookService {
 
   private async userExists(m: EntityManager, userId: string): Promise<boolean> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId)) return false;
-    return (await m.query('SELECT 1 FROM users WHERE id = $1', [userId])).length > 0;
+    const rows = await m.query<unknown[]>('SELECT 1 FROM users WHERE id = $1', [userId]);
+    return rows.length > 0;
   }
 
   private tierForPrice(priceId: string): string | undefined {
