@@ -5,6 +5,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { FEATURES } from '../src/common/tiers/tiers.js';
 import { FakeStripe } from './support/fake-stripe.js';
+import { withServer } from './support/conditions.js';
 import { createTestDatabase } from './support/test-database.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
@@ -510,9 +511,6 @@ describe('billing without Stripe configured', () => {
     await request(t.url).get('/api/v1/billing/tiers').expect(200);
   });
 });
-
-/** Needs a real server: the failure is a lock held by another session. */
-const withServer = process.env.DATABASE_URL ? describe : describe.skip;
 
 withServer('a webhook whose handling fails', () => {
   it('answers 5xx, stays unprocessed, and Stripe’s retry applies it', async () => {

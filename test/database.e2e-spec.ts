@@ -2,6 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { DatabaseService } from '../src/database/database.service.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { withServer } from './support/conditions.js';
 import { createTestDatabase } from './support/test-database.js';
 
 describe('database', () => {
@@ -45,9 +46,6 @@ describe('database', () => {
     expect(extra?.max).toBe(t.config.database.poolMax);
   });
 });
-
-/** Needs a real server (CI sets DATABASE_URL): the embedded database has one owner process by design. */
-const withServer = process.env.DATABASE_URL ? describe : describe.skip;
 
 withServer('instances starting together on a fresh database', () => {
   it('migrate once under the advisory lock and all start', async () => {

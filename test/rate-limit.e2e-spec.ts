@@ -4,13 +4,12 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MemoryRateLimitStore, type RateLimitStore } from '../src/common/rate-limit/rate-limit.store.js';
 import { RedisRateLimitStore } from '../src/common/rate-limit/redis-rate-limit.store.js';
+import { withRedis } from './support/conditions.js';
 import { createTestDatabase } from './support/test-database.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser } from './support/users.js';
 
 const REDIS_URL = process.env.REDIS_URL;
-/** Redis suites run where REDIS_URL is set (CI sets it) and are reported as skipped elsewhere. */
-const withRedis = REDIS_URL ? describe : describe.skip;
 
 const login = (t: TestApp, email: string, headers: Record<string, string> = {}) =>
   request(t.url).post('/api/v1/auth/login').set(headers).send({ email, password: 'wrong password!!' });

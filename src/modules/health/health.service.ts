@@ -32,7 +32,7 @@ export class HealthService {
     database: DatabaseService,
     redis: RedisService,
   ) {
-    this.register('database', () => database.ping(CHECK_TIMEOUT_MS));
+    this.register('database', () => withTimeout(database.ping(), CHECK_TIMEOUT_MS));
     if (redis.client) this.register('redis', () => withTimeout(redis.ping(), CHECK_TIMEOUT_MS));
   }
 
