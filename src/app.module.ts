@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { BlobStoreModule } from './common/blob-store/blob-store.module.js';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { RedisModule } from './common/redis/redis.module.js';
@@ -22,6 +23,7 @@ export class AppModule {
         LifecycleModule,
         DatabaseModule,
         RedisModule,
+        BlobStoreModule,
         RateLimitModule,
         HealthModule,
         AuditModule,

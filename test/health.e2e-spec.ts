@@ -3,6 +3,7 @@ import request from 'supertest';
 import { APP_VERSION } from '../src/config/version.js';
 import { LifecycleService } from '../src/common/lifecycle/lifecycle.service.js';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { startLocalS3 } from './support/s3.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -31,7 +32,7 @@ describe('health and readiness', () => {
 
   it('GET /api/v1/health/ready reports the database up', async () => {
     const res = await request(t.url).get('/api/v1/health/ready').expect(200);
-    expect(res.body).toEqual({ status: 'ok', checks: { database: 'up' } });
+    expect(res.body).toEqual({ status: 'ok', checks: { database: 'up', blob_store: 'up' } });
   });
 
   it('readiness answers 503 once shutdown has begun, while liveness still answers', async () => {
@@ -79,5 +80,21 @@ describe('readiness with the database stopped', () => {
     await request(t.url).get('/api/v1/health').expect(200);
     // The cause is in the log for the operator, not in the response.
     expect(t.logs.text).toMatch(/Readiness check \\"database\\" failed/);
+  });
+});
+
+describe('readiness with S3 configured', () => {
+  it('checks the bucket, and names the blob store when it is down', async () => {
+    const s3 = await startLocalS3();
+    const t = await startTestApp({ env: s3.env });
+    try {
+      const ok = await request(t.url).get('/api/v1/health/ready').expect(200);
+      expect(ok.body.checks).toEqual({ database: 'up', blob_store: 'up' });
+      await s3.stop();
+      const down = await request(t.url).get('/api/v1/health/ready').expect(503);
+      expect(down.body.message).toBe('Not ready: blob_store is down');
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -180,7 +180,7 @@ withRedis('two instances sharing Redis', () => {
       await request(a.url).get('/api/v1/auth/me').set(u.auth).expect(429);
       await request(b.url).get('/api/v1/auth/me').set(u.auth).expect(429);
       const ready = await request(a.url).get('/api/v1/health/ready').expect(200);
-      expect(ready.body.checks).toEqual({ database: 'up', redis: 'up' });
+      expect(ready.body.checks).toEqual({ database: 'up', redis: 'up', blob_store: 'up' });
     } finally {
       await a.close();
       await b.close();

@@ -1,6 +1,7 @@
 import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service.js';
 import { APP_VERSION } from '../../config/version.js';
+import { BlobStore } from '../../common/blob-store/blob-store.js';
 import { RedisService } from '../../common/redis/redis.service.js';
 import { DatabaseService } from '../../database/database.service.js';
 import type { HealthDto, ReadinessDto } from './dto/health.dto.js';
@@ -31,9 +32,11 @@ export class HealthService {
     private readonly lifecycle: LifecycleService,
     database: DatabaseService,
     redis: RedisService,
+    blobs: BlobStore,
   ) {
     this.register('database', () => withTimeout(database.ping(), CHECK_TIMEOUT_MS));
     if (redis.client) this.register('redis', () => withTimeout(redis.ping(), CHECK_TIMEOUT_MS));
+    this.register('blob_store', () => withTimeout(blobs.ping(), CHECK_TIMEOUT_MS));
   }
 
   register(name: string, check: Check): void {

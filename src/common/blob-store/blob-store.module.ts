@@ -1,0 +1,23 @@
+import { Global, Module } from '@nestjs/common';
+import { join } from 'node:path';
+import { AppConfig } from '../../config/app-config.js';
+import { BlobStore } from './blob-store.js';
+import { FileBlobStore } from './file-blob-store.js';
+import { S3BlobStore } from './s3-blob-store.js';
+
+/** S3 when S3_BUCKET is set, else files under DATA_DIR/blobs. Readiness reports whether it answers. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: BlobStore,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): BlobStore =>
+        config.s3.bucket
+          ? new S3BlobStore(config.s3.bucket, config.s3)
+          : new FileBlobStore(join(config.dataDir, 'blobs')),
+    },
+  ],
+  exports: [BlobStore],
+})
+export class BlobStoreModule {}

@@ -1,0 +1,148 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { BlobStore } from '../src/common/blob-store/blob-store.js';
+import { FileBlobStore } from '../src/common/blob-store/file-blob-store.js';
+import { S3BlobStore } from '../src/common/blob-store/s3-blob-store.js';
+import { loadConfig } from '../src/config/app-config.js';
+import { startLocalS3 } from './support/s3.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** `total` bytes of pseudo-random data, produced chunk by chunk (never held whole). */
+function generated(total: number, chunk = 1024 * 1024): { stream: Readable; digest: () => string } {
+  const hash = createHash('sha256');
+  let sent = 0;
+  const seed = randomBytes(chunk);
+  const stream = new Readable({
+    read() {
+      if (sent >= total) return this.push(null);
+      const n = Math.min(chunk, total - sent);
+      const piece = Buffer.from(seed.subarray(0, n));
+      piece.writeUInt32LE(sent >>> 0, 0);
+      sent += n;
+      hash.update(piece);
+      this.push(piece);
+    },
+  });
+  return { stream, digest: () => hash.digest('hex') };
+}
+
+function contract(
+  name: string,
+  make: () => Promise<{ store: BlobStore; close: () => Promise<void>; leftovers: () => string[] }>,
+) {
+  describe(`blob store contract: ${name}`, () => {
+    let store: BlobStore;
+    let close: () => Promise<void>;
+    let leftovers: () => string[];
+    beforeAll(async () => {
+      ({ store, close, leftovers } = await make());
+    });
+    afterAll(() => close());
+
+    it('round-trips bytes and the checksum', async () => {
+      const body = randomBytes(4096);
+      const put = await store.put('u1/notes/r1', body, { checksum: sha(body) });
+      expect(put.size).toBe(4096);
+      const got = await store.get('u1/notes/r1');
+      expect(got).not.toBeNull();
+      expect(got!.size).toBe(4096);
+      expect(got!.checksum).toBe(sha(body));
+      expect((await readAll(got!.stream)).equals(body)).toBe(true);
+    });
+
+    it('overwrites a key with the new bytes', async () => {
+      await store.put('u1/notes/r2', Buffer.from('first version'));
+      await store.put('u1/notes/r2', Buffer.from('second'));
+      expect((await readAll((await store.get('u1/notes/r2'))!.stream)).toString()).toBe('second');
+    });
+
+    it('answers null for a missing key, and deletes idempotently', async () => {
+      expect(await store.get('u1/notes/missing')).toBeNull();
+      await store.put('u1/notes/r3', Buffer.from('x'));
+      await store.delete('u1/notes/r3');
+      expect(await store.get('u1/notes/r3')).toBeNull();
+      await expect(store.delete('u1/notes/r3')).resolves.toBeUndefined();
+    });
+
+    it('refuses keys that could escape the store', async () => {
+      for (const key of ['../etc/passwd', 'a/../../b', '/abs', 'a//b', '']) {
+        await expect(store.put(key, Buffer.from('x'))).rejects.toThrow(/Invalid blob key/);
+      }
+    });
+
+    it('leaves no object when the source stream fails midway', async () => {
+      const failing = new Readable({
+        read() {
+          this.push(randomBytes(64 * 1024));
+          setImmediate(() => this.destroy(new Error('client went away')));
+        },
+      });
+      await expect(store.put('u1/notes/torn', failing)).rejects.toThrow();
+      expect(await store.get('u1/notes/torn')).toBeNull();
+      expect(leftovers()).toEqual([]);
+    });
+
+    it('streams a 100 MiB object in and out with bounded memory', async () => {
+      const total = 100 * 1024 * 1024;
+      const source = generated(total);
+      let peak = 0;
+      const base = process.memoryUsage();
+      const sample = setInterval(() => {
+        const m = process.memoryUsage();
+        peak = Math.max(peak, m.heapUsed + m.arrayBuffers - (base.heapUsed + base.arrayBuffers));
+      }, 20);
+      try {
+        const put = await store.put('u1/backups/big', source.stream);
+        expect(put.size).toBe(total);
+        const got = (await store.get('u1/backups/big'))!;
+        expect(got.size).toBe(total);
+        const hash = createHash('sha256');
+        for await (const c of got.stream) hash.update(c as Buffer);
+        expect(hash.digest('hex')).toBe(source.digest());
+      } finally {
+        clearInterval(sample);
+      }
+      // Whole-body buffering would need > 100 MiB; streaming stays within a few parts.
+      expect(peak).toBeLessThan(80 * 1024 * 1024);
+      await store.delete('u1/backups/big');
+    });
+  });
+}
+
+contract('files', () => {
+  const root = mkdtempSync(join(tmpdir(), 'adiuva-blobs-'));
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.tmp') ? [join(dir, e.name)] : [],
+    );
+  return Promise.resolve({
+    store: new FileBlobStore(root),
+    close: () => Promise.resolve(rmSync(root, { recursive: true, force: true })),
+    leftovers: () => walk(root),
+  });
+});
+
+contract('s3 (s3rver)', async () => {
+  const s3 = await startLocalS3();
+  const config = loadConfig({ DATA_DIR: tmpdir(), ...s3.env });
+  const store = new S3BlobStore(s3.bucket, config.s3);
+  return {
+    store,
+    close: async () => {
+      store.client.destroy();
+      await s3.stop();
+    },
+    // Temp files are a files-driver matter; for S3, get() returning null above is the check.
+    leftovers: () => [],
+  };
+});
