@@ -1,5 +1,6 @@
 import type { MigrationInterface } from 'typeorm';
 import { Accounts1795294805229 } from './1795294805229-Accounts.js';
+import { Storage1795297570895 } from './1795297570895-Storage.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -7,4 +8,8 @@ import { Billing1795296805207 } from './1795296805207-Billing.js';
  * same list loads under Node, the CLI and Jest. `npm run migration:generate`
  * appends new ones here.
  */
-export const MIGRATIONS: Array<new () => MigrationInterface> = [Accounts1795294805229, Billing1795296805207];
+export const MIGRATIONS: Array<new () => MigrationInterface> = [
+  Accounts1795294805229,
+  Billing1795296805207,
+  Storage1795297570895,
+];

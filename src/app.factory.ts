@@ -2,7 +2,7 @@ import { ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { raw } from 'express';
+import { json, raw } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
@@ -10,6 +10,7 @@ import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
 import { STRIPE_WEBHOOK_PATH } from './modules/billing/billing.module.js';
+import { RECORD_BODY_PATHS } from './modules/storage/storage.module.js';
 import { APP_VERSION } from './config/version.js';
 
 export const API_PREFIX = 'api/v1';
@@ -19,6 +20,7 @@ const API_TAGS: Array<[string, string]> = [
   ['health', 'Liveness and readiness probes'],
   ['auth', 'Accounts, sessions, tokens and API keys'],
   ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
+  ['storage', 'End-to-end encrypted records, conflicts, quota, changes feed and devices'],
   ['admin', 'Administration (admin role): accounts and the audit log'],
 ];
 
@@ -63,6 +65,9 @@ export async function createApp(
   });
   // Stripe signs the exact bytes it sends: that route gets them raw (and the JSON parser then skips it).
   app.use(STRIPE_WEBHOOK_PATH, raw({ type: () => true, limit: config.jsonBodyLimitBytes }));
+  // Record writes carry up to STORAGE_MAX_RECORD_BYTES as base64 (4/3 of it) plus a little JSON.
+  const recordLimit = Math.ceil((config.storageMaxRecordBytes * 4) / 3) + 64 * 1024;
+  app.use(RECORD_BODY_PATHS, json({ limit: Math.max(recordLimit, config.jsonBodyLimitBytes) }));
   app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
   app.setGlobalPrefix(API_PREFIX);
   app.useGlobalPipes(

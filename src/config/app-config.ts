@@ -58,6 +58,8 @@ export class AppConfig {
   /** Brute-force limits of register/login/refresh/logout: per IP per minute, per account per 15 minutes. */
   readonly authRateLimit: { perIpPerMinute: number; perAccountPer15Minutes: number };
   readonly jsonBodyLimitBytes: number;
+  /** Largest record blob (raw bytes); its route's JSON limit is raised to fit the base64 of it. */
+  readonly storageMaxRecordBytes: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly shutdownTimeoutMs: number;
@@ -111,6 +113,7 @@ export class AppConfig {
       perAccountPer15Minutes: env.AUTH_RATE_LIMIT_PER_ACCOUNT,
     };
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
+    this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;
     this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
     this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;

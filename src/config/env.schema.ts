@@ -120,7 +120,7 @@ export const envSchema = z.object({
   ),
   DATA_DIR: z.preprocess((v) => emptyToUndefined(v) ?? './data', z.string()),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
-  DATABASE_POOL_MAX: int(10, 2, 1000),
+  DATABASE_POOL_MAX: int(10, 1, 1000),
   DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
   JWT_SECRET: z.preprocess(
     emptyToUndefined,
@@ -162,6 +162,7 @@ export const envSchema = z.object({
   AUTH_RATE_LIMIT_PER_IP: int(30, 1, 100_000),
   AUTH_RATE_LIMIT_PER_ACCOUNT: int(10, 1, 100_000),
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
+  STORAGE_MAX_RECORD_BYTES: int(16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
   SHUTDOWN_DELAY_MS: int(0, 0, 60_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),

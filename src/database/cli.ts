@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
   const ds = new DataSource(dataSourceOptions(config, url, !!embedded));
   try {
     await ds.initialize();
-    const setup = await setUpDatabase(ds, { lock: !embedded });
+    const setup = await setUpDatabase(ds, { lock: !embedded && config.database.poolMax > 1 });
     log(
       setup.migrationsApplied.length
         ? `applied: ${setup.migrationsApplied.join(', ')}`

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
 import { setUpDatabase } from './database.setup.js';
 import { EmbeddedPostgresService } from './embedded-postgres.service.js';
 
@@ -13,10 +14,13 @@ export class DatabaseService implements OnModuleInit {
   constructor(
     private readonly ds: DataSource,
     private readonly embedded: EmbeddedPostgresService,
+    private readonly config: AppConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const result = await setUpDatabase(this.ds, { lock: !this.embedded.isEmbedded });
+    // The migration lock needs a second connection; the embedded server has one owner anyway.
+    const lock = !this.embedded.isEmbedded && this.config.database.poolMax > 1;
+    const result = await setUpDatabase(this.ds, { lock });
     this.vector = result.vector;
     this.vectorReason = result.vectorReason;
     if (result.migrationsApplied.length > 0) {

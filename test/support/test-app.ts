@@ -35,6 +35,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({
     DATA_DIR: dataDir,
     DATABASE_URL: db.url,
+    // PGlite has one backend: use it through one connection, as the app's embedded mode does.
+    ...(db.kind === 'embedded' ? { DATABASE_POOL_MAX: '1' } : {}),
     LOG_LEVEL: 'info',
     ...options.env,
   });

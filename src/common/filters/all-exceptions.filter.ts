@@ -7,6 +7,8 @@ export interface ErrorBody {
   error: string;
   message: string | string[];
   request_id: string;
+  /** Extra fields a client can act on (e.g. current_version on a 409). */
+  [extra: string]: unknown;
 }
 
 /** Errors raised by Express middleware (body-parser and friends) carry their status this way. */
@@ -37,7 +39,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const requestId = String(req.id ?? res.getHeader('X-Request-Id') ?? '');
 
-    const { status, message } = describe(exception);
+    const { status, message, extra } = describe(exception);
     if (status >= 500) {
       const err = exception instanceof Error ? exception : new Error(String(exception));
       this.logger.error(
@@ -55,12 +57,24 @@ export class AllExceptionsFilter implements ExceptionFilter {
       error: STATUS_CODES[status] ?? 'Error',
       message,
       request_id: requestId,
+      ...extra,
     };
     res.status(status).json(body);
   }
 }
 
-function describe(exception: unknown): { status: number; message: string | string[] } {
+const RESERVED = new Set(['statusCode', 'error', 'message', 'request_id']);
+
+/** Fields besides the standard ones in a 4xx HttpException's response object, e.g. {current_version}. */
+function extraFields(response: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(response).filter(([k]) => !RESERVED.has(k)));
+}
+
+function describe(exception: unknown): {
+  status: number;
+  message: string | string[];
+  extra?: Record<string, unknown>;
+} {
   // Express body-parser errors arrive raw or wrapped by Nest's adapter (with the original as `cause`).
   const raw = (exception instanceof HttpException ? exception.cause : exception) as HttpishError | undefined;
   if (raw?.type === 'entity.parse.failed') {
@@ -80,7 +94,7 @@ function describe(exception: unknown): { status: number; message: string | strin
     if (typeof response === 'string') return { status, message: response };
     const msg = (response as { message?: unknown }).message;
     if (typeof msg === 'string' || (Array.isArray(msg) && msg.every((m) => typeof m === 'string'))) {
-      return { status, message: msg };
+      return { status, message: msg, extra: extraFields(response) };
     }
     return { status, message: exception.message };
   }

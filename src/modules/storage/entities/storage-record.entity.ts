@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryColumn,
+  type Relation,
+} from 'typeorm';
+import { User } from '../../auth/entities/user.entity.js';
+
+/** Metadata of one end-to-end encrypted record; the bytes are in the blob store under `blobKey`. */
+@Entity('storage_records')
+@Index('ix_storage_records_user_table', ['userId', 'tableName', 'createdAt'])
+export class StorageRecord {
+  @PrimaryColumn('uuid')
+  id: string = randomUUID();
+
+  @Column('uuid')
+  userId!: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: Relation<User>;
+
+  @Column('varchar', { length: 63 })
+  tableName!: string;
+
+  /** Null on a purged tombstone's way out; a live record always has one. */
+  @Column('varchar', { length: 300, nullable: true })
+  blobKey!: string | null;
+
+  @Column('char', { length: 64 })
+  checksum!: string;
+
+  @Column('bigint')
+  sizeBytes!: string;
+
+  @Column('int')
+  version!: number;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column('timestamptz')
+  updatedAt!: Date;
+
+  /** Tombstone: deleted, kept 30 days for sync, then purged with its blob. */
+  @Index('ix_storage_records_deleted_at')
+  @Column('timestamptz', { nullable: true })
+  deletedAt!: Date | null;
+}

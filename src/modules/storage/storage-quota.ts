@@ -1,0 +1,62 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
+
+const GIB = 1024 ** 3;
+
+/** Bytes of cloud storage a tier includes; null = unlimited. */
+export function quotaBytes(tier: Tier): number | null {
+  const gb = FEATURES[tier].cloud_storage_gb;
+  return gb < 0 ? null : gb * GIB;
+}
+
+export class QuotaExceededException extends HttpException {
+  constructor(message: string) {
+    super(message, HttpStatus.PAYMENT_REQUIRED);
+  }
+}
+
+/** 402 for a tier without cloud storage, naming the tier that has it. */
+export function assertTierHasStorage(tier: Tier): void {
+  if (quotaBytes(tier) === 0) {
+    const needed = TIERS.find((t) => quotaBytes(t) !== 0)!;
+    throw new QuotaExceededException(
+      `Cloud storage is not included in the ${tier} tier; it needs the ${needed} tier or higher`,
+    );
+  }
+}
+
+export interface UsageLock {
+  usedBytes: number;
+  nextSeq: number;
+  alerted: boolean;
+}
+
+/**
+ * Locks the user's usage row for the rest of the transaction (creating it on
+ * first use). Every storage write of a user passes here, so writes serialise
+ * per user: quota checks cannot be overshot and change seqs commit in order.
+ */
+export async function lockUsage(m: EntityManager, userId: string): Promise<UsageLock> {
+  await m.query('INSERT INTO storage_usage (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING', [userId]);
+  const [row] = await m.query<Array<{ used_bytes: string; next_seq: string; alerted: boolean }>>(
+    'SELECT used_bytes, next_seq, alerted FROM storage_usage WHERE user_id = $1 FOR UPDATE',
+    [userId],
+  );
+  return { usedBytes: Number(row.used_bytes), nextSeq: Number(row.next_seq), alerted: row.alerted };
+}
+
+/**
+ * Applies a change of `delta` bytes under the lock: a growth past the quota is
+ * refused (402); a shrink is always allowed, even over quota after a downgrade.
+ */
+export function checkQuota(lock: UsageLock, delta: number, tier: Tier): void {
+  const quota = quotaBytes(tier);
+  if (delta <= 0 || quota === null) return;
+  if (lock.usedBytes + delta > quota) {
+    throw new QuotaExceededException(
+      `Storage quota exceeded: ${lock.usedBytes + delta} bytes would pass the ${tier} tier's ${quota} bytes. ` +
+        'Delete something or upgrade.',
+    );
+  }
+}

@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Device } from './entities/device.entity.js';
+import { StorageChange } from './entities/storage-change.entity.js';
+import { StorageConflict } from './entities/storage-conflict.entity.js';
+import { StorageRecord } from './entities/storage-record.entity.js';
+import { StorageUsage } from './entities/storage-usage.entity.js';
+import { StoragePurgeService } from './storage-purge.service.js';
+import { StorageController } from './storage.controller.js';
+import { StorageService } from './storage.service.js';
+
+/** Paths whose JSON bodies carry a base64 blob (their limit is raised to fit STORAGE_MAX_RECORD_BYTES). */
+export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
+
+@Module({
+  imports: [TypeOrmModule.forFeature([StorageRecord, StorageChange, StorageUsage, StorageConflict, Device])],
+  controllers: [StorageController],
+  providers: [StorageService, StoragePurgeService],
+  exports: [StorageService],
+})
+export class StorageModule {}
