@@ -6,6 +6,7 @@ import { json, raw } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
+import { CorsIoAdapter } from './common/realtime/io.adapter.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
@@ -70,6 +71,7 @@ export async function createApp(
   app.use(RECORD_BODY_PATHS, json({ limit: Math.max(recordLimit, config.jsonBodyLimitBytes) }));
   app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
   app.setGlobalPrefix(API_PREFIX);
+  app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

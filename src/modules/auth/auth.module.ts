@@ -16,6 +16,7 @@ import { User } from './entities/user.entity.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { PasswordService } from './password.service.js';
 import { PrincipalService } from './principal.service.js';
+import { SocketAuthService } from './socket-auth.service.js';
 import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
@@ -37,6 +38,7 @@ import { TokenService } from './token.service.js';
     ApiKeysService,
     PasswordService,
     PrincipalService,
+    SocketAuthService,
     TokenService,
     JwtStrategy,
     ApiKeyStrategy,
@@ -45,6 +47,6 @@ import { TokenService } from './token.service.js';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: FeatureGuard },
   ],
-  exports: [AuthService, PrincipalService],
+  exports: [AuthService, PrincipalService, SocketAuthService],
 })
 export class AuthModule {}

@@ -5,17 +5,23 @@ import { StorageChange } from './entities/storage-change.entity.js';
 import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
+import { AuthModule } from '../auth/auth.module.js';
 import { StoragePurgeService } from './storage-purge.service.js';
 import { StorageController } from './storage.controller.js';
+import { StorageEvents } from './storage.events.js';
+import { StorageGateway } from './storage.gateway.js';
 import { StorageService } from './storage.service.js';
 
 /** Paths whose JSON bodies carry a base64 blob (their limit is raised to fit STORAGE_MAX_RECORD_BYTES). */
 export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
 
 @Module({
-  imports: [TypeOrmModule.forFeature([StorageRecord, StorageChange, StorageUsage, StorageConflict, Device])],
+  imports: [
+    TypeOrmModule.forFeature([StorageRecord, StorageChange, StorageUsage, StorageConflict, Device]),
+    AuthModule,
+  ],
   controllers: [StorageController],
-  providers: [StorageService, StoragePurgeService],
+  providers: [StorageService, StoragePurgeService, StorageEvents, StorageGateway],
   exports: [StorageService],
 })
 export class StorageModule {}

@@ -23,7 +23,12 @@ import type {
   UpdateRecordDto,
   UsageDto,
 } from './dto/storage.dto.js';
-import { assertTierHasStorage, checkQuota, lockUsage, quotaBytes } from './storage-quota.js';
+import { assertTierHasStorage, checkQuota, lockUsage, quotaBytes, type UsageLock } from './storage-quota.js';
+import { type StorageChangedEvent, type StorageQuotaEvent, StorageEvents } from './storage.events.js';
+import type { Tier } from '../../common/tiers/tiers.js';
+
+/** Usage share that triggers the storage:quota alert. */
+const ALERT_AT = 0.8;
 
 /** How long tombstones and conflict copies are kept. */
 export const RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -63,6 +68,7 @@ export class StorageService {
     private readonly ds: DataSource,
     private readonly blobs: BlobStore,
     private readonly config: AppConfig,
+    private readonly events: StorageEvents,
   ) {}
 
   async create(user: AuthUser, dto: CreateRecordDto): Promise<RecordCreatedDto> {
@@ -72,7 +78,7 @@ export class StorageService {
     const key = this.newKey(user.id, dto.table, id);
     await this.blobs.put(key, bytes, { checksum: dto.checksum });
     try {
-      return await this.ds.transaction(async (m) => {
+      const result = await this.ds.transaction(async (m) => {
         const lock = await lockUsage(m, user.id);
         checkQuota(lock, bytes.length, user.tier);
         const [row] = await m.query<Array<{ created_at: Date }>>(
@@ -88,9 +94,11 @@ export class StorageService {
           checksum: dto.checksum,
           size: bytes.length,
         });
-        await this.setUsage(m, user.id, lock.usedBytes + bytes.length, lock.nextSeq + 1);
-        return { id, created_at: row.created_at.getTime(), version: 1 };
+        const quota = await this.applyUsage(m, user, lock, lock.usedBytes + bytes.length);
+        return { created: { id, created_at: row.created_at.getTime(), version: 1 }, quota };
       });
+      this.notify(user.id, { id, table: dto.table, version: 1, op: 'upsert' }, result.quota);
+      return result.created;
     } catch (err) {
       await this.discard(key);
       throw err;
@@ -171,11 +179,18 @@ export class StorageService {
           checksum: dto.checksum,
           size: bytes.length,
         });
-        await this.setUsage(m, user.id, lock.usedBytes + delta, lock.nextSeq + 1);
-        return { ok: true as const, version, updated_at: row.updated_at.getTime() };
+        const quota = await this.applyUsage(m, user, lock, lock.usedBytes + delta);
+        return {
+          ok: true as const,
+          version,
+          updated_at: row.updated_at.getTime(),
+          table: old.table_name,
+          quota,
+        };
       });
       if (replaced) await this.discard(replaced);
-      return result;
+      this.notify(user.id, { id, table: result.table, version: result.version, op: 'upsert' }, result.quota);
+      return { ok: true, version: result.version, updated_at: result.updated_at };
     } catch (err) {
       await this.discard(key);
       throw err;
@@ -184,7 +199,7 @@ export class StorageService {
 
   /** Tombstones the record: it leaves the listings, frees its quota, and is purged with its blob after 30 days. */
   async remove(user: AuthUser, id: string): Promise<void> {
-    await this.ds.transaction(async (m) => {
+    const done = await this.ds.transaction(async (m) => {
       const lock = await lockUsage(m, user.id);
       const old = await this.live(m, user.id, id, true);
       const version = old.version + 1;
@@ -200,8 +215,10 @@ export class StorageService {
         checksum: old.checksum,
         size: 0,
       });
-      await this.setUsage(m, user.id, lock.usedBytes - Number(old.size_bytes), lock.nextSeq + 1);
+      await this.applyUsage(m, user, lock, lock.usedBytes - Number(old.size_bytes));
+      return { table: old.table_name, version };
     });
+    this.notify(user.id, { id, table: done.table, version: done.version, op: 'delete' });
   }
 
   async conflicts(user: AuthUser, q: { page: number; limit: number }): Promise<ConflictPageDto> {
@@ -436,6 +453,36 @@ export class StorageService {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`,
       [userId, seq, c.id, c.table, c.op, c.version, c.checksum, c.size],
     );
+  }
+
+  /**
+   * Writes the new usage and advances the change seq (one change per write);
+   * returns the 80 % alert when this write crosses it (sent once until usage
+   * drops below again).
+   */
+  private async applyUsage(
+    m: EntityManager,
+    user: { id: string; tier: Tier },
+    lock: UsageLock,
+    usedBytes: number,
+  ): Promise<StorageQuotaEvent | undefined> {
+    await this.setUsage(m, user.id, usedBytes, lock.nextSeq + 1);
+    const quota = quotaBytes(user.tier);
+    const high = quota !== null && quota > 0 && usedBytes >= quota * ALERT_AT;
+    if (high === lock.alerted) return undefined;
+    await m.query('UPDATE storage_usage SET alerted = $2 WHERE user_id = $1', [user.id, high]);
+    if (!high || quota === null) return undefined;
+    return {
+      used_bytes: usedBytes,
+      quota_bytes: quota,
+      percent: Math.round((usedBytes / quota) * 10_000) / 100,
+    };
+  }
+
+  /** After commit: tell the user's connected clients (a hint; the feed is the truth). */
+  private notify(userId: string, change: StorageChangedEvent, quota?: StorageQuotaEvent): void {
+    this.events.emit('changed', userId, change);
+    if (quota) this.events.emit('quota', userId, quota);
   }
 
   private async setUsage(

@@ -1,0 +1,64 @@
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  type OnGatewayConnection,
+  type OnGatewayInit,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import type { AuthUser } from '../../common/auth/auth-user.js';
+import { SocketAuthService } from '../auth/socket-auth.service.js';
+import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from './storage.events.js';
+
+const room = (userId: string) => `user:${userId}`;
+
+/**
+ * Real-time hints on the default namespace: a client connects with
+ * `auth: { token }` (access token or API key) and joins its user's room;
+ * committed changes arrive as `storage:changed`, quota alerts as
+ * `storage:quota`. The changes feed stays the truth: a client that was away
+ * catches up from its cursor.
+ */
+@WebSocketGateway()
+export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
+  private readonly logger = new Logger('StorageGateway');
+  @WebSocketServer() server!: Server;
+
+  private readonly onChanged = (userId: string, e: StorageChangedEvent) =>
+    this.server.to(room(userId)).emit('storage:changed', e);
+  private readonly onQuota = (userId: string, e: StorageQuotaEvent) =>
+    this.server.to(room(userId)).emit('storage:quota', e);
+
+  constructor(
+    private readonly events: StorageEvents,
+    private readonly socketAuth: SocketAuthService,
+  ) {
+    events.on('changed', this.onChanged);
+    events.on('quota', this.onQuota);
+  }
+
+  afterInit(server: Server): void {
+    // Refuse the connection itself (connect_error on the client) when the token does not verify.
+    server.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      this.socketAuth.authenticate(typeof token === 'string' ? token : undefined).then(
+        (user) => {
+          (socket.data as { user?: AuthUser }).user = user;
+          next();
+        },
+        (err: Error) => next(new Error(`unauthorized: ${err.message}`)),
+      );
+    });
+  }
+
+  async handleConnection(socket: Socket): Promise<void> {
+    const user = (socket.data as { user?: AuthUser }).user;
+    if (!user) return void socket.disconnect(true);
+    await socket.join(room(user.id));
+  }
+
+  onModuleDestroy(): void {
+    this.events.off('changed', this.onChanged);
+    this.events.off('quota', this.onQuota);
+  }
+}
