@@ -71,7 +71,7 @@ export async function createApp(
   app.use(RECORD_BODY_PATHS, json({ limit: Math.max(recordLimit, config.jsonBodyLimitBytes) }));
   app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
   app.setGlobalPrefix(API_PREFIX);
-  app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins));
+  app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -2,7 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { withRedis } from './support/conditions.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { createTestDatabase } from './support/test-database.js';
 import { newUser, type TestUser } from './support/users.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -108,5 +110,45 @@ describe('storage real-time push (Socket.IO, default namespace)', () => {
       .send({ refresh_token: u.tokens.refresh_token })
       .expect(204);
     await expect(connect(u.tokens.access_token)).rejects.toThrow(/session has ended/);
+  });
+});
+
+withRedis('storage push across instances sharing Redis', () => {
+  it('reaches a socket on one instance for a change committed on another', async () => {
+    const db = await createTestDatabase();
+    const env = { REDIS_URL: process.env.REDIS_URL!, JWT_SECRET: randomBytes(32).toString('hex') };
+    const a = await startTestApp({ db, env });
+    const b = await startTestApp({ db, env });
+    const u = await newUser(a, { tier: 'pro' });
+    const s = io(a.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token: u.tokens.access_token },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', () => resolve());
+        s.once('connect_error', reject);
+      });
+      const pushed = new Promise((resolve) => s.once('storage:changed', resolve));
+      const bytes = randomBytes(16);
+      const created = await request(b.url)
+        .post('/api/v1/storage/records')
+        .set(u.auth)
+        .send({ table: 'notes', blob: bytes.toString('base64'), checksum: sha(bytes) })
+        .expect(201);
+      await expect(pushed).resolves.toEqual({
+        id: created.body.id,
+        table: 'notes',
+        version: 1,
+        op: 'upsert',
+      });
+    } finally {
+      s.close();
+      await a.close();
+      await b.close();
+      await db.drop();
+    }
   });
 });

@@ -1,20 +1,42 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 
-/** Socket.IO on the HTTP server, with the same CORS origins as the REST API. */
+/**
+ * Socket.IO on the HTTP server, with the same CORS origins as the REST API.
+ * With REDIS_URL, rooms span instances (the Redis adapter), so a change
+ * committed on one instance reaches the user's sockets on every other.
+ */
 export class CorsIoAdapter extends IoAdapter {
+  private readonly clients: Redis[] = [];
+
   constructor(
     app: INestApplicationContext,
     private readonly origins: string[],
+    private readonly redisUrl?: string,
   ) {
     super(app);
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    return super.createIOServer(port, {
+    const server = super.createIOServer(port, {
       ...options,
       cors: { origin: this.origins, credentials: true },
-    } as ServerOptions);
+    } as ServerOptions) as Server;
+    if (this.redisUrl) {
+      const pub = new Redis(this.redisUrl, { maxRetriesPerRequest: 1 });
+      const sub = pub.duplicate();
+      for (const c of [pub, sub]) c.on('error', () => undefined); // reported by readiness, not thrown here
+      this.clients.push(pub, sub);
+      server.adapter(createAdapter(pub, sub));
+    }
+    return server;
+  }
+
+  override async close(server: Server): Promise<void> {
+    await super.close(server);
+    await Promise.all(this.clients.splice(0).map((c) => c.quit().catch(() => undefined)));
   }
 }

@@ -38,9 +38,11 @@ export interface UsageLock {
  * per user: quota checks cannot be overshot and change seqs commit in order.
  */
 export async function lockUsage(m: EntityManager, userId: string): Promise<UsageLock> {
-  await m.query('INSERT INTO storage_usage (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING', [userId]);
+  // One statement: creates the row on first use, and the DO UPDATE takes the row lock either way.
   const [row] = await m.query<Array<{ used_bytes: string; next_seq: string; alerted: boolean }>>(
-    'SELECT used_bytes, next_seq, alerted FROM storage_usage WHERE user_id = $1 FOR UPDATE',
+    `INSERT INTO storage_usage (user_id) VALUES ($1)
+     ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+     RETURNING used_bytes, next_seq, alerted`,
     [userId],
   );
   return { usedBytes: Number(row.used_bytes), nextSeq: Number(row.next_seq), alerted: row.alerted };

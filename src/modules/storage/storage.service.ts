@@ -466,12 +466,10 @@ export class StorageService {
     lock: UsageLock,
     usedBytes: number,
   ): Promise<StorageQuotaEvent | undefined> {
-    await this.setUsage(m, user.id, usedBytes, lock.nextSeq + 1);
     const quota = quotaBytes(user.tier);
     const high = quota !== null && quota > 0 && usedBytes >= quota * ALERT_AT;
-    if (high === lock.alerted) return undefined;
-    await m.query('UPDATE storage_usage SET alerted = $2 WHERE user_id = $1', [user.id, high]);
-    if (!high || quota === null) return undefined;
+    await this.setUsage(m, user.id, usedBytes, lock.nextSeq + 1, high);
+    if (!high || lock.alerted || quota === null) return undefined;
     return {
       used_bytes: usedBytes,
       quota_bytes: quota,
@@ -490,12 +488,12 @@ export class StorageService {
     userId: string,
     usedBytes: number,
     nextSeq: number,
+    alerted?: boolean,
   ): Promise<void> {
-    await m.query('UPDATE storage_usage SET used_bytes = $2, next_seq = $3 WHERE user_id = $1', [
-      userId,
-      Math.max(0, usedBytes),
-      nextSeq,
-    ]);
+    await m.query(
+      'UPDATE storage_usage SET used_bytes = $2, next_seq = $3, alerted = COALESCE($4, alerted) WHERE user_id = $1',
+      [userId, Math.max(0, usedBytes), nextSeq, alerted ?? null],
+    );
   }
 
   /** Best-effort removal of a blob no row points to (any failure is logged for an operator). */
