@@ -33,15 +33,25 @@ const sql = new pg.Client({ connectionString: url });
 
 try {
   const post = (path, body, headers = {}) =>
-    fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  const reg = await (await post('/auth/register', { email: `sync-${Date.now()}@example.com`, password: 'benchmark password' })).json();
+    fetch(base + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const reg = await (
+    await post('/auth/register', { email: `sync-${Date.now()}@example.com`, password: 'benchmark password' })
+  ).json();
   const auth = { authorization: `Bearer ${reg.access_token}` };
   await sql.connect();
   const userId = JSON.parse(Buffer.from(reg.access_token.split('.')[1], 'base64url')).sub;
   await sql.query(`UPDATE users SET tier_override = 'team' WHERE id = $1`, [userId]);
 
   const blob = randomBytes(256);
-  const body = { table: 'notes', blob: blob.toString('base64'), checksum: createHash('sha256').update(blob).digest('hex') };
+  const body = {
+    table: 'notes',
+    blob: blob.toString('base64'),
+    checksum: createHash('sha256').update(blob).digest('hex'),
+  };
   let next = 0;
   const writeStart = performance.now();
   await Promise.all(
@@ -59,7 +69,9 @@ try {
   let cursor = '';
   let pulled = 0;
   for (;;) {
-    const res = await fetch(`${base}/storage/changes?limit=${PAGE}${cursor ? `&cursor=${cursor}` : ''}`, { headers: auth });
+    const res = await fetch(`${base}/storage/changes?limit=${PAGE}${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: auth,
+    });
     const page = await res.json();
     pulled += page.changes.length;
     cursor = page.next_cursor;
@@ -76,9 +88,13 @@ try {
   );
   const sqlMs = performance.now() - sqlStart;
 
-  console.log(`\n${N} records, ${CONCURRENCY} concurrent writers, database: ${embedded ? 'embedded PGlite' : 'DATABASE_URL'}`);
+  console.log(
+    `\n${N} records, ${CONCURRENCY} concurrent writers, database: ${embedded ? 'embedded PGlite' : 'DATABASE_URL'}`,
+  );
   console.log(`writes: ${(N / (writeMs / 1000)).toFixed(0)} records/s (${(writeMs / 1000).toFixed(1)} s)`);
-  console.log(`pull:   ${(N / (pullMs / 1000)).toFixed(0)} changes/s (${pullMs.toFixed(0)} ms, pages of ${PAGE})`);
+  console.log(
+    `pull:   ${(N / (pullMs / 1000)).toFixed(0)} changes/s (${pullMs.toFixed(0)} ms, pages of ${PAGE})`,
+  );
   console.log(`plain SQL read of the same ${rows.rowCount} rows: ${sqlMs.toFixed(0)} ms`);
   const ratio = pullMs / sqlMs;
   console.log(`pull / plain SQL: ${ratio.toFixed(2)}x (goal <= 3x): ${ratio <= 3 ? 'met' : 'NOT met'}`);

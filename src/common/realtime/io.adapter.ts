@@ -24,7 +24,7 @@ export class CorsIoAdapter extends IoAdapter {
     const server = super.createIOServer(port, {
       ...options,
       cors: { origin: this.origins, credentials: true },
-    } as ServerOptions) as Server;
+    } as ServerOptions);
     if (this.redisUrl) {
       const pub = new Redis(this.redisUrl, { maxRetriesPerRequest: 1 });
       const sub = pub.duplicate();
