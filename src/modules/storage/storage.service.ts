@@ -315,7 +315,7 @@ export class StorageService {
     const rows = await this.ds.query<Array<ChangeRow>>(
       `SELECT seq::float8 AS seq, record_id AS id, table_name AS "table", op, version, checksum,
               size_bytes::float8 AS size_bytes, floor(extract(epoch FROM changed_at) * 1000)::float8 AS updated_at
-         FROM storage_changes WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+         FROM storage_changes WHERE user_id = $1 AND storage_changes.seq > $2 ORDER BY storage_changes.seq LIMIT $3`,
       [user.id, after, limit + 1],
     );
     const page = rows.slice(0, limit);
