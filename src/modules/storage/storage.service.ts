@@ -33,17 +33,6 @@ const ALERT_AT = 0.8;
 /** How long tombstones and conflict copies are kept. */
 export const RETENTION_MS = 30 * 24 * 3600 * 1000;
 
-interface ChangeRow {
-  seq: number;
-  id: string;
-  table: string;
-  op: 'upsert' | 'delete';
-  version: number;
-  checksum: string;
-  size_bytes: number;
-  updated_at: number;
-}
-
 interface RecordRow {
   id: string;
   table_name: string;
@@ -311,15 +300,24 @@ export class StorageService {
     deviceId?: string,
   ): Promise<ChangesPageDto> {
     const after = this.parseCursor(user.id, cursor);
-    // Numbers and epoch milliseconds computed in SQL: no bigint strings or Date objects per row.
-    const rows = await this.ds.query<Array<ChangeRow>>(
-      `SELECT seq::float8 AS seq, record_id AS id, table_name AS "table", op, version, checksum,
-              size_bytes::float8 AS size_bytes, floor(extract(epoch FROM changed_at) * 1000)::float8 AS updated_at
-         FROM storage_changes WHERE user_id = $1 AND storage_changes.seq > $2 ORDER BY storage_changes.seq LIMIT $3`,
+    const rows = await this.ds.query<
+      Array<{
+        seq: string;
+        record_id: string;
+        table_name: string;
+        op: 'upsert' | 'delete';
+        version: number;
+        checksum: string;
+        size_bytes: string;
+        changed_at: Date;
+      }>
+    >(
+      `SELECT seq, record_id, table_name, op, version, checksum, size_bytes, changed_at FROM storage_changes
+        WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [user.id, after, limit + 1],
     );
     const page = rows.slice(0, limit);
-    const last = page.length ? page[page.length - 1].seq : after;
+    const last = page.length ? Number(page[page.length - 1].seq) : after;
     if (deviceId) {
       await this.ds.query(
         `INSERT INTO devices (user_id, device_id, last_sync_at, cursor_seq) VALUES ($1, $2, now(), $3)
@@ -329,7 +327,15 @@ export class StorageService {
       );
     }
     return {
-      changes: page.map(({ seq: _seq, ...change }) => change),
+      changes: page.map((r) => ({
+        id: r.record_id,
+        table: r.table_name,
+        op: r.op,
+        version: r.version,
+        checksum: r.checksum,
+        size_bytes: Number(r.size_bytes),
+        updated_at: r.changed_at.getTime(),
+      })),
       next_cursor: this.cursorFor(user.id, last),
       has_more: rows.length > limit,
     };
