@@ -345,6 +345,22 @@ describe('encrypted storage', () => {
       await api().put('/api/v1/storage/devices/bad id!').set(a.auth).send({ name: 'x' }).expect(400);
     });
 
+    it('caps the devices of an account at 100', async () => {
+      const u = await newUser(t, { tier: 'pro' });
+      await db.query(
+        `INSERT INTO devices (user_id, device_id) SELECT $1, 'd' || g FROM generate_series(1, 100) g`,
+        [u.id],
+      );
+      await api().put('/api/v1/storage/devices/d7').set(u.auth).send({ name: 'renamed' }).expect(200);
+      const res = await api()
+        .put('/api/v1/storage/devices/d101')
+        .set(u.auth)
+        .send({ name: 'one too many' })
+        .expect(400);
+      expect(res.body.message).toBe('At most 100 devices per account');
+      await api().get('/api/v1/storage/changes').set(u.auth).set('X-Device-Id', 'd102').expect(400);
+    });
+
     it('concurrent writers and a paging reader: the reader sees every change exactly once', async () => {
       const u = await newUser(t, { tier: 'team' });
       const seen = new Map<string, number>();

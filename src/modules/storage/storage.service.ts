@@ -30,6 +30,9 @@ import type { Tier } from '../../common/tiers/tiers.js';
 /** Usage share that triggers the storage:quota alert. */
 const ALERT_AT = 0.8;
 
+/** Devices a user may register. */
+const MAX_DEVICES = 100;
+
 /** How long tombstones and conflict copies are kept. */
 export const RETENTION_MS = 30 * 24 * 3600 * 1000;
 
@@ -319,6 +322,7 @@ export class StorageService {
     const page = rows.slice(0, limit);
     const last = page.length ? Number(page[page.length - 1].seq) : after;
     if (deviceId) {
+      await this.assertDeviceRoom(user.id, deviceId);
       await this.ds.query(
         `INSERT INTO devices (user_id, device_id, last_sync_at, cursor_seq) VALUES ($1, $2, now(), $3)
          ON CONFLICT (user_id, device_id)
@@ -342,6 +346,7 @@ export class StorageService {
   }
 
   async putDevice(user: AuthUser, deviceId: string, name: string): Promise<DeviceInfoDto> {
+    await this.assertDeviceRoom(user.id, deviceId);
     await this.ds.query(
       `INSERT INTO devices (user_id, device_id, name) VALUES ($1, $2, $3)
        ON CONFLICT (user_id, device_id) DO UPDATE SET name = EXCLUDED.name`,
@@ -400,6 +405,17 @@ export class StorageService {
     }
     for (const key of [...recordKeys, ...conflictKeys]) await this.discard(key);
     return { records: recordKeys.length, conflicts: conflictKeys.length };
+  }
+
+  /** A new device id is refused past MAX_DEVICES, so a client cannot grow the table without bound. */
+  private async assertDeviceRoom(userId: string, deviceId: string): Promise<void> {
+    const [row] = await this.ds.query<Array<{ known: boolean; n: number }>>(
+      `SELECT bool_or(device_id = $2) AS known, count(*)::int AS n FROM devices WHERE user_id = $1`,
+      [userId, deviceId],
+    );
+    if (!row?.known && (row?.n ?? 0) >= MAX_DEVICES) {
+      throw new BadRequestException(`At most ${MAX_DEVICES} devices per account`);
+    }
   }
 
   private decode(blob: string, checksum: string): Buffer {
