@@ -1,6 +1,7 @@
 import type { MigrationInterface } from 'typeorm';
 import { Accounts1795294805229 } from './1795294805229-Accounts.js';
 import { Storage1795297570895 } from './1795297570895-Storage.js';
+import { Backups1795300260036 } from './1795300260036-Backups.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -12,4 +13,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Accounts1795294805229,
   Billing1795296805207,
   Storage1795297570895,
+  Backups1795300260036,
 ];

@@ -22,6 +22,7 @@ const API_TAGS: Array<[string, string]> = [
   ['auth', 'Accounts, sessions, tokens and API keys'],
   ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
   ['storage', 'End-to-end encrypted records, conflicts, quota, changes feed and devices'],
+  ['backup', 'Encrypted backups: streamed uploads, history, conditional and ranged downloads'],
   ['admin', 'Administration (admin role): accounts and the audit log'],
 ];
 
@@ -62,6 +63,11 @@ export async function createApp(
       'RateLimit-Reset',
       'ETag',
       'X-Checksum',
+      'X-Backup-Version',
+      'X-Backup-Timestamp',
+      'X-Backup-Checksum',
+      'Content-Range',
+      'Last-Modified',
     ],
   });
   // Stripe signs the exact bytes it sends: that route gets them raw (and the JSON parser then skips it).

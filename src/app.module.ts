@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { AdminModule } from './modules/admin/admin.module.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { BackupModule } from './modules/backup/backup.module.js';
 import { BillingModule } from './modules/billing/billing.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { StorageModule } from './modules/storage/storage.module.js';
@@ -31,6 +32,7 @@ export class AppModule {
         AuthModule,
         BillingModule,
         StorageModule,
+        BackupModule,
         AdminModule,
         ...extra,
       ],

@@ -105,7 +105,7 @@ function contract(
         gc();
         const m = process.memoryUsage();
         peak = Math.max(peak, m.heapUsed + m.arrayBuffers - (base.heapUsed + base.arrayBuffers));
-      }, 100);
+      }, 250);
       try {
         const put = await store.put('u1/backups/big', source.stream);
         expect(put.size).toBe(total);
@@ -122,7 +122,8 @@ function contract(
       process.stdout.write(`peak live memory: ${(peak / 1048576).toFixed(1)} MiB\n`);
       expect(peak).toBeLessThan(96 * 1024 * 1024);
       await store.delete('u1/backups/big');
-    });
+      // Generous: with the whole suite running beside it on two cores, disk and GC are shared.
+    }, 180_000);
   });
 }
 

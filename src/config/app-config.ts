@@ -60,6 +60,8 @@ export class AppConfig {
   readonly jsonBodyLimitBytes: number;
   /** Largest record blob (raw bytes); its route's JSON limit is raised to fit the base64 of it. */
   readonly storageMaxRecordBytes: number;
+  /** Backups kept per user; older ones are deleted after a new one commits. */
+  readonly backupKeep: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly shutdownTimeoutMs: number;
@@ -114,6 +116,7 @@ export class AppConfig {
     };
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
     this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;
+    this.backupKeep = env.BACKUP_KEEP;
     this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
     this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;

@@ -3,12 +3,19 @@ import type { Readable } from 'node:stream';
 export interface PutOptions {
   /** Lowercase hex SHA-256 of the bytes, kept with the object (S3 metadata). */
   checksum?: string;
-  /** When known, lets a driver skip buffering to learn the size. */
+  /** When known, lets a driver choose its part size (S3 allows 10,000 parts per object). */
   contentLength?: number;
+}
+
+/** Inclusive byte range, as in HTTP Range. */
+export interface ByteRange {
+  start: number;
+  end: number;
 }
 
 export interface StoredBlob {
   stream: Readable;
+  /** Size of the whole object (not of the range). */
   size: number;
   checksum?: string;
 }
@@ -21,13 +28,25 @@ export interface StoredBlob {
 export abstract class BlobStore {
   abstract readonly driver: 's3' | 'files';
   /** Writes the whole object or nothing: a failed put leaves no object under `key`. */
-  abstract put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<{ size: number }>;
-  /** The object, or null when there is none. */
-  abstract get(key: string): Promise<StoredBlob | null>;
+  /** `parts`: how many pieces were stored (S3 multipart parts; 1 for a single write). */
+  abstract put(
+    key: string,
+    body: Readable | Buffer,
+    options?: PutOptions,
+  ): Promise<{ size: number; parts: number }>;
+  /** The object (or the `range` of it), or null when there is none. */
+  abstract get(key: string, range?: ByteRange): Promise<StoredBlob | null>;
   /** Idempotent: deleting a missing key succeeds. */
   abstract delete(key: string): Promise<void>;
   /** Throws when the store cannot be reached (readiness). */
   abstract ping(): Promise<void>;
+}
+
+/** S3 part size for an object of `size` bytes: at least 8 MiB, and large enough to fit in 10,000 parts. */
+export function partSizeFor(size: number | undefined): number {
+  const min = 8 * 1024 * 1024;
+  if (!size) return min;
+  return Math.max(min, Math.ceil(size / 10_000 / (1024 * 1024)) * 1024 * 1024);
 }
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -4,7 +4,7 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertValidKey, BlobStore, type PutOptions, type StoredBlob } from './blob-store.js';
+import { assertValidKey, BlobStore, type ByteRange, type PutOptions, type StoredBlob } from './blob-store.js';
 
 /**
  * Blobs as files under a root (the embedded default: DATA_DIR/blobs). A put
@@ -24,7 +24,11 @@ export class FileBlobStore extends BlobStore {
     return join(this.root, ...key.split('/'));
   }
 
-  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<{ size: number }> {
+  async put(
+    key: string,
+    body: Readable | Buffer,
+    options: PutOptions = {},
+  ): Promise<{ size: number; parts: number }> {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
@@ -42,15 +46,19 @@ export class FileBlobStore extends BlobStore {
       await rm(tmp, { force: true });
       throw err;
     }
-    return { size };
+    return { size, parts: 1 };
   }
 
-  async get(key: string): Promise<StoredBlob | null> {
+  async get(key: string, range?: ByteRange): Promise<StoredBlob | null> {
     const file = this.path(key);
     try {
       const { size } = await stat(file);
       const checksum = await readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
-      return { stream: createReadStream(file), size, checksum: checksum?.trim() };
+      return {
+        stream: createReadStream(file, range ? { start: range.start, end: range.end } : {}),
+        size,
+        checksum: checksum?.trim(),
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;

@@ -10,7 +10,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import type { AppConfig } from '../../config/app-config.js';
-import { assertValidKey, BlobStore, type PutOptions, type StoredBlob } from './blob-store.js';
+import {
+  assertValidKey,
+  BlobStore,
+  type ByteRange,
+  partSizeFor,
+  type PutOptions,
+  type StoredBlob,
+} from './blob-store.js';
 
 /** Objects up to this size go in one PutObject; larger or unknown-length streams use a multipart Upload. */
 const SINGLE_PUT_MAX = 16 * 1024 * 1024;
@@ -39,7 +46,11 @@ export class S3BlobStore extends BlobStore {
     });
   }
 
-  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<{ size: number }> {
+  async put(
+    key: string,
+    body: Readable | Buffer,
+    options: PutOptions = {},
+  ): Promise<{ size: number; parts: number }> {
     assertValidKey(key);
     const common = {
       Bucket: this.bucket,
@@ -50,28 +61,37 @@ export class S3BlobStore extends BlobStore {
     };
     if (Buffer.isBuffer(body) && body.length <= SINGLE_PUT_MAX) {
       await this.client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.length }));
-      return { size: body.length };
+      return { size: body.length, parts: 1 };
     }
     let size = 0;
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
     source.on('data', (chunk: Buffer) => (size += chunk.length));
     // A failed multipart upload is aborted by Upload (leavePartsOnError: false): no object, no parts.
+    // Memory stays within queueSize × partSize.
+    const partSize = partSizeFor(options.contentLength);
     await new Upload({
       client: this.client,
       params: { ...common, Body: source },
       queueSize: 4,
-      partSize: 8 * 1024 * 1024,
+      partSize,
     }).done();
-    return { size };
+    return { size, parts: Math.max(1, Math.ceil(size / partSize)) };
   }
 
-  async get(key: string): Promise<StoredBlob | null> {
+  async get(key: string, range?: ByteRange): Promise<StoredBlob | null> {
     assertValidKey(key);
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      );
+      const total = /\/(\d+)$/.exec(res.ContentRange ?? '')?.[1];
       return {
         stream: res.Body as Readable,
-        size: Number(res.ContentLength ?? 0),
+        size: Number(total ?? res.ContentLength ?? 0),
         checksum: res.Metadata?.sha256,
       };
     } catch (err) {
