@@ -36,7 +36,10 @@ export class FileBlobStore extends BlobStore {
     try {
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
       source.on('data', (chunk: Buffer) => (size += chunk.length));
-      await pipeline(source, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+      await pipeline(
+        source,
+        createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }),
+      );
       await fsyncFile(tmp);
       if (options.checksum) await atomicWrite(`${target}.sha256`, options.checksum);
       else await rm(`${target}.sha256`, { force: true });

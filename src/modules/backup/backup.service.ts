@@ -20,6 +20,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
 
 const GIB = 1024 ** 3;
+const COALESCE_BYTES = 1024 * 1024;
 
 interface BackupRow {
   id: string;
@@ -92,17 +93,32 @@ export class BackupService {
     const key = `${user.id}/backups/${id}`;
     const hash = createHash('sha256');
     let size = 0;
+    // Socket chunks (~64 KiB) are gathered into 1 MiB writes: fewer round trips to the disk or S3 client.
+    const pending: Buffer[] = [];
+    let pendingBytes = 0;
     const gate = new Transform({
+      // Room for a few MiB between the socket and the store, so neither side waits on the other per chunk.
+      highWaterMark: 4 * 1024 * 1024,
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;
         if (size > room) return done(quotaExceeded(quota!, used, size));
         hash.update(chunk);
-        done(null, chunk);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= COALESCE_BYTES) {
+          this.push(Buffer.concat(pending, pendingBytes));
+          pending.length = 0;
+          pendingBytes = 0;
+        }
+        done();
       },
       flush(done) {
         // Fails the write before the object is finalised: a mismatch stores nothing.
         const ok = timingSafeEqual(hash.digest(), Buffer.from(meta.checksum, 'hex'));
-        done(ok ? null : new BadRequestException('X-Backup-Checksum does not match the SHA-256 of the body'));
+        if (!ok)
+          return done(new BadRequestException('X-Backup-Checksum does not match the SHA-256 of the body'));
+        if (pendingBytes > 0) this.push(Buffer.concat(pending, pendingBytes));
+        done();
       },
     });
     const feeding = pipeline(body, gate).catch(() => undefined);
