@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 
 export interface PutOptions {
@@ -40,7 +41,22 @@ export abstract class BlobStore {
   abstract delete(key: string): Promise<void>;
   /** Throws when the store cannot be reached (readiness). */
   abstract ping(): Promise<void>;
+
+  /**
+   * Best-effort removal of a blob no row points to any more (a failed write's
+   * new blob, a replaced or purged one): a failure is logged for an operator,
+   * never thrown into the request that already succeeded or already failed.
+   */
+  async discard(key: string): Promise<void> {
+    try {
+      await this.delete(key);
+    } catch (err) {
+      discardLogger.error(`Could not delete blob ${key}: ${(err as Error).message}`);
+    }
+  }
 }
+
+const discardLogger = new Logger('BlobStore');
 
 /** S3 part size for an object of `size` bytes: at least 8 MiB, and large enough to fit in 10,000 parts. */
 export function partSizeFor(size: number | undefined): number {

@@ -3,7 +3,6 @@ import {
   HttpException,
   HttpStatus,
   Injectable,
-  Logger,
   NotFoundException,
   PayloadTooLargeException,
 } from '@nestjs/common';
@@ -64,8 +63,6 @@ const toInfo = (r: BackupRow): BackupInfoDto => ({
  */
 @Injectable()
 export class BackupService {
-  private readonly logger = new Logger('Backup');
-
   constructor(
     private readonly ds: DataSource,
     private readonly blobs: BlobStore,
@@ -157,7 +154,7 @@ export class BackupService {
       await this.enforceRetention(user.id);
       return { ok: true, id, size_bytes: stored.size, created_at: row.created_at.getTime() };
     } catch (err) {
-      await this.discard(key);
+      await this.blobs.discard(key);
       throw err;
     }
   }
@@ -205,7 +202,7 @@ export class BackupService {
       );
       return row.blob_key;
     });
-    await this.discard(key);
+    await this.blobs.discard(key);
   }
 
   private async usedBytes(userId: string): Promise<number> {
@@ -224,15 +221,7 @@ export class BackupService {
     );
     if (old.length === 0) return;
     await this.ds.query('DELETE FROM backups WHERE id = ANY($1::uuid[])', [old.map((o) => o.id)]);
-    for (const o of old) await this.discard(o.blob_key);
-  }
-
-  private async discard(key: string): Promise<void> {
-    try {
-      await this.blobs.delete(key);
-    } catch (err) {
-      this.logger.error(`Could not delete blob ${key}: ${(err as Error).message}`);
-    }
+    for (const o of old) await this.blobs.discard(o.blob_key);
   }
 }
 

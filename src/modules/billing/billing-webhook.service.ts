@@ -21,6 +21,10 @@ interface SubRow {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
+const STALE = 'stale: newer state already applied';
+/** An event older than the last one applied to the subscription must not overwrite it. */
+const isStale = (row: { last_event_at: Date | null } | undefined, at: Date) =>
+  !!row?.last_event_at && row.last_event_at > at;
 /** Stripe sends ids as strings, or as objects when expanded. */
 const idOf = (v: unknown): string | undefined => str(v) ?? str(obj(v).id);
 
@@ -141,7 +145,7 @@ export class BillingWebhookService {
     const found = await this.findSubscriber(m, sub);
     if (!found) return 'ignored: no matching user';
     const { userId, row } = found;
-    if (row?.last_event_at && row.last_event_at > at) return 'stale: newer state already applied';
+    if (isStale(row, at)) return STALE;
     const item = obj(((obj(sub.items).data as unknown[]) ?? [])[0]);
     const priceId = idOf(item.price);
     const tier = priceId ? this.tierForPrice(priceId) : undefined;
@@ -172,7 +176,7 @@ export class BillingWebhookService {
   ): Promise<string> {
     const found = await this.findSubscriber(m, sub);
     if (!found?.row) return 'ignored: no matching subscription';
-    if (found.row.last_event_at && found.row.last_event_at > at) return 'stale: newer state already applied';
+    if (isStale(found.row, at)) return STALE;
     return this.writeState(m, found.userId, found.row, event, {
       status: 'canceled',
       cancel_at_period_end: false,
@@ -191,7 +195,7 @@ export class BillingWebhookService {
     if (!subscriptionId) return 'ignored: invoice without subscription';
     const row = await this.lockSub(m, 'stripe_subscription_id = $1', [subscriptionId]);
     if (!row) return 'ignored: no matching subscription';
-    if (row.last_event_at && row.last_event_at > at) return 'stale: newer state already applied';
+    if (isStale(row, at)) return STALE;
     if (row.status === 'canceled') return 'ignored: subscription already canceled';
     // Paid features stay until the paid period ends (effectiveTier), then the tier lapses.
     return this.writeState(m, row.user_id, row, event, { status: 'past_due', last_event_at: at });

@@ -2,7 +2,6 @@ import {
   BadRequestException,
   ConflictException,
   Injectable,
-  Logger,
   NotFoundException,
   PayloadTooLargeException,
 } from '@nestjs/common';
@@ -65,8 +64,6 @@ const toMeta = (r: RecordRow) => ({
  */
 @Injectable()
 export class StorageService {
-  private readonly logger = new Logger('Storage');
-
   constructor(
     private readonly ds: DataSource,
     private readonly blobs: BlobStore,
@@ -103,7 +100,7 @@ export class StorageService {
       this.notify(user.id, { id, table: dto.table, version: 1, op: 'upsert' }, result.quota);
       return result.created;
     } catch (err) {
-      await this.discard(key);
+      await this.blobs.discard(key);
       throw err;
     }
   }
@@ -191,11 +188,11 @@ export class StorageService {
           quota,
         };
       });
-      if (replaced) await this.discard(replaced);
+      if (replaced) await this.blobs.discard(replaced);
       this.notify(user.id, { id, table: result.table, version: result.version, op: 'upsert' }, result.quota);
       return { ok: true, version: result.version, updated_at: result.updated_at };
     } catch (err) {
-      await this.discard(key);
+      await this.blobs.discard(key);
       throw err;
     }
   }
@@ -403,7 +400,7 @@ export class StorageService {
         conflictKeys.push(...gone.map((r) => r.blob_key));
       });
     }
-    for (const key of [...recordKeys, ...conflictKeys]) await this.discard(key);
+    for (const key of [...recordKeys, ...conflictKeys]) await this.blobs.discard(key);
     return { records: recordKeys.length, conflicts: conflictKeys.length };
   }
 
@@ -510,15 +507,6 @@ export class StorageService {
       'UPDATE storage_usage SET used_bytes = $2, next_seq = $3, alerted = COALESCE($4, alerted) WHERE user_id = $1',
       [userId, Math.max(0, usedBytes), nextSeq, alerted ?? null],
     );
-  }
-
-  /** Best-effort removal of a blob no row points to (any failure is logged for an operator). */
-  private async discard(key: string): Promise<void> {
-    try {
-      await this.blobs.delete(key);
-    } catch (err) {
-      this.logger.error(`Could not delete blob ${key}: ${(err as Error).message}`);
-    }
   }
 
   /** Cursors are `<seq>.<mac>`: a cursor of another user, or a forged one, does not verify. */
