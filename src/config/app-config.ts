@@ -47,6 +47,8 @@ export class AppConfig {
     embeddingsModel: string;
   };
   readonly vectorDimensions: number;
+  /** Largest encrypted blob of one vector item (they live in the database, beside their vectors). */
+  readonly vectorMaxBlobBytes: number;
   readonly corsOrigins: string[];
   readonly adminEmails: string[];
   readonly defaultTier: Tier;
@@ -103,6 +105,7 @@ export class AppConfig {
       embeddingsModel: env.EMBEDDINGS_MODEL,
     };
     this.vectorDimensions = env.VECTOR_DIMENSIONS;
+    this.vectorMaxBlobBytes = env.VECTOR_MAX_BLOB_BYTES;
     this.corsOrigins = env.CORS_ORIGINS;
     this.adminEmails = env.ADMIN_EMAILS.map((e) => e.toLowerCase());
     this.defaultTier = env.DEFAULT_TIER;

@@ -145,7 +145,9 @@ export const envSchema = z.object({
   LLM_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o', z.string()),
   LLM_ROUTER_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o-mini', z.string()),
   EMBEDDINGS_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'text-embedding-3-small', z.string()),
-  VECTOR_DIMENSIONS: int(1536, 1, 16000),
+  // pgvector's HNSW index takes at most 2000 dimensions of `vector`.
+  VECTOR_DIMENSIONS: int(1536, 1, 2000),
+  VECTOR_MAX_BLOB_BYTES: int(32 * 1024, 1, 1024 * 1024),
   CORS_ORIGINS: list('app://.,http://localhost:3000,http://localhost:5173'),
   ADMIN_EMAILS: list(''),
   DEFAULT_TIER: z.preprocess(

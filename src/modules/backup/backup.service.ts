@@ -6,13 +6,14 @@ import {
   NotFoundException,
   PayloadTooLargeException,
 } from '@nestjs/common';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type ByteRange, type StoredBlob } from '../../common/blob-store/blob-store.js';
+import { CHECKSUM_PATTERN, checksumMatches } from '../../common/checksum.js';
 import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -111,7 +112,7 @@ export class BackupService {
       },
       flush(done) {
         // Fails the write before the object is finalised: a mismatch stores nothing.
-        const ok = timingSafeEqual(hash.digest(), Buffer.from(meta.checksum, 'hex'));
+        const ok = checksumMatches(hash.digest(), meta.checksum);
         if (!ok)
           return done(new BadRequestException('X-Backup-Checksum does not match the SHA-256 of the body'));
         if (pendingBytes > 0) this.push(Buffer.concat(pending, pendingBytes));
@@ -250,7 +251,7 @@ function parseHeaders(h: IncomingHttpHeaders): {
     problems.push('X-Backup-Version must be a non-negative integer');
   if (!timestamp || !/^\d{1,15}$/.test(timestamp))
     problems.push('X-Backup-Timestamp must be an integer (ms since epoch)');
-  if (!checksum || !/^[0-9a-f]{64}$/.test(checksum)) {
+  if (!checksum || !CHECKSUM_PATTERN.test(checksum)) {
     problems.push('X-Backup-Checksum must be the lowercase hex SHA-256 of the body');
   }
   if (problems.length) throw new BadRequestException(problems);

@@ -1,8 +1,11 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
+import type { StorageQuotaEvent } from './storage.events.js';
 
 const GIB = 1024 ** 3;
+/** Usage share that triggers the storage:quota alert. */
+const ALERT_AT = 0.8;
 
 /** Bytes of cloud storage a tier includes; null = unlimited. */
 export function quotaBytes(tier: Tier): number | null {
@@ -61,4 +64,40 @@ export function checkQuota(lock: UsageLock, delta: number, tier: Tier): void {
         'Delete something or upgrade.',
     );
   }
+}
+
+/**
+ * Writes the new usage (and the next change seq: storage writes advance it,
+ * vector writes keep it) under the lock; returns the 80 % alert when this
+ * write crosses it (sent once until usage drops below again).
+ */
+export async function applyUsage(
+  m: EntityManager,
+  user: { id: string; tier: Tier },
+  lock: UsageLock,
+  usedBytes: number,
+  nextSeq: number,
+): Promise<StorageQuotaEvent | undefined> {
+  const quota = quotaBytes(user.tier);
+  const high = quota !== null && quota > 0 && usedBytes >= quota * ALERT_AT;
+  await setUsage(m, user.id, usedBytes, nextSeq, high);
+  if (!high || lock.alerted || quota === null) return undefined;
+  return {
+    used_bytes: usedBytes,
+    quota_bytes: quota,
+    percent: Math.round((usedBytes / quota) * 10_000) / 100,
+  };
+}
+
+export async function setUsage(
+  m: EntityManager,
+  userId: string,
+  usedBytes: number,
+  nextSeq: number,
+  alerted?: boolean,
+): Promise<void> {
+  await m.query(
+    'UPDATE storage_usage SET used_bytes = $2, next_seq = $3, alerted = COALESCE($4, alerted) WHERE user_id = $1',
+    [userId, Math.max(0, usedBytes), nextSeq, alerted ?? null],
+  );
 }

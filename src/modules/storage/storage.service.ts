@@ -5,10 +5,11 @@ import {
   NotFoundException,
   PayloadTooLargeException,
 } from '@nestjs/common';
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
+import { checksumMatches, sha256 } from '../../common/checksum.js';
 import { AppConfig } from '../../config/app-config.js';
 import { returningRows } from '../../database/sql.js';
 import type {
@@ -22,12 +23,16 @@ import type {
   UpdateRecordDto,
   UsageDto,
 } from './dto/storage.dto.js';
-import { assertTierHasStorage, checkQuota, lockUsage, quotaBytes, type UsageLock } from './storage-quota.js';
+import {
+  applyUsage,
+  assertTierHasStorage,
+  checkQuota,
+  lockUsage,
+  quotaBytes,
+  setUsage,
+} from './storage-quota.js';
 import { type StorageChangedEvent, type StorageQuotaEvent, StorageEvents } from './storage.events.js';
-import type { Tier } from '../../common/tiers/tiers.js';
 
-/** Usage share that triggers the storage:quota alert. */
-const ALERT_AT = 0.8;
 
 /** Devices a user may register. */
 const MAX_DEVICES = 100;
@@ -94,7 +99,7 @@ export class StorageService {
           checksum: dto.checksum,
           size: bytes.length,
         });
-        const quota = await this.applyUsage(m, user, lock, lock.usedBytes + bytes.length);
+        const quota = await applyUsage(m, user, lock, lock.usedBytes + bytes.length, lock.nextSeq + 1);
         return { created: { id, created_at: row.created_at.getTime(), version: 1 }, quota };
       });
       this.notify(user.id, { id, table: dto.table, version: 1, op: 'upsert' }, result.quota);
@@ -179,7 +184,7 @@ export class StorageService {
           checksum: dto.checksum,
           size: bytes.length,
         });
-        const quota = await this.applyUsage(m, user, lock, lock.usedBytes + delta);
+        const quota = await applyUsage(m, user, lock, lock.usedBytes + delta, lock.nextSeq + 1);
         return {
           ok: true as const,
           version,
@@ -215,7 +220,7 @@ export class StorageService {
         checksum: old.checksum,
         size: 0,
       });
-      await this.applyUsage(m, user, lock, lock.usedBytes - Number(old.size_bytes));
+      await applyUsage(m, user, lock, lock.usedBytes - Number(old.size_bytes), lock.nextSeq + 1);
       return { table: old.table_name, version };
     });
     this.notify(user.id, { id, table: done.table, version: done.version, op: 'delete' });
@@ -396,7 +401,7 @@ export class StorageService {
           cutoff,
         ]);
         const freed = gone.reduce((n, r) => n + Number(r.size_bytes), 0);
-        await this.setUsage(m, userId, lock.usedBytes - freed, lock.nextSeq);
+        await setUsage(m, userId, lock.usedBytes - freed, lock.nextSeq);
         conflictKeys.push(...gone.map((r) => r.blob_key));
       });
     }
@@ -424,8 +429,7 @@ export class StorageService {
     const bytes = Buffer.from(blob, 'base64');
     if (bytes.length > max)
       throw new PayloadTooLargeException(`Record blob exceeds the limit of ${max} bytes`);
-    const actual = createHash('sha256').update(bytes).digest();
-    if (!timingSafeEqual(actual, Buffer.from(checksum, 'hex'))) {
+    if (!checksumMatches(sha256(bytes), checksum)) {
       throw new BadRequestException(
         'checksum does not match the blob (SHA-256 of the raw bytes, lowercase hex)',
       );
@@ -468,45 +472,10 @@ export class StorageService {
     );
   }
 
-  /**
-   * Writes the new usage and advances the change seq (one change per write);
-   * returns the 80 % alert when this write crosses it (sent once until usage
-   * drops below again).
-   */
-  private async applyUsage(
-    m: EntityManager,
-    user: { id: string; tier: Tier },
-    lock: UsageLock,
-    usedBytes: number,
-  ): Promise<StorageQuotaEvent | undefined> {
-    const quota = quotaBytes(user.tier);
-    const high = quota !== null && quota > 0 && usedBytes >= quota * ALERT_AT;
-    await this.setUsage(m, user.id, usedBytes, lock.nextSeq + 1, high);
-    if (!high || lock.alerted || quota === null) return undefined;
-    return {
-      used_bytes: usedBytes,
-      quota_bytes: quota,
-      percent: Math.round((usedBytes / quota) * 10_000) / 100,
-    };
-  }
-
   /** After commit: tell the user's connected clients (a hint; the feed is the truth). */
   private notify(userId: string, change: StorageChangedEvent, quota?: StorageQuotaEvent): void {
     this.events.emit('changed', userId, change);
     if (quota) this.events.emit('quota', userId, quota);
-  }
-
-  private async setUsage(
-    m: EntityManager,
-    userId: string,
-    usedBytes: number,
-    nextSeq: number,
-    alerted?: boolean,
-  ): Promise<void> {
-    await m.query(
-      'UPDATE storage_usage SET used_bytes = $2, next_seq = $3, alerted = COALESCE($4, alerted) WHERE user_id = $1',
-      [userId, Math.max(0, usedBytes), nextSeq, alerted ?? null],
-    );
   }
 
   /** Cursors are `<seq>.<mac>`: a cursor of another user, or a forged one, does not verify. */

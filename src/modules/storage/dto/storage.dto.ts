@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBase64, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
 import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
 
 const TABLE = /^[a-z][a-z0-9_]{0,62}$/;
-const CHECKSUM = /^[0-9a-f]{64}$/;
 
 export class CreateRecordDto {
   @ApiProperty({ example: 'notes', pattern: TABLE.source })
@@ -17,8 +17,8 @@ export class CreateRecordDto {
   @IsBase64({}, { message: 'blob must be base64' })
   blob!: string;
 
-  @ApiProperty({ description: 'Lowercase hex SHA-256 of the raw (decoded) bytes', pattern: CHECKSUM.source })
-  @Matches(CHECKSUM, { message: 'checksum must be the lowercase hex SHA-256 of the raw bytes' })
+  @ApiProperty({ description: 'Lowercase hex SHA-256 of the raw (decoded) bytes', pattern: CHECKSUM_PATTERN.source })
+  @Matches(CHECKSUM_PATTERN, { message: 'checksum must be the lowercase hex SHA-256 of the raw bytes' })
   checksum!: string;
 }
 
@@ -28,8 +28,8 @@ export class UpdateRecordDto {
   @IsBase64({}, { message: 'blob must be base64' })
   blob!: string;
 
-  @ApiProperty({ pattern: CHECKSUM.source })
-  @Matches(CHECKSUM, { message: 'checksum must be the lowercase hex SHA-256 of the raw bytes' })
+  @ApiProperty({ pattern: CHECKSUM_PATTERN.source })
+  @Matches(CHECKSUM_PATTERN, { message: 'checksum must be the lowercase hex SHA-256 of the raw bytes' })
   checksum!: string;
 
   @ApiPropertyOptional({
