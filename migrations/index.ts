@@ -2,7 +2,7 @@ import type { MigrationInterface } from 'typeorm';
 import { Accounts1795294805229 } from './1795294805229-Accounts.js';
 import { Storage1795297570895 } from './1795297570895-Storage.js';
 import { Backups1795300260036 } from './1795300260036-Backups.js';
-import { Vectors1795302416974 } from './1795302416974-Vectors.js';
+import { Vectors1795303642987 } from './1795303642987-Vectors.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -15,5 +15,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Billing1795296805207,
   Storage1795297570895,
   Backups1795300260036,
-  Vectors1795302416974,
+  Vectors1795303642987,
 ];

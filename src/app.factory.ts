@@ -12,6 +12,8 @@ import { createLogger, httpLogger, PinoLoggerService } from './common/logging/lo
 import type { AppConfig } from './config/app-config.js';
 import { STRIPE_WEBHOOK_PATH } from './modules/billing/billing.module.js';
 import { RECORD_BODY_PATHS } from './modules/storage/storage.module.js';
+import { MAX_BATCH } from './modules/vector/dto/vector.dto.js';
+import { VECTOR_SEARCH_PATH, VECTOR_UPSERT_PATH, vectorBodyLimit } from './modules/vector/vector.module.js';
 import { APP_VERSION } from './config/version.js';
 
 export const API_PREFIX = 'api/v1';
@@ -22,6 +24,10 @@ const API_TAGS: Array<[string, string]> = [
   ['auth', 'Accounts, sessions, tokens and API keys'],
   ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
   ['storage', 'End-to-end encrypted records, conflicts, quota, changes feed and devices'],
+  [
+    'vectors',
+    'Vector store on pgvector: encrypted items found by blob hash (identical blobs) or by semantic vectors',
+  ],
   ['backup', 'Encrypted backups: streamed uploads, history, conditional and ranged downloads'],
   ['admin', 'Administration (admin role): accounts and the audit log'],
 ];
@@ -75,6 +81,14 @@ export async function createApp(
   // Record writes carry up to STORAGE_MAX_RECORD_BYTES as base64 (4/3 of it) plus a little JSON.
   const recordLimit = Math.ceil((config.storageMaxRecordBytes * 4) / 3) + 64 * 1024;
   app.use(RECORD_BODY_PATHS, json({ limit: Math.max(recordLimit, config.jsonBodyLimitBytes) }));
+  app.use(
+    VECTOR_UPSERT_PATH,
+    json({ limit: Math.max(vectorBodyLimit(config, MAX_BATCH), config.jsonBodyLimitBytes) }),
+  );
+  app.use(
+    VECTOR_SEARCH_PATH,
+    json({ limit: Math.max(vectorBodyLimit(config, 1), config.jsonBodyLimitBytes) }),
+  );
   app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
   app.setGlobalPrefix(API_PREFIX);
   app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl));

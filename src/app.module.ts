@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { BlobStoreModule } from './common/blob-store/blob-store.module.js';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
+import { LlmModule } from './common/llm/llm.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { RedisModule } from './common/redis/redis.module.js';
 import type { AppConfig } from './config/app-config.js';
@@ -13,6 +14,7 @@ import { BackupModule } from './modules/backup/backup.module.js';
 import { BillingModule } from './modules/billing/billing.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { StorageModule } from './modules/storage/storage.module.js';
+import { VectorModule } from './modules/vector/vector.module.js';
 
 @Module({})
 export class AppModule {
@@ -27,12 +29,14 @@ export class AppModule {
         RedisModule,
         BlobStoreModule,
         RateLimitModule,
+        LlmModule,
         HealthModule,
         AuditModule,
         AuthModule,
         BillingModule,
         StorageModule,
         BackupModule,
+        VectorModule,
         AdminModule,
         ...extra,
       ],

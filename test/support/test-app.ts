@@ -25,12 +25,14 @@ export interface TestAppOptions {
   extraModules?: Type[];
   /** Use this database instead of a fresh one (the caller owns it). */
   db?: TestDatabase;
+  /** A fresh embedded (PGlite + pgvector) database even where DATABASE_URL names a server. */
+  embeddedDb?: boolean;
 }
 
 /** Boots the real AppModule on its own database and a loopback port. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownDb = !options.db;
-  const db = options.db ?? (await createTestDatabase());
+  const db = options.db ?? (await createTestDatabase({ embedded: options.embeddedDb }));
   const dataDir = mkdtempSync(join(tmpdir(), 'adiuva-test-'));
   const config = loadConfig({
     DATA_DIR: dataDir,

@@ -12,11 +12,12 @@ export interface TestDatabase {
 /**
  * A database of its own for one test file: with DATABASE_URL set (CI), a new
  * database on that server, dropped afterwards; otherwise an in-memory PGlite
- * served on a loopback port, exactly as the app's embedded default is.
+ * served on a loopback port, exactly as the app's embedded default is (also
+ * with `embedded: true`, for suites that need pgvector, which CI's server lacks).
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { embedded?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
+  if (!serverUrl || options.embedded) {
     const embedded = new EmbeddedPostgres();
     const url = await embedded.start();
     return { url, kind: 'embedded', drop: () => embedded.stop() };

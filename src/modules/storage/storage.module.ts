@@ -22,6 +22,6 @@ export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
   ],
   controllers: [StorageController],
   providers: [StorageService, StoragePurgeService, StorageEvents, StorageGateway],
-  exports: [StorageService],
+  exports: [StorageService, StorageEvents],
 })
 export class StorageModule {}

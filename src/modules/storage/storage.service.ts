@@ -33,7 +33,6 @@ import {
 } from './storage-quota.js';
 import { type StorageChangedEvent, type StorageQuotaEvent, StorageEvents } from './storage.events.js';
 
-
 /** Devices a user may register. */
 const MAX_DEVICES = 100;
 

@@ -17,7 +17,10 @@ export class CreateRecordDto {
   @IsBase64({}, { message: 'blob must be base64' })
   blob!: string;
 
-  @ApiProperty({ description: 'Lowercase hex SHA-256 of the raw (decoded) bytes', pattern: CHECKSUM_PATTERN.source })
+  @ApiProperty({
+    description: 'Lowercase hex SHA-256 of the raw (decoded) bytes',
+    pattern: CHECKSUM_PATTERN.source,
+  })
   @Matches(CHECKSUM_PATTERN, { message: 'checksum must be the lowercase hex SHA-256 of the raw bytes' })
   checksum!: string;
 }

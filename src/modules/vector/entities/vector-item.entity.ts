@@ -2,6 +2,7 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  Index,
   JoinColumn,
   ManyToOne,
   PrimaryColumn,
@@ -18,6 +19,8 @@ import { User } from '../../auth/entities/user.entity.js';
  * at start where the extension is available (see VectorIndexService).
  */
 @Entity('vector_items')
+/** Blob-hash queries first look for identical blobs by checksum: exact, whatever the index returns. */
+@Index('ix_vector_items_user_checksum', ['userId', 'checksum'])
 export class VectorItem {
   @PrimaryColumn('uuid')
   userId!: string;

@@ -1,0 +1,75 @@
+import {
+  BadGatewayException,
+  GatewayTimeoutException,
+  Injectable,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { OpenAIEmbeddings } from '@langchain/openai';
+import { AppConfig } from '../../config/app-config.js';
+import { Embeddings } from './embeddings.js';
+
+const TIMEOUT_MS = 30_000;
+
+/**
+ * Embeddings through any OpenAI-compatible `/v1/embeddings` (OpenAI, Azure,
+ * Ollama, vLLM, a LiteLLM proxy), with LangChain's OpenAI client. Provider
+ * failures become 502/504 that name the model and status, never the text.
+ */
+@Injectable()
+export class OpenAiEmbeddings extends Embeddings {
+  readonly configured: boolean;
+  private readonly client?: OpenAIEmbeddings;
+
+  constructor(private readonly config: AppConfig) {
+    super();
+    const { apiKey, baseUrl, embeddingsModel } = config.llm;
+    this.configured = !!(apiKey || baseUrl);
+    if (!this.configured) return;
+    this.client = new OpenAIEmbeddings({
+      model: embeddingsModel,
+      // A self-hosted endpoint (Ollama, vLLM) may need no key; the client insists on one.
+      apiKey: apiKey ?? 'unused',
+      configuration: baseUrl ? { baseURL: baseUrl } : undefined,
+      // Only the text-embedding-3 family can shorten its vectors to a requested size.
+      dimensions: embeddingsModel.startsWith('text-embedding-3') ? config.vectorDimensions : undefined,
+      timeout: TIMEOUT_MS,
+      maxRetries: 2,
+    });
+  }
+
+  async embed(text: string): Promise<number[]> {
+    if (!this.client) {
+      throw new ServiceUnavailableException(
+        'Text queries need an embeddings model: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
+          'OpenAI-compatible endpoint). Searching by vector or query_blob works without one.',
+      );
+    }
+    const model = this.config.llm.embeddingsModel;
+    let vector: number[];
+    try {
+      vector = await this.client.embedQuery(text);
+    } catch (err) {
+      throw providerError(err, model);
+    }
+    const expected = this.config.vectorDimensions;
+    if (vector.length !== expected) {
+      throw new BadGatewayException(
+        `The embeddings model ${model} returned ${vector.length} dimensions; VECTOR_DIMENSIONS is ${expected}`,
+      );
+    }
+    return vector;
+  }
+}
+
+function providerError(err: unknown, model: string): Error {
+  const status = (err as { status?: unknown }).status;
+  const name = (err as { name?: unknown }).name;
+  if (name === 'TimeoutError' || (err instanceof Error && /timed? ?out/i.test(err.message))) {
+    return new GatewayTimeoutException(`The embeddings provider did not answer in time (model ${model})`);
+  }
+  return new BadGatewayException(
+    typeof status === 'number'
+      ? `The embeddings provider answered ${status} (model ${model})`
+      : `The embeddings provider could not be reached (model ${model})`,
+  );
+}
