@@ -17,14 +17,12 @@ const TIMEOUT_MS = 30_000;
  */
 @Injectable()
 export class OpenAiEmbeddings extends Embeddings {
-  readonly configured: boolean;
   private readonly client?: OpenAIEmbeddings;
 
   constructor(private readonly config: AppConfig) {
     super();
     const { apiKey, baseUrl, embeddingsModel } = config.llm;
-    this.configured = !!(apiKey || baseUrl);
-    if (!this.configured) return;
+    if (!apiKey && !baseUrl) return;
     this.client = new OpenAIEmbeddings({
       model: embeddingsModel,
       // A self-hosted endpoint (Ollama, vLLM) may need no key; the client insists on one.

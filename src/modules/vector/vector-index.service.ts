@@ -13,6 +13,7 @@ export const HASH_DIMENSIONS = 32;
 export const HNSW = { m: 16, efConstruction: 64, efSearch: 100 } as const;
 
 const INDEX_LOCK_KEY = 7_318_221_004;
+const BUILD_MEMORY = '512MB';
 
 /** Index names are derived from the dimension so deployments with other settings keep their own. */
 export const embeddingIndexName = (dims: number) => `vector_items_embedding_${dims}_hnsw`;
@@ -42,6 +43,8 @@ export class VectorIndexService implements OnApplicationBootstrap {
     // Instances starting together build each index once.
     await this.ds.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1)', [INDEX_LOCK_KEY]);
+      // A build is much faster while the graph fits in memory (~2 KiB a 384-dim row); for this build only.
+      await m.query(`SET LOCAL maintenance_work_mem = '${BUILD_MEMORY}'`);
       await m.query(
         `CREATE INDEX IF NOT EXISTS vector_items_hash_hnsw ON vector_items
          USING hnsw ((hash_vector::vector(${HASH_DIMENSIONS})) vector_cosine_ops) ${opts}`,
