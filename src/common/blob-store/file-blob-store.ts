@@ -6,6 +6,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey, BlobStore, type ByteRange, type PutOptions, type StoredBlob } from './blob-store.js';
 
+const WRITE_BUFFER = 4 * 1024 * 1024;
+const SYNC_EVERY = 64 * 1024 * 1024;
+
 /**
  * Blobs as files under a root (the embedded default: DATA_DIR/blobs). A put
  * writes a temp file, fsyncs it and renames it into place, so a crash leaves
@@ -35,12 +38,33 @@ export class FileBlobStore extends BlobStore {
     let size = 0;
     try {
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      source.on('data', (chunk: Buffer) => (size += chunk.length));
-      await pipeline(
-        source,
-        createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }),
-      );
-      await fsyncFile(tmp);
+      const file = await open(tmp, 'wx', 0o600);
+      // A second descriptor flushes what is written so far every SYNC_EVERY bytes, on the thread
+      // pool while the upload goes on, so the final fsync of a large object has little left to do.
+      const flusher = await open(tmp, 'r').catch(async (err: unknown) => {
+        await file.close();
+        throw err;
+      });
+      let flushing: Promise<void> | undefined;
+      let flushedAt = 0;
+      source.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (flushing || size - flushedAt < SYNC_EVERY) return;
+        const at = size;
+        flushing = flusher.datasync().then(
+          () => void ((flushedAt = at), (flushing = undefined)),
+          () => void (flushing = undefined),
+        );
+      });
+      try {
+        // Several chunks per write (writev) when the source is ahead of the disk.
+        await pipeline(source, createWriteStream(tmp, { fd: file, highWaterMark: WRITE_BUFFER }));
+        await flushing;
+        await flusher.sync();
+      } finally {
+        await flushing;
+        await flusher.close();
+      }
       if (options.checksum) await atomicWrite(`${target}.sha256`, options.checksum);
       else await rm(`${target}.sha256`, { force: true });
       await rename(tmp, target);

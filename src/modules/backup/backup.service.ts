@@ -6,7 +6,7 @@ import {
   NotFoundException,
   PayloadTooLargeException,
 } from '@nestjs/common';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,13 +14,13 @@ import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type ByteRange, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { CHECKSUM_PATTERN, checksumMatches } from '../../common/checksum.js';
+import { OffThreadHash } from '../../common/hashing/off-thread-hash.js';
 import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
 
 const GIB = 1024 ** 3;
-const COALESCE_BYTES = 1024 * 1024;
 
 interface BackupRow {
   id: string;
@@ -89,11 +89,8 @@ export class BackupService {
 
     const id = randomUUID();
     const key = `${user.id}/backups/${id}`;
-    const hash = createHash('sha256');
+    const hash = new OffThreadHash();
     let size = 0;
-    // Socket chunks (~64 KiB) are gathered into 1 MiB writes: fewer round trips to the disk or S3 client.
-    const pending: Buffer[] = [];
-    let pendingBytes = 0;
     const gate = new Transform({
       // Room for a few MiB between the socket and the store, so neither side waits on the other per chunk.
       highWaterMark: 4 * 1024 * 1024,
@@ -101,22 +98,21 @@ export class BackupService {
         size += chunk.length;
         if (size > room) return done(quotaExceeded(quota!, used, size));
         hash.update(chunk);
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= COALESCE_BYTES) {
-          this.push(Buffer.concat(pending, pendingBytes));
-          pending.length = 0;
-          pendingBytes = 0;
-        }
-        done();
+        // Passed on as they come (no copying into bigger buffers): the store batches them itself.
+        // When the hashing worker falls behind, wait for it (bounded memory).
+        const ready = hash.ready();
+        if (!ready) return done(null, chunk);
+        void ready.then(() => done(null, chunk));
       },
       flush(done) {
         // Fails the write before the object is finalised: a mismatch stores nothing.
-        const ok = checksumMatches(hash.digest(), meta.checksum);
-        if (!ok)
-          return done(new BadRequestException('X-Backup-Checksum does not match the SHA-256 of the body'));
-        if (pendingBytes > 0) this.push(Buffer.concat(pending, pendingBytes));
-        done();
+        hash.digest().then(
+          (digest) =>
+            checksumMatches(digest, meta.checksum)
+              ? done()
+              : done(new BadRequestException('X-Backup-Checksum does not match the SHA-256 of the body')),
+          (err: Error) => done(err),
+        );
       },
     });
     const feeding = pipeline(body, gate).catch(() => undefined);
@@ -128,6 +124,7 @@ export class BackupService {
       });
     } catch (err) {
       gate.destroy();
+      hash.discard();
       await feeding;
       if (err instanceof HttpException) throw err;
       if (body.destroyed || (body as { aborted?: boolean }).aborted) {
