@@ -121,7 +121,11 @@ try {
       // The exact path: the same statement with index scans off, so the user's rows are scanned and sorted.
       if (exact) await sql.query('SET LOCAL enable_indexscan = off');
       const start = performance.now();
-      const { rows } = await sql.query(nearestQuery(embeddingTarget(DIMS)), [target.id, `[${query}]`, K]);
+      const { rows } = await sql.query(nearestQuery(embeddingTarget(DIMS)), [
+        target.id,
+        `[${query.join(',')}]`,
+        K,
+      ]);
       return { ms: performance.now() - start, ids: rows.map((r) => r.item_id) };
     } finally {
       await sql.query('COMMIT');
@@ -133,7 +137,7 @@ try {
     if (exact) await sql.query('SET LOCAL enable_indexscan = off');
     const { rows } = await sql.query(`EXPLAIN ${nearestQuery(embeddingTarget(DIMS))}`, [
       target.id,
-      `[${clustered()}]`,
+      `[${clustered().join(',')}]`,
       K,
     ]);
     await sql.query('COMMIT');
