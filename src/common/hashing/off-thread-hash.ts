@@ -36,18 +36,22 @@ const hashes = new Map<string, OffThreadHash>();
 function shared(): Worker {
   if (!worker) {
     worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.unref();
     worker.on('message', (m: { id: string; ack?: true; data?: ArrayBuffer; digest?: Uint8Array }) => {
       if (m.ack) return hashes.get(m.id)?.acked(1, m.data);
       waiting.get(m.id)?.resolve(Buffer.from(m.digest!));
       waiting.delete(m.id);
     });
-    worker.on('error', (err) => {
+    // An error is followed by 'exit': whatever waits on this worker fails, the next hash starts a new one.
+    let failure = new Error('The hashing worker stopped');
+    worker.on('error', (err) => (failure = err));
+    worker.on('exit', () => {
       worker = undefined;
-      for (const w of waiting.values()) w.reject(err);
+      for (const w of waiting.values()) w.reject(failure);
       waiting.clear();
       for (const h of hashes.values()) h.acked(Infinity);
     });
+    // Last, after the listeners (which would otherwise hold it): never keeps the process alive.
+    worker.unref();
   }
   return worker;
 }
@@ -99,8 +103,10 @@ export class OffThreadHash {
   }
 
   digest(): Promise<Buffer> {
-    if (this.filled > 0) this.send();
     hashes.delete(this.id);
+    // The worker this hash fed has stopped (it crashed mid-upload): its state is gone.
+    if (this.worker !== worker) return Promise.reject(new Error('The hashing worker stopped'));
+    if (this.filled > 0) this.send();
     return new Promise((resolve, reject) => {
       waiting.set(this.id, { resolve, reject });
       this.worker.postMessage({ op: 'digest', id: this.id });
