@@ -411,6 +411,10 @@ describe('vector store without an embeddings endpoint', () => {
       .send({ query_text: 'anything' })
       .expect(503);
     expect(res.body.message).toMatch(/Text queries need an embeddings model: set OPENAI_API_KEY/);
+    // A deliberate 503 is a warning with its message, not an error with a stack trace.
+    const logged = t.logs.lines.find((l) => String(l.msg).includes('answered 503'));
+    expect(logged).toMatchObject({ level: 'warn' });
+    expect(logged).not.toHaveProperty('stack');
     await request(t.url)
       .post('/api/v1/storage/vectors/search')
       .set(u.auth)

@@ -40,7 +40,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const requestId = String(req.id ?? res.getHeader('X-Request-Id') ?? '');
 
     const { status, message, extra } = describe(exception);
-    if (status >= 500) {
+    if (status >= 500 && exception instanceof HttpException) {
+      // A deliberate 502/503/504 (provider down, feature not configured): its message says it all.
+      this.logger.warn(
+        `${req.method} ${req.path} answered ${status} [request_id=${requestId}]: ${String(message)}`,
+      );
+    } else if (status >= 500) {
       const err = exception instanceof Error ? exception : new Error(String(exception));
       this.logger.error(
         `${req.method} ${req.path} failed [request_id=${requestId}]: ${err.message}`,
