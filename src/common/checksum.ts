@@ -1,3 +1,4 @@
+import { PayloadTooLargeException } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Checksums on the wire: lowercase hex SHA-256 of the raw bytes. */
@@ -11,4 +12,15 @@ export function sha256(bytes: Buffer): Buffer {
 export function checksumMatches(digest: Buffer, checksum: string): boolean {
   const expected = Buffer.from(checksum, 'hex');
   return expected.length === digest.length && timingSafeEqual(digest, expected);
+}
+
+/**
+ * Decodes a base64 blob from a JSON body, refusing (413 with `message`) one
+ * over `max` bytes by its encoded length before decoding anything large.
+ */
+export function decodeBlob(base64: string, max: number, message: string): Buffer {
+  if (Math.floor((base64.length * 3) / 4) - 2 > max) throw new PayloadTooLargeException(message);
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length > max) throw new PayloadTooLargeException(message);
+  return bytes;
 }

@@ -1,15 +1,9 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Injectable,
-  NotFoundException,
-  PayloadTooLargeException,
-} from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
-import { checksumMatches, sha256 } from '../../common/checksum.js';
+import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
 import { AppConfig } from '../../config/app-config.js';
 import { returningRows } from '../../database/sql.js';
 import type {
@@ -421,13 +415,7 @@ export class StorageService {
 
   private decode(blob: string, checksum: string): Buffer {
     const max = this.config.storageMaxRecordBytes;
-    // Reject by the encoded length before decoding anything large.
-    if (Math.floor((blob.length * 3) / 4) - 2 > max) {
-      throw new PayloadTooLargeException(`Record blob exceeds the limit of ${max} bytes`);
-    }
-    const bytes = Buffer.from(blob, 'base64');
-    if (bytes.length > max)
-      throw new PayloadTooLargeException(`Record blob exceeds the limit of ${max} bytes`);
+    const bytes = decodeBlob(blob, max, `Record blob exceeds the limit of ${max} bytes`);
     if (!checksumMatches(sha256(bytes), checksum)) {
       throw new BadRequestException(
         'checksum does not match the blob (SHA-256 of the raw bytes, lowercase hex)',

@@ -1,12 +1,7 @@
-import {
-  BadRequestException,
-  Injectable,
-  PayloadTooLargeException,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { BadRequestException, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
-import { checksumMatches, sha256 } from '../../common/checksum.js';
+import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
 import { Embeddings } from '../../common/llm/embeddings.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DatabaseService } from '../../database/database.service.js';
@@ -236,12 +231,7 @@ export class VectorService {
 
   private decode(base64: string, what: string): Buffer {
     const max = this.config.vectorMaxBlobBytes;
-    const tooLarge = () =>
-      new PayloadTooLargeException(`${what} exceeds the limit of ${max} bytes (VECTOR_MAX_BLOB_BYTES)`);
-    if (Math.floor((base64.length * 3) / 4) - 2 > max) throw tooLarge();
-    const bytes = Buffer.from(base64, 'base64');
-    if (bytes.length > max) throw tooLarge();
-    return bytes;
+    return decodeBlob(base64, max, `${what} exceeds the limit of ${max} bytes (VECTOR_MAX_BLOB_BYTES)`);
   }
 
   private checkVector(vector: number[], what: string): void {
