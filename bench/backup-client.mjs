@@ -1,5 +1,6 @@
 // bench:backup's client, in a process of its own like a real client: on "go" it PUTs the generated
-// stream to /api/v1/backup and reports the status. Arguments come in the environment.
+// stream to BENCH_URL (/api/v1/backup, or the bench's bare server) and reports the status.
+// Arguments come in the environment.
 import { request } from 'node:http';
 import { source } from './backup-source.mjs';
 
@@ -7,7 +8,7 @@ const { BENCH_URL, BENCH_TOKEN, BENCH_CHECKSUM, BENCH_BYTES } = process.env;
 const size = Number(BENCH_BYTES);
 
 process.on('message', () => {
-  const url = new URL('/api/v1/backup', BENCH_URL);
+  const url = new URL(BENCH_URL);
   const req = request(
     {
       host: url.hostname,
