@@ -19,10 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { source as generate } from './backup-source.mjs';
-import { createApp } from '../dist/src/app.factory.js';
-import { createLogger } from '../dist/src/common/logging/logger.js';
-import { loadConfig } from '../dist/src/config/app-config.js';
-import { EmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
+import { registerTeamUser, startApp, startDatabase } from './support.mjs';
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 1024 ** 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -40,6 +37,7 @@ function settle() {
   }
 }
 const here = dirname(fileURLToPath(import.meta.url));
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const source = () => generate(SIZE);
 
 /** CPU seconds this process's main thread has used (Linux; undefined elsewhere). */
@@ -95,8 +93,7 @@ for await (const c of source()) hash.update(c);
 const checksum = hash.digest('hex');
 
 const work = mkdtempSync(join(tmpdir(), 'adiuva-bench-backup-'));
-const pgServer = process.env.DATABASE_URL ? undefined : new EmbeddedPostgres(undefined, 'worker');
-const dbUrl = process.env.DATABASE_URL ?? (await pgServer.start());
+const db = await startDatabase();
 const s3 = fork(join(here, 's3rver-process.mjs'), {
   env: { ...process.env, BENCH_S3_DIR: join(work, 's3') },
 });
@@ -120,32 +117,14 @@ await new Promise((resolve) => bare.listen(0, '127.0.0.1', resolve));
 const results = [];
 try {
   for (const driver of (process.env.BENCH_DRIVERS ?? 'files,s3').split(',')) {
-    const dataDir = join(work, driver);
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      DATABASE_URL: dbUrl,
-      DATABASE_POOL_MAX: '1',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_ENABLED: 'false',
+    const server = await startApp(db, {
+      DATA_DIR: join(work, driver),
       BACKUP_KEEP: '1',
       ...(driver === 's3' ? s3env : {}),
     });
-    const app = await createApp(config, { logger: createLogger(config) });
-    await app.listen(0, '127.0.0.1');
-    const port = new URL(await app.getUrl()).port;
+    const { app, base } = server;
     try {
-      const reg = await fetch(`http://127.0.0.1:${port}/api/v1/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          email: `bench-${driver}-${Date.now()}@example.com`,
-          password: 'benchmark password',
-        }),
-      }).then((r) => r.json());
-      const userId = JSON.parse(Buffer.from(reg.access_token.split('.')[1], 'base64url')).sub;
-      await app
-        .get((await import('typeorm')).DataSource)
-        .query(`UPDATE users SET tier_override = 'team' WHERE id = $1`, [userId]);
+      const user = await registerTeamUser(server, `bench-${driver}-${Date.now()}@example.com`);
 
       // The client is a process of its own, as in real life: the server's RSS and CPU are its own.
       const send = async (url, expected) => {
@@ -153,7 +132,7 @@ try {
           env: {
             ...process.env,
             BENCH_URL: url,
-            BENCH_TOKEN: reg.access_token,
+            BENCH_TOKEN: user.token,
             BENCH_CHECKSUM: checksum,
             BENCH_BYTES: String(SIZE),
           },
@@ -170,7 +149,7 @@ try {
             }),
         );
       };
-      const upload = () => send(`http://127.0.0.1:${port}/api/v1/backup`, 201);
+      const upload = () => send(`${base}/backup`, 201);
       const httpWrite = () => send(`http://127.0.0.1:${bare.address().port}/`, 200);
       const directWrite = () =>
         measure(async () => {
@@ -216,7 +195,6 @@ try {
               .join(', '),
         );
       }
-      const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
       const of = (path, field) => median(rounds.map((r) => r[path][field]));
       results.push({
         driver,
@@ -237,7 +215,7 @@ try {
   bare.close();
   s3.disconnect();
   await new Promise((resolve) => s3.once('exit', resolve));
-  await pgServer?.stop();
+  await db.stop();
   rmSync(work, { recursive: true, force: true });
 }
 
@@ -248,7 +226,6 @@ console.log(
 console.log(
   'driver   PUT MB/s  direct MB/s  ratio (median; per round)     http+write MB/s  PUT/http  CPU s/GiB PUT/direct  RSS growth MiB',
 );
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 for (const r of results) {
   console.log(
     [

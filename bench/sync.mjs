@@ -7,29 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createApp } from '../dist/src/app.factory.js';
-import { createLogger } from '../dist/src/common/logging/logger.js';
-import { loadConfig } from '../dist/src/config/app-config.js';
-import { EmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
+import { registerTeamUser, startApp, startDatabase } from './support.mjs';
 
 const N = Number(process.env.BENCH_RECORDS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const PAGE = 1000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'adiuva-bench-sync-'));
-const embedded = process.env.DATABASE_URL ? undefined : new EmbeddedPostgres(undefined, 'worker');
-const url = process.env.DATABASE_URL ?? (await embedded.start());
-const config = loadConfig({
-  DATA_DIR: dataDir,
-  DATABASE_URL: url,
-  ...(embedded ? { DATABASE_POOL_MAX: '1' } : {}),
-  RATE_LIMIT_ENABLED: 'false',
-  LOG_LEVEL: 'warn',
-});
-const app = await createApp(config, { logger: createLogger(config) });
-await app.listen(0, '127.0.0.1');
-const base = (await app.getUrl()).replace('[::1]', '127.0.0.1') + '/api/v1';
-const sql = new pg.Client({ connectionString: url });
+const db = await startDatabase();
+const server = await startApp(db, { DATA_DIR: dataDir });
+const { app, base } = server;
+const sql = new pg.Client({ connectionString: db.url });
 
 try {
   const post = (path, body, headers = {}) =>
@@ -38,13 +26,8 @@ try {
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-  const reg = await (
-    await post('/auth/register', { email: `sync-${Date.now()}@example.com`, password: 'benchmark password' })
-  ).json();
-  const auth = { authorization: `Bearer ${reg.access_token}` };
+  const { id: userId, auth } = await registerTeamUser(server, `sync-${Date.now()}@example.com`);
   await sql.connect();
-  const userId = JSON.parse(Buffer.from(reg.access_token.split('.')[1], 'base64url')).sub;
-  await sql.query(`UPDATE users SET tier_override = 'team' WHERE id = $1`, [userId]);
 
   const blob = randomBytes(256);
   const body = {
@@ -89,7 +72,7 @@ try {
   const sqlMs = performance.now() - sqlStart;
 
   console.log(
-    `\n${N} records, ${CONCURRENCY} concurrent writers, database: ${embedded ? 'embedded PGlite' : 'DATABASE_URL'}`,
+    `\n${N} records, ${CONCURRENCY} concurrent writers, database: ${db.embedded ? 'embedded PGlite' : 'DATABASE_URL'}`,
   );
   console.log(`writes: ${(N / (writeMs / 1000)).toFixed(0)} records/s (${(writeMs / 1000).toFixed(1)} s)`);
   console.log(
@@ -101,6 +84,6 @@ try {
 } finally {
   await sql.end().catch(() => undefined);
   await app.close();
-  await embedded?.stop();
+  await db.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

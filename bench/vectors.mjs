@@ -10,10 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createApp } from '../dist/src/app.factory.js';
-import { createLogger } from '../dist/src/common/logging/logger.js';
-import { loadConfig } from '../dist/src/config/app-config.js';
-import { EmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
+import { registerTeamUser, startApp, startDatabase } from './support.mjs';
 import {
   HNSW,
   VectorIndexService,
@@ -46,20 +43,11 @@ const percentile = (xs, p) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
 const dataDir = mkdtempSync(join(tmpdir(), 'adiuva-bench-vectors-'));
-const embedded = new EmbeddedPostgres(undefined, 'worker');
-const url = await embedded.start();
-const config = loadConfig({
-  DATA_DIR: dataDir,
-  DATABASE_URL: url,
-  DATABASE_POOL_MAX: '1',
-  VECTOR_DIMENSIONS: String(DIMS),
-  RATE_LIMIT_ENABLED: 'false',
-  LOG_LEVEL: 'warn',
-});
-const app = await createApp(config, { logger: createLogger(config) });
-await app.listen(0, '127.0.0.1');
-const base = (await app.getUrl()).replace('[::1]', '127.0.0.1') + '/api/v1';
-const sql = new pg.Client({ connectionString: url });
+// Always embedded: pgvector is what is measured, and CI's PostgreSQL lacks it.
+const db = await startDatabase({ fromEnv: false });
+const server = await startApp(db, { DATA_DIR: dataDir, VECTOR_DIMENSIONS: String(DIMS) });
+const { app, base } = server;
+const sql = new pg.Client({ connectionString: db.url });
 
 const post = async (path, body, headers = {}, expected = 200) => {
   const res = await fetch(base + path, {
@@ -75,15 +63,7 @@ try {
   await sql.connect();
   const users = [];
   for (let i = 0; i <= OTHERS; i++) {
-    const reg = await post(
-      '/auth/register',
-      { email: `vectors-${i}-${Date.now()}@example.com`, password: 'benchmark password' },
-      {},
-      201,
-    );
-    const id = JSON.parse(Buffer.from(reg.access_token.split('.')[1], 'base64url')).sub;
-    await sql.query(`UPDATE users SET tier_override = 'team' WHERE id = $1`, [id]);
-    users.push({ id, auth: { authorization: `Bearer ${reg.access_token}` } });
+    users.push(await registerTeamUser(server, `vectors-${i}-${Date.now()}@example.com`));
   }
   const [target, ...others] = users;
 
@@ -186,6 +166,6 @@ try {
 } finally {
   await sql.end().catch(() => undefined);
   await app.close();
-  await embedded.stop();
+  await db.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
