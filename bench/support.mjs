@@ -11,7 +11,7 @@ export async function startDatabase({ fromEnv = true } = {}) {
   const external = fromEnv ? process.env.DATABASE_URL : undefined;
   const embedded = external ? undefined : new EmbeddedPostgres(undefined, 'worker');
   const url = external ?? (await embedded.start());
-  return { url, embedded: Boolean(embedded), stop: async () => embedded?.stop() };
+  return { url, embedded: Boolean(embedded), stop: () => embedded?.stop() ?? Promise.resolve() };
 }
 
 /** The built app on 127.0.0.1 with rate limits off; `base` ends in /api/v1. */
