@@ -94,8 +94,8 @@ const checksum = hash.digest('hex');
 
 const work = mkdtempSync(join(tmpdir(), 'adiuva-bench-backup-'));
 const db = await startDatabase();
-const s3 = fork(join(here, 's3rver-process.mjs'), {
-  env: { ...process.env, BENCH_S3_DIR: join(work, 's3') },
+const s3 = fork(join(here, '..', 'test', 'support', 's3rver-process.mjs'), {
+  env: { ...process.env, S3RVER_DIR: join(work, 's3'), S3RVER_BUCKET: 'bench' },
 });
 const { port: s3port } = await new Promise((resolve) => s3.once('message', resolve));
 const s3env = {

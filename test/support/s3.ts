@@ -1,7 +1,8 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import S3rver from 's3rver';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface LocalS3 {
   endpoint: string;
@@ -11,18 +12,29 @@ export interface LocalS3 {
   stop(): Promise<void>;
 }
 
-/** s3rver (a real S3-protocol server) in-process on a loopback port, with one bucket. */
+const script = join(dirname(fileURLToPath(import.meta.url)), 's3rver-process.mjs');
+
+/**
+ * s3rver (a real S3-protocol server) on a loopback port with one bucket, in a child process: what
+ * it buffers does not count in the memory a test measures, and its work does not run on the
+ * event loop of the app under test.
+ */
 export async function startLocalS3(bucket = 'adiuva-test'): Promise<LocalS3> {
   const directory = mkdtempSync(join(tmpdir(), 'adiuva-s3-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket, configs: [] }],
+  const child = fork(script, {
+    env: { ...process.env, S3RVER_DIR: directory, S3RVER_BUCKET: bucket },
+    // Not Jest's flags (--experimental-vm-modules, --expose-gc): a plain Node process.
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const { port } = (await server.run()) as { port: number };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { port: number }).port));
+    child.once('error', reject);
+    void exited.then(() => reject(new Error('s3rver exited before it was ready')));
+  });
   const endpoint = `http://127.0.0.1:${port}`;
+  let stopped: Promise<void> | undefined;
   return {
     endpoint,
     bucket,
@@ -33,9 +45,14 @@ export async function startLocalS3(bucket = 'adiuva-test'): Promise<LocalS3> {
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
     },
-    stop: async () => {
-      await server.close();
-      rmSync(directory, { recursive: true, force: true });
-    },
+    stop: () =>
+      (stopped ??= (async () => {
+        if (child.connected) child.disconnect();
+        // It closes its server and exits; one that hangs on an open connection is killed.
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(kill);
+        rmSync(directory, { recursive: true, force: true });
+      })()),
   };
 }
