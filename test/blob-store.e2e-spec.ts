@@ -151,7 +151,8 @@ function contract(
       const peak = Math.max(...samples);
       process.stdout.write(`${name}: peak live memory ${(peak / 1048576).toFixed(1)} MiB\n`);
       // Whole-body buffering would hold all 128 MiB; streaming holds a few parts (S3: 4 × 8 MiB in
-      // flight in the multipart upload, one being filled, copies as a part is assembled: 62–71 MiB in runs here).
+      // flight in the multipart upload, one being filled, copies as a part is assembled: 62–71 MiB
+      // in the runs here).
       expect(peak).toBeLessThan(96 * 1024 * 1024);
       await store.delete('u1/backups/big');
     }, 180_000);
