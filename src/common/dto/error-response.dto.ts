@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.js';
 
 /** The body of every error response (SPEC §2). */
 export class ErrorResponseDto {
@@ -7,6 +8,14 @@ export class ErrorResponseDto {
 
   @ApiProperty({ example: 'Bad Request' })
   error!: string;
+
+  @ApiProperty({
+    enum: ERROR_CODES,
+    enumName: 'ErrorCode',
+    description: 'Machine-readable error code; the same situation always has the same code and status',
+    example: 'validation_failed',
+  })
+  code!: ErrorCode;
 
   @ApiProperty({
     oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],

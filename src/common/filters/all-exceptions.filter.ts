@@ -1,10 +1,13 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { AppException } from '../errors/app.exception.js';
+import { codeForStatus, type ErrorCode } from '../errors/error-codes.js';
 
 export interface ErrorBody {
   statusCode: number;
   error: string;
+  code: ErrorCode;
   message: string | string[];
   request_id: string;
   /** Extra fields a client can act on (e.g. current_version on a 409). */
@@ -39,7 +42,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const requestId = String(req.id ?? res.getHeader('X-Request-Id') ?? '');
 
-    const { status, message, extra } = describe(exception);
+    const { status, message, extra, code } = describe(exception);
     if (status >= 500 && exception instanceof HttpException) {
       // A deliberate 502/503/504 (provider down, feature not configured): its message says it all.
       this.logger.warn(
@@ -60,6 +63,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body: ErrorBody = {
       statusCode: status,
       error: STATUS_CODES[status] ?? 'Error',
+      code: code ?? codeForStatus(status),
       message,
       request_id: requestId,
       ...extra,
@@ -68,7 +72,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 }
 
-const RESERVED = new Set(['statusCode', 'error', 'message', 'request_id']);
+const RESERVED = new Set(['statusCode', 'error', 'message', 'request_id', 'code']);
 
 /** Fields besides the standard ones in a 4xx HttpException's response object, e.g. {current_version}. */
 function extraFields(response: object): Record<string, unknown> {
@@ -79,29 +83,31 @@ function describe(exception: unknown): {
   status: number;
   message: string | string[];
   extra?: Record<string, unknown>;
+  code?: ErrorCode;
 } {
   // Express body-parser errors arrive raw or wrapped by Nest's adapter (with the original as `cause`).
   const raw = (exception instanceof HttpException ? exception.cause : exception) as HttpishError | undefined;
   if (raw?.type === 'entity.parse.failed') {
-    return { status: 400, message: 'Malformed JSON in request body' };
+    return { status: 400, code: 'malformed_json', message: 'Malformed JSON in request body' };
   }
   if (raw?.type === 'entity.too.large') {
     const limit = raw.limit
       ? ` of ${raw.limit >= MIB ? `${raw.limit / MIB} MiB` : `${raw.limit} bytes`}`
       : '';
-    return { status: 413, message: `Request body exceeds the limit${limit}` };
+    return { status: 413, code: 'payload_too_large', message: `Request body exceeds the limit${limit}` };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
+    const code = exception instanceof AppException ? exception.code : undefined;
     if (status >= 500)
-      return { status, message: status === 500 ? 'Internal server error' : exception.message };
+      return { status, code, message: status === 500 ? 'Internal server error' : exception.message };
     const response = exception.getResponse();
-    if (typeof response === 'string') return { status, message: response };
+    if (typeof response === 'string') return { status, code, message: response };
     const msg = (response as { message?: unknown }).message;
     if (typeof msg === 'string' || (Array.isArray(msg) && msg.every((m) => typeof m === 'string'))) {
-      return { status, message: msg, extra: extraFields(response) };
+      return { status, code, message: msg, extra: extraFields(response) };
     }
-    return { status, message: exception.message };
+    return { status, code, message: exception.message };
   }
   const status = raw?.status ?? raw?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && raw?.expose !== false) {

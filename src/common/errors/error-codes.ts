@@ -1,0 +1,76 @@
+/**
+ * Every error code a client can receive, with the one HTTP status each maps to.
+ * Clients branch on `code`; people read `message`. The same situation gets the
+ * same code and status whichever module raises it.
+ */
+export const ERROR_STATUS = {
+  // 400
+  validation_failed: 400,
+  checksum_mismatch: 400,
+  malformed_json: 400,
+  invalid_cursor: 400,
+  invalid_signature: 400,
+  upload_incomplete: 400,
+  limit_reached: 400,
+  // 401
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  token_expired: 401,
+  session_ended: 401,
+  // 402
+  quota_exceeded: 402,
+  spend_limit_exceeded: 402,
+  payment_required: 402,
+  // 403
+  tier_required: 403,
+  role_required: 403,
+  forbidden: 403,
+  // 404
+  not_found: 404,
+  // 409
+  version_conflict: 409,
+  duplicate: 409,
+  // 413
+  payload_too_large: 413,
+  // 416
+  range_not_satisfiable: 416,
+  // 429
+  rate_limited: 429,
+  // 500
+  internal_error: 500,
+  // 502
+  provider_unavailable: 502,
+  // 503
+  feature_not_configured: 503,
+  service_unavailable: 503,
+  // 504
+  provider_timeout: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+/**
+ * The code an error gets when whoever raised it named only a status (Nest's
+ * built-in exceptions, body-parser, guards of libraries).
+ */
+export const DEFAULT_CODE_FOR_STATUS: Readonly<Record<number, ErrorCode>> = {
+  400: 'validation_failed',
+  401: 'unauthenticated',
+  402: 'payment_required',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'duplicate',
+  413: 'payload_too_large',
+  416: 'range_not_satisfiable',
+  429: 'rate_limited',
+  500: 'internal_error',
+  502: 'provider_unavailable',
+  503: 'service_unavailable',
+  504: 'provider_timeout',
+};
+
+export function codeForStatus(status: number): ErrorCode {
+  return DEFAULT_CODE_FOR_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'validation_failed');
+}
