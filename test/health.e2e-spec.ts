@@ -43,6 +43,7 @@ describe('health and readiness', () => {
       expect(res.body).toMatchObject({
         statusCode: 503,
         error: 'Service Unavailable',
+        code: 'service_unavailable',
         message: 'Not ready: the server is shutting down',
       });
       await request(other.url).get('/api/v1/health').expect(200);
@@ -73,6 +74,7 @@ describe('readiness with the database stopped', () => {
     expect(res.body).toEqual({
       statusCode: 503,
       error: 'Service Unavailable',
+      code: 'service_unavailable',
       message: 'Not ready: database is down',
       request_id: res.headers['x-request-id'],
     });

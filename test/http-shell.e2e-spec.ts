@@ -9,7 +9,8 @@ describe('HTTP shell: errors, validation, limits, headers, logs', () => {
   });
   afterAll(() => t.close());
 
-  const errorShape = (status: number, error: string) => ({
+  const errorShape = (status: number, error: string, code = 'validation_failed') => ({
+    code,
     statusCode: status,
     error,
     message: expect.anything(),
@@ -50,6 +51,7 @@ describe('HTTP shell: errors, validation, limits, headers, logs', () => {
     expect(res.body).toEqual({
       statusCode: 400,
       error: 'Bad Request',
+      code: 'malformed_json',
       message: 'Malformed JSON in request body',
       request_id: res.headers['x-request-id'],
     });
@@ -65,6 +67,7 @@ describe('HTTP shell: errors, validation, limits, headers, logs', () => {
     expect(res.body).toEqual({
       statusCode: 413,
       error: 'Payload Too Large',
+      code: 'payload_too_large',
       message: 'Request body exceeds the limit of 1 MiB',
       request_id: res.headers['x-request-id'],
     });
@@ -84,6 +87,7 @@ describe('HTTP shell: errors, validation, limits, headers, logs', () => {
     expect(res.body).toEqual({
       statusCode: 404,
       error: 'Not Found',
+      code: 'not_found',
       message: 'Cannot GET /api/v1/no-such-thing',
       request_id: 'r-404',
     });
@@ -94,6 +98,7 @@ describe('HTTP shell: errors, validation, limits, headers, logs', () => {
     expect(res.body).toEqual({
       statusCode: 500,
       error: 'Internal Server Error',
+      code: 'internal_error',
       message: 'Internal server error',
       request_id: 'r-500',
     });
