@@ -1,4 +1,4 @@
-import { PayloadTooLargeException } from '@nestjs/common';
+import { AppException } from './errors/app.exception.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** Checksums on the wire: lowercase hex SHA-256 of the raw bytes. */
@@ -19,8 +19,8 @@ export function checksumMatches(digest: Buffer, checksum: string): boolean {
  * over `max` bytes by its encoded length before decoding anything large.
  */
 export function decodeBlob(base64: string, max: number, message: string): Buffer {
-  if (Math.floor((base64.length * 3) / 4) - 2 > max) throw new PayloadTooLargeException(message);
+  if (Math.floor((base64.length * 3) / 4) - 2 > max) throw new AppException('payload_too_large', message);
   const bytes = Buffer.from(base64, 'base64');
-  if (bytes.length > max) throw new PayloadTooLargeException(message);
+  if (bytes.length > max) throw new AppException('payload_too_large', message);
   return bytes;
 }

@@ -8,6 +8,9 @@ import { ERROR_STATUS, type ErrorCode } from './error-codes.js';
  * Modules subclass it with their own code subset (`StorageException` etc.).
  */
 export class AppException<C extends ErrorCode = ErrorCode> extends HttpException {
+  /** The code, typed independently of C so `instanceof` narrowing keeps it an ErrorCode. */
+  readonly appCode: ErrorCode;
+
   constructor(
     readonly code: C,
     message: string | string[],
@@ -15,5 +18,6 @@ export class AppException<C extends ErrorCode = ErrorCode> extends HttpException
     options?: { cause?: unknown },
   ) {
     super({ message, code, ...extra }, ERROR_STATUS[code], options);
+    this.appCode = code;
   }
 }

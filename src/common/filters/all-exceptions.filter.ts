@@ -98,7 +98,7 @@ function describe(exception: unknown): {
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    const code = exception instanceof AppException ? exception.code : undefined;
+    const code = exception instanceof AppException ? exception.appCode : undefined;
     if (status >= 500)
       return { status, code, message: status === 500 ? 'Internal server error' : exception.message };
     const response = exception.getResponse();

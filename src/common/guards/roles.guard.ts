@@ -1,7 +1,8 @@
-import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { AuthUser, Role } from '../auth/auth-user.js';
 import { ROLES_KEY } from '../decorators/access.decorators.js';
+import { AppException } from '../errors/app.exception.js';
 
 @Injectable()
 export class RolesGuard implements CanActivate {
@@ -15,6 +16,6 @@ export class RolesGuard implements CanActivate {
     if (!roles?.length) return true;
     const user = ctx.switchToHttp().getRequest<{ user?: AuthUser }>().user;
     if (user && roles.includes(user.role)) return true;
-    throw new ForbiddenException(`This endpoint requires the ${roles.join(' or ')} role`);
+    throw new AppException('role_required', `This endpoint requires the ${roles.join(' or ')} role`);
   }
 }

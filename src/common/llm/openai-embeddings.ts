@@ -1,12 +1,8 @@
-import {
-  BadGatewayException,
-  GatewayTimeoutException,
-  Injectable,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { AppConfig } from '../../config/app-config.js';
 import { Embeddings } from './embeddings.js';
+import { AppException } from '../errors/app.exception.js';
 
 const TIMEOUT_MS = 30_000;
 
@@ -37,7 +33,8 @@ export class OpenAiEmbeddings extends Embeddings {
 
   async embed(text: string): Promise<number[]> {
     if (!this.client) {
-      throw new ServiceUnavailableException(
+      throw new AppException(
+        'feature_not_configured',
         'Text queries need an embeddings model: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
           'OpenAI-compatible endpoint). Searching by vector or query_blob works without one.',
       );
@@ -51,7 +48,8 @@ export class OpenAiEmbeddings extends Embeddings {
     }
     const expected = this.config.vectorDimensions;
     if (vector.length !== expected) {
-      throw new BadGatewayException(
+      throw new AppException(
+        'provider_unavailable',
         `The embeddings model ${model} returned ${vector.length} dimensions; VECTOR_DIMENSIONS is ${expected}`,
       );
     }
@@ -63,9 +61,13 @@ function providerError(err: unknown, model: string): Error {
   const status = (err as { status?: unknown }).status;
   const name = (err as { name?: unknown }).name;
   if (name === 'TimeoutError' || (err instanceof Error && /timed? ?out/i.test(err.message))) {
-    return new GatewayTimeoutException(`The embeddings provider did not answer in time (model ${model})`);
+    return new AppException(
+      'provider_timeout',
+      `The embeddings provider did not answer in time (model ${model})`,
+    );
   }
-  return new BadGatewayException(
+  return new AppException(
+    'provider_unavailable',
     typeof status === 'number'
       ? `The embeddings provider answered ${status} (model ${model})`
       : `The embeddings provider could not be reached (model ${model})`,

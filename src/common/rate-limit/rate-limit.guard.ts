@@ -1,11 +1,4 @@
-import {
-  type CanActivate,
-  type ExecutionContext,
-  HttpException,
-  HttpStatus,
-  Injectable,
-  Logger,
-} from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
@@ -14,6 +7,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { AUTH_RATE_LIMIT_KEY, SKIP_RATE_LIMIT_KEY } from '../decorators/access.decorators.js';
 import { RATE_LIMITS } from '../tiers/tiers.js';
 import { RateLimitStore } from './rate-limit.store.js';
+import { AppException } from '../errors/app.exception.js';
 
 type Req = Request & { user?: AuthUser };
 
@@ -77,10 +71,9 @@ export class RateLimitGuard implements CanActivate {
     if (exceeded) {
       const retryAfter = Math.max(1, Math.ceil(exceeded.resetMs / 1000));
       res.setHeader('Retry-After', retryAfter);
-      throw new HttpException(
-        `${exceeded.limit.describe}; retry in ${retryAfter} s`,
-        HttpStatus.TOO_MANY_REQUESTS,
-      );
+      throw new AppException('rate_limited', `${exceeded.limit.describe}; retry in ${retryAfter} s`, {
+        retry_after: retryAfter,
+      });
     }
     return true;
   }

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import type { Tier } from '../../common/tiers/tiers.js';
@@ -14,6 +14,7 @@ import {
   tierFromColumns,
 } from '../billing/effective-tier.js';
 import type { AdminUpdateUserDto, AdminUserDto, AdminUsersQueryDto } from './dto/admin.dto.js';
+import { AdminException } from './admin.errors.js';
 
 interface UserRow extends SubscriptionTierColumns {
   id: string;
@@ -65,14 +66,14 @@ export class AdminService {
 
   async updateUser(admin: AuthUser, id: string, dto: AdminUpdateUserDto): Promise<AdminUserDto> {
     if (dto.tier === undefined && dto.role === undefined && dto.disabled === undefined) {
-      throw new BadRequestException('Nothing to change: send tier, role or disabled');
+      throw new AdminException('validation_failed', 'Nothing to change: send tier, role or disabled');
     }
     if (id === admin.id && (dto.disabled === true || dto.role === 'user')) {
-      throw new BadRequestException('You cannot disable or demote your own account');
+      throw new AdminException('validation_failed', 'You cannot disable or demote your own account');
     }
     return this.ds.transaction(async (m) => {
       const user = await m.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!user) throw new NotFoundException('User not found');
+      if (!user) throw new AdminException('not_found', 'User not found');
       const before = this.toDto(user, await effectiveTierOf(m, user.id, this.config.defaultTier));
       const changes: Record<string, { from: unknown; to: unknown }> = {};
 

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
@@ -7,6 +7,7 @@ import { API_KEY_PREFIX, type AuthUser } from './auth.types.js';
 import type { ApiKeyDto, CreatedApiKeyDto } from './dto/auth.dto.js';
 import { ApiKey } from './entities/api-key.entity.js';
 import { sha256Hex } from './token.service.js';
+import { AuthException } from './auth.errors.js';
 
 export const MAX_API_KEYS = 25;
 
@@ -32,7 +33,10 @@ export class ApiKeysService {
       await m.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [user.id]);
       const active = await m.count(ApiKey, { where: { userId: user.id, revokedAt: IsNull() } });
       if (active >= MAX_API_KEYS) {
-        throw new BadRequestException(`At most ${MAX_API_KEYS} API keys per account: revoke one first`);
+        throw new AuthException(
+          'limit_reached',
+          `At most ${MAX_API_KEYS} API keys per account: revoke one first`,
+        );
       }
       const row = m.create(ApiKey, {
         userId: user.id,
@@ -72,7 +76,7 @@ export class ApiKeysService {
         'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id',
         [id, user.id],
       );
-      if (rows.length === 0) throw new NotFoundException('API key not found');
+      if (rows.length === 0) throw new AuthException('not_found', 'API key not found');
       await this.audit.record({ eventType: 'auth.api_key_revoked', actorId: user.id, subjectId: id }, m);
     });
   }

@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -11,6 +11,7 @@ import { Session } from './entities/session.entity.js';
 import { User } from './entities/user.entity.js';
 import { PasswordService } from './password.service.js';
 import { sha256Hex, TokenService } from './token.service.js';
+import { AuthException } from './auth.errors.js';
 
 const INVALID_LOGIN = 'Invalid email or password';
 
@@ -52,7 +53,8 @@ export class AuthService {
         return this.openSession(m, user.id, dto.device_name ?? null);
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictException('An account with this email already exists');
+      if (isUniqueViolation(err))
+        throw new AuthException('duplicate', 'An account with this email already exists');
       throw err;
     }
   }
@@ -64,7 +66,7 @@ export class AuthService {
     const ok = await this.passwords.verify(user?.passwordHash ?? null, dto.password);
     if (!ok || !user || user.disabledAt) {
       await this.countFailure(email, user?.id ?? null);
-      throw new UnauthorizedException(INVALID_LOGIN);
+      throw new AuthException('invalid_credentials', INVALID_LOGIN);
     }
     return this.ds.transaction((m) => this.openSession(m, user.id, dto.device_name ?? null));
   }
@@ -129,15 +131,16 @@ export class AuthService {
       case 'ok':
         return outcome.tokens;
       case 'invalid':
-        throw new UnauthorizedException('Invalid refresh token');
+        throw new AuthException('unauthenticated', 'Invalid refresh token');
       case 'reused':
-        throw new UnauthorizedException(
+        throw new AuthException(
+          'session_ended',
           'This refresh token was already used. The session has been revoked for safety: log in again.',
         );
       case 'expired':
-        throw new UnauthorizedException('The session expired after inactivity: log in again');
+        throw new AuthException('session_ended', 'The session expired after inactivity: log in again');
       case 'revoked':
-        throw new UnauthorizedException('The session has been revoked: log in again');
+        throw new AuthException('session_ended', 'The session has been revoked: log in again');
     }
   }
 
@@ -177,7 +180,7 @@ export class AuthService {
       [sessionId, user.id],
       'deleted',
     );
-    if (revoked === 0) throw new NotFoundException('Session not found');
+    if (revoked === 0) throw new AuthException('not_found', 'Session not found');
   }
 
   /** Revokes every session and API key of a user (used when an account is disabled). */

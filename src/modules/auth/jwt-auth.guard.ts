@@ -4,6 +4,7 @@ import { AuthGuard } from '@nestjs/passport';
 import type { Request } from 'express';
 import { IS_PUBLIC_KEY } from '../../common/decorators/public.decorator.js';
 import type { AuthUser } from './auth.types.js';
+import { AuthException } from './auth.errors.js';
 
 /**
  * The global guard: every route needs an access token or an API key unless it
@@ -36,14 +37,18 @@ export class JwtAuthGuard extends AuthGuard(['jwt', 'api-key']) {
     if (err) throw err instanceof Error ? err : new Error('Authentication failed unexpectedly');
     const req = ctx.switchToHttp().getRequest<Request>();
     if (!req.headers.authorization && !req.headers['x-api-key']) {
-      throw new UnauthorizedException(
+      throw new AuthException(
+        'unauthenticated',
         'Missing credentials: send Authorization: Bearer <access token or API key>, or X-API-Key',
       );
     }
     const infos = Array.isArray(info) ? info : [info];
     if (infos.some((i) => (i as Error | undefined)?.name === 'TokenExpiredError')) {
-      throw new UnauthorizedException('Access token expired: get a new one with POST /api/v1/auth/refresh');
+      throw new AuthException(
+        'token_expired',
+        'Access token expired: get a new one with POST /api/v1/auth/refresh',
+      );
     }
-    throw new UnauthorizedException('Invalid credentials');
+    throw new AuthException('unauthenticated', 'Invalid credentials');
   }
 }

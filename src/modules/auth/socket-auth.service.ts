@@ -1,4 +1,4 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createSecretKey } from 'node:crypto';
 import { AppConfig } from '../../config/app-config.js';
@@ -10,6 +10,7 @@ import {
   JWT_ISSUER,
 } from './auth.types.js';
 import { PrincipalService } from './principal.service.js';
+import { AuthException } from './auth.errors.js';
 
 /** The same credential rules as the HTTP guard, for Socket.IO handshakes (`auth.token`). */
 @Injectable()
@@ -25,10 +26,10 @@ export class SocketAuthService {
   }
 
   async authenticate(token: string | undefined): Promise<AuthUser> {
-    if (!token) throw new UnauthorizedException('missing auth.token');
+    if (!token) throw new AuthException('unauthenticated', 'missing auth.token');
     if (token.startsWith(API_KEY_PREFIX)) {
       const user = await this.principals.forApiKey(token);
-      if (!user) throw new UnauthorizedException('invalid or revoked API key');
+      if (!user) throw new AuthException('unauthenticated', 'invalid or revoked API key');
       return user;
     }
     let payload: AccessTokenPayload;
@@ -40,11 +41,11 @@ export class SocketAuthService {
         audience: JWT_AUDIENCE,
       });
     } catch {
-      throw new UnauthorizedException('invalid or expired access token');
+      throw new AuthException('unauthenticated', 'invalid or expired access token');
     }
-    if (payload.typ !== 'access') throw new UnauthorizedException('not an access token');
+    if (payload.typ !== 'access') throw new AuthException('unauthenticated', 'not an access token');
     const user = await this.principals.forAccessToken(payload.sub, payload.sid);
-    if (!user) throw new UnauthorizedException('the session has ended or the account is disabled');
+    if (!user) throw new AuthException('session_ended', 'the session has ended or the account is disabled');
     return user;
   }
 }

@@ -1,11 +1,4 @@
-import {
-  BadRequestException,
-  HttpException,
-  HttpStatus,
-  Injectable,
-  NotFoundException,
-  PayloadTooLargeException,
-} from '@nestjs/common';
+import { HttpException, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
@@ -19,6 +12,7 @@ import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
+import { BackupException } from './backup.errors.js';
 
 const GIB = 1024 ** 3;
 
@@ -76,9 +70,10 @@ export class BackupService {
     const quota = backupQuota(user.tier);
     if (quota === 0) {
       const needed = TIERS.find((t) => backupQuota(t) !== 0)!;
-      throw new HttpException(
+      throw new BackupException(
+        'quota_exceeded',
         `Backups are not included in the ${user.tier} tier; they need the ${needed} tier or higher`,
-        HttpStatus.PAYMENT_REQUIRED,
+        { required_tier: needed },
       );
     }
     const used = await this.usedBytes(user.id);
@@ -110,7 +105,12 @@ export class BackupService {
           (digest) =>
             checksumMatches(digest, meta.checksum)
               ? done()
-              : done(new BadRequestException('X-Backup-Checksum does not match the SHA-256 of the body')),
+              : done(
+                  new BackupException(
+                    'checksum_mismatch',
+                    'X-Backup-Checksum does not match the SHA-256 of the body',
+                  ),
+                ),
           (err: Error) => done(err),
         );
       },
@@ -128,7 +128,10 @@ export class BackupService {
       await feeding;
       if (err instanceof HttpException) throw err;
       if (body.destroyed || (body as { aborted?: boolean }).aborted) {
-        throw new BadRequestException('The upload was interrupted before the whole body arrived');
+        throw new BackupException(
+          'upload_incomplete',
+          'The upload was interrupted before the whole body arrived',
+        );
       }
       throw err;
     }
@@ -173,7 +176,7 @@ export class BackupService {
         WHERE user_id = $1 AND ($2::uuid IS NULL OR id = $2) ORDER BY created_at DESC, id DESC LIMIT 1`,
       [user.id, id ?? null],
     );
-    if (!row) throw new NotFoundException(id ? 'Backup not found' : 'No backup yet');
+    if (!row) throw new BackupException('not_found', id ? 'Backup not found' : 'No backup yet');
     const size = Number(row.size_bytes);
     const range = rangeHeader ? parseRange(rangeHeader, size) : undefined;
     const blob = await this.blobs.get(row.blob_key, range);
@@ -187,7 +190,7 @@ export class BackupService {
         'SELECT blob_key, size_bytes FROM backups WHERE id = $1 AND user_id = $2 FOR UPDATE',
         [id, user.id],
       );
-      if (!row) throw new NotFoundException('Backup not found');
+      if (!row) throw new BackupException('not_found', 'Backup not found');
       await m.query('DELETE FROM backups WHERE id = $1', [id]);
       await this.audit.record(
         {
@@ -223,8 +226,9 @@ export class BackupService {
   }
 }
 
-function quotaExceeded(quota: number, used: number, adding: number): PayloadTooLargeException {
-  return new PayloadTooLargeException(
+function quotaExceeded(quota: number, used: number, adding: number): BackupException {
+  return new BackupException(
+    'quota_exceeded',
     `Backup quota exceeded: ${used} bytes stored + ${adding} would pass the ${quota}-byte limit. ` +
       'Delete an older backup or upgrade.',
   );
@@ -251,7 +255,7 @@ function parseHeaders(h: IncomingHttpHeaders): {
   if (!checksum || !CHECKSUM_PATTERN.test(checksum)) {
     problems.push('X-Backup-Checksum must be the lowercase hex SHA-256 of the body');
   }
-  if (problems.length) throw new BadRequestException(problems);
+  if (problems.length) throw new BackupException('validation_failed', problems);
   const length = one('content-length');
   return {
     version: Number(version),
@@ -277,9 +281,10 @@ function parseRange(header: string, size: number): ByteRange {
     end = NaN;
   }
   if (!(start <= end) || start >= size) {
-    throw new HttpException(
-      { message: `Range not satisfiable: the backup has ${size} bytes`, content_range: `bytes */${size}` },
-      HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+    throw new BackupException(
+      'range_not_satisfiable',
+      `Range not satisfiable: the backup has ${size} bytes`,
+      { content_range: `bytes */${size}` },
     );
   }
   return { start, end };

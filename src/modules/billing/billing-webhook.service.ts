@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { effectiveTierOf } from './effective-tier.js';
 import { PAID_TIERS, type WebhookAckDto } from './dto/billing.dto.js';
 import { BILLING_NOT_CONFIGURED, PaymentsGateway, type VerifiedEvent } from './payments.gateway.js';
+import { BillingException } from './billing.errors.js';
 
 type Obj = Record<string, unknown>;
 
@@ -45,16 +46,17 @@ export class BillingWebhookService {
   ) {}
 
   async receive(rawBody: unknown, signature: string | undefined): Promise<WebhookAckDto> {
-    if (!this.gateway.configured) throw new ServiceUnavailableException(BILLING_NOT_CONFIGURED);
+    if (!this.gateway.configured)
+      throw new BillingException('feature_not_configured', BILLING_NOT_CONFIGURED);
     if (!Buffer.isBuffer(rawBody) || rawBody.length === 0)
-      throw new BadRequestException('Empty webhook body');
-    if (!signature) throw new BadRequestException('Missing Stripe-Signature header');
+      throw new BillingException('validation_failed', 'Empty webhook body');
+    if (!signature) throw new BillingException('invalid_signature', 'Missing Stripe-Signature header');
     let event: VerifiedEvent;
     try {
       event = this.gateway.verifyWebhook(rawBody, signature);
     } catch (err) {
-      if (err instanceof ServiceUnavailableException) throw err;
-      throw new BadRequestException(`Invalid Stripe signature: ${(err as Error).message}`);
+      if (err instanceof BillingException) throw err;
+      throw new BillingException('invalid_signature', `Invalid Stripe signature: ${(err as Error).message}`);
     }
 
     // Stored first, outside the processing transaction: a failed attempt leaves it unprocessed for Stripe's retry.

@@ -1,10 +1,4 @@
-import {
-  BadGatewayException,
-  BadRequestException,
-  Injectable,
-  NotFoundException,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { FEATURES, PRICES_EUR_CENTS, RATE_LIMITS, TIERS } from '../../common/tiers/tiers.js';
@@ -13,6 +7,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { CheckoutDto, CheckoutResponseDto, SubscriptionDto, TierListDto } from './dto/billing.dto.js';
 import { effectiveTierOf } from './effective-tier.js';
 import { BILLING_NOT_CONFIGURED, PaymentProviderError, PaymentsGateway } from './payments.gateway.js';
+import { BillingException } from './billing.errors.js';
 
 @Injectable()
 export class BillingService {
@@ -38,7 +33,7 @@ export class BillingService {
   async checkout(user: AuthUser, dto: CheckoutDto): Promise<CheckoutResponseDto> {
     this.requireConfigured();
     if (dto.tier !== 'team' && dto.seats !== undefined && dto.seats !== 1) {
-      throw new BadRequestException('seats applies to the team tier only');
+      throw new BillingException('validation_failed', 'seats applies to the team tier only');
     }
     const seats = dto.tier === 'team' ? (dto.seats ?? 1) : 1;
     return this.provider(async () => {
@@ -79,7 +74,7 @@ export class BillingService {
       [user.id],
     );
     if (!row?.stripe_subscription_id || row.status === 'canceled') {
-      throw new NotFoundException('No active subscription to cancel');
+      throw new BillingException('not_found', 'No active subscription to cancel');
     }
     const subscriptionId = row.stripe_subscription_id;
     await this.provider(() => this.gateway.cancelSubscription(subscriptionId));
@@ -132,7 +127,8 @@ export class BillingService {
   }
 
   private requireConfigured(): void {
-    if (!this.gateway.configured) throw new ServiceUnavailableException(BILLING_NOT_CONFIGURED);
+    if (!this.gateway.configured)
+      throw new BillingException('feature_not_configured', BILLING_NOT_CONFIGURED);
   }
 
   private async provider<T>(fn: () => Promise<T>): Promise<T> {
@@ -140,7 +136,8 @@ export class BillingService {
       return await fn();
     } catch (err) {
       if (err instanceof PaymentProviderError) {
-        throw new BadGatewayException(
+        throw new BillingException(
+          'provider_unavailable',
           `Payment provider error: ${err.message}. Nothing was charged; try again later.`,
         );
       }

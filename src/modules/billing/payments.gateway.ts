@@ -1,6 +1,7 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import Stripe from 'stripe';
 import { AppConfig } from '../../config/app-config.js';
+import { BillingException } from './billing.errors.js';
 
 /** A failure reported by the payment provider (its API answered with an error, or not at all). */
 export class PaymentProviderError extends Error {
@@ -66,7 +67,7 @@ export class StripePaymentsGateway extends PaymentsGateway {
   }
 
   private client(): Stripe {
-    if (!this.stripe) throw new ServiceUnavailableException(BILLING_NOT_CONFIGURED);
+    if (!this.stripe) throw new BillingException('feature_not_configured', BILLING_NOT_CONFIGURED);
     return this.stripe;
   }
 
@@ -111,7 +112,7 @@ export class StripePaymentsGateway extends PaymentsGateway {
 
   verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent {
     const secret = this.config.stripe.webhookSecret;
-    if (!this.stripe || !secret) throw new ServiceUnavailableException(BILLING_NOT_CONFIGURED);
+    if (!this.stripe || !secret) throw new BillingException('feature_not_configured', BILLING_NOT_CONFIGURED);
     const event = this.stripe.webhooks.constructEvent(rawBody, signature, secret, 300);
     return {
       id: event.id,

@@ -1,10 +1,11 @@
-import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service.js';
 import { APP_VERSION } from '../../config/version.js';
 import { BlobStore } from '../../common/blob-store/blob-store.js';
 import { RedisService } from '../../common/redis/redis.service.js';
 import { DatabaseService } from '../../database/database.service.js';
 import type { HealthDto, ReadinessDto } from './dto/health.dto.js';
+import { HealthException } from './health.errors.js';
 
 type Check = () => Promise<void>;
 
@@ -49,7 +50,7 @@ export class HealthService {
 
   async readiness(): Promise<ReadinessDto> {
     if (this.lifecycle.isShuttingDown) {
-      throw new ServiceUnavailableException('Not ready: the server is shutting down');
+      throw new HealthException('service_unavailable', 'Not ready: the server is shutting down');
     }
     const entries = [...this.checks.entries()];
     const results = await Promise.all(
@@ -65,7 +66,8 @@ export class HealthService {
     );
     const down = results.filter(([, state]) => state === 'down').map(([name]) => name);
     if (down.length > 0) {
-      throw new ServiceUnavailableException(
+      throw new HealthException(
+        'service_unavailable',
         `Not ready: ${down.join(', ')} ${down.length > 1 ? 'are' : 'is'} down`,
       );
     }

@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { StorageException } from './storage.errors.js';
 import type { EntityManager } from 'typeorm';
 import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
 import type { StorageQuotaEvent } from './storage.events.js';
@@ -13,18 +13,14 @@ export function quotaBytes(tier: Tier): number | null {
   return gb < 0 ? null : gb * GIB;
 }
 
-export class QuotaExceededException extends HttpException {
-  constructor(message: string) {
-    super(message, HttpStatus.PAYMENT_REQUIRED);
-  }
-}
-
 /** 402 for a tier without cloud storage, naming the tier that has it. */
 export function assertTierHasStorage(tier: Tier): void {
   if (quotaBytes(tier) === 0) {
     const needed = TIERS.find((t) => quotaBytes(t) !== 0)!;
-    throw new QuotaExceededException(
+    throw new StorageException(
+      'quota_exceeded',
       `Cloud storage is not included in the ${tier} tier; it needs the ${needed} tier or higher`,
+      { required_tier: needed },
     );
   }
 }
@@ -59,7 +55,8 @@ export function checkQuota(lock: UsageLock, delta: number, tier: Tier): void {
   const quota = quotaBytes(tier);
   if (delta <= 0 || quota === null) return;
   if (lock.usedBytes + delta > quota) {
-    throw new QuotaExceededException(
+    throw new StorageException(
+      'quota_exceeded',
       `Storage quota exceeded: ${lock.usedBytes + delta} bytes would pass the ${tier} tier's ${quota} bytes. ` +
         'Delete something or upgrade.',
     );

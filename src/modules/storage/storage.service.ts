@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
@@ -26,6 +26,7 @@ import {
   setUsage,
 } from './storage-quota.js';
 import { type StorageChangedEvent, type StorageQuotaEvent, StorageEvents } from './storage.events.js';
+import { StorageException } from './storage.errors.js';
 
 /** Devices a user may register. */
 const MAX_DEVICES = 100;
@@ -260,7 +261,7 @@ export class StorageService {
       'SELECT blob_key, checksum FROM storage_conflicts WHERE id = $1 AND user_id = $2',
       [id, user.id],
     );
-    if (!row) throw new NotFoundException('Conflict not found');
+    if (!row) throw new StorageException('not_found', 'Conflict not found');
     const blob = await this.blobs.get(row.blob_key);
     if (!blob) throw new Error(`Blob ${row.blob_key} of conflict ${id} is missing from the blob store`);
     return { blob, checksum: row.checksum };
@@ -409,7 +410,7 @@ export class StorageService {
       [userId, deviceId],
     );
     if (!row?.known && (row?.n ?? 0) >= MAX_DEVICES) {
-      throw new BadRequestException(`At most ${MAX_DEVICES} devices per account`);
+      throw new StorageException('limit_reached', `At most ${MAX_DEVICES} devices per account`);
     }
   }
 
@@ -417,7 +418,8 @@ export class StorageService {
     const max = this.config.storageMaxRecordBytes;
     const bytes = decodeBlob(blob, max, `Record blob exceeds the limit of ${max} bytes`);
     if (!checksumMatches(sha256(bytes), checksum)) {
-      throw new BadRequestException(
+      throw new StorageException(
+        'checksum_mismatch',
         'checksum does not match the blob (SHA-256 of the raw bytes, lowercase hex)',
       );
     }
@@ -435,7 +437,7 @@ export class StorageService {
         WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL ${lock ? 'FOR UPDATE' : ''}`,
       [id, userId],
     );
-    if (!row) throw new NotFoundException('Record not found');
+    if (!row) throw new StorageException('not_found', 'Record not found');
     return row;
   }
 
@@ -477,21 +479,24 @@ export class StorageService {
     if (!cursor) return 0;
     const m = /^(\d{1,18})\.([A-Za-z0-9_-]{22})$/.exec(cursor);
     if (m && this.cursorFor(userId, Number(m[1])) === cursor) return Number(m[1]);
-    throw new BadRequestException('Invalid cursor: use next_cursor from a previous page of your own feed');
+    throw new StorageException(
+      'invalid_cursor',
+      'Invalid cursor: use next_cursor from a previous page of your own feed',
+    );
   }
 }
 
-function staleBase(current: RecordRow): ConflictException {
-  return new ConflictException({
-    message: `Version conflict: the record is at version ${current.version}; merge and retry with base_version ${current.version}`,
-    current_version: current.version,
-    checksum: current.checksum,
-  });
+function staleBase(current: RecordRow): StorageException {
+  return new StorageException(
+    'version_conflict',
+    `Version conflict: the record is at version ${current.version}; merge and retry with base_version ${current.version}`,
+    { current_version: current.version, checksum: current.checksum },
+  );
 }
 
 function parseIfMatch(header: string | undefined): number | undefined {
   if (!header) return undefined;
   const m = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim());
-  if (!m) throw new BadRequestException('If-Match must be the record version, e.g. "3"');
+  if (!m) throw new StorageException('validation_failed', 'If-Match must be the record version, e.g. "3"');
   return Number(m[1]);
 }

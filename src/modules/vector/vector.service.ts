@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
@@ -18,6 +18,7 @@ import type {
   VectorSearchResponseDto,
 } from './dto/vector.dto.js';
 import { HASH_DIMENSIONS, HNSW } from './vector-index.service.js';
+import { VectorException } from './vector.errors.js';
 
 /** A blob-hash vector: the blob's SHA-256, one byte per dimension, centred on 0 (unrelated blobs score ≈ 0). */
 export function hashVector(digest: Buffer): number[] {
@@ -99,7 +100,10 @@ export class VectorService {
     const seen = new Set<string>();
     items.forEach((item, i) => {
       if (seen.has(item.id))
-        throw new BadRequestException(`vectors[${i}]: id "${item.id}" appears twice in the batch`);
+        throw new VectorException(
+          'validation_failed',
+          `vectors[${i}]: id "${item.id}" appears twice in the batch`,
+        );
       seen.add(item.id);
     });
 
@@ -122,7 +126,7 @@ export class VectorService {
     this.assertAvailable();
     const forms = [dto.query_blob, dto.vector, dto.query_text].filter((f) => f !== undefined).length;
     if (forms !== 1) {
-      throw new BadRequestException('Send exactly one of query_blob, vector or query_text');
+      throw new VectorException('validation_failed', 'Send exactly one of query_blob, vector or query_text');
     }
     let rows: NearestRow[];
     if (dto.query_blob !== undefined) {
@@ -215,7 +219,8 @@ export class VectorService {
     const blob = this.decode(item.blob, `${name}: blob`);
     const digest = sha256(blob);
     if (!checksumMatches(digest, item.checksum)) {
-      throw new BadRequestException(
+      throw new VectorException(
+        'checksum_mismatch',
         `${name}: checksum does not match the blob (SHA-256 of the raw bytes, lowercase hex)`,
       );
     }
@@ -237,17 +242,24 @@ export class VectorService {
   private checkVector(vector: number[], what: string): void {
     const dims = this.config.vectorDimensions;
     if (vector.length !== dims) {
-      throw new BadRequestException(`${what} has ${vector.length} dimensions; this server expects ${dims}`);
+      throw new VectorException(
+        'validation_failed',
+        `${what} has ${vector.length} dimensions; this server expects ${dims}`,
+      );
     }
     if (vector.every((x) => x === 0)) {
-      throw new BadRequestException(`${what} is all zeros (cosine similarity is undefined for it)`);
+      throw new VectorException(
+        'validation_failed',
+        `${what} is all zeros (cosine similarity is undefined for it)`,
+      );
     }
   }
 
   private assertAvailable(): void {
     const { available, reason } = this.db.vectorSupport;
     if (!available) {
-      throw new ServiceUnavailableException(
+      throw new VectorException(
+        'feature_not_configured',
         `The vector store is not available on this server: the database has no pgvector extension (${reason}). ` +
           'Install pgvector on the PostgreSQL server (or use the embedded database) and restart.',
       );

@@ -1,9 +1,10 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-custom';
 import { API_KEY_PREFIX, type AuthUser } from '../auth.types.js';
 import { PrincipalService } from '../principal.service.js';
+import { AuthException } from '../auth.errors.js';
 
 /** Reads an API key from `X-API-Key` or from `Authorization: Bearer adv_…`. */
 export function apiKeyFrom(req: Request): string | undefined {
@@ -23,9 +24,9 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
   async validate(req: Request): Promise<AuthUser | false> {
     const key = apiKeyFrom(req);
     if (!key) return false;
-    if (key.length > 200) throw new UnauthorizedException('Invalid API key');
+    if (key.length > 200) throw new AuthException('unauthenticated', 'Invalid API key');
     const user = await this.principals.forApiKey(key);
-    if (!user) throw new UnauthorizedException('Invalid or revoked API key');
+    if (!user) throw new AuthException('unauthenticated', 'Invalid or revoked API key');
     return user;
   }
 }

@@ -1,10 +1,11 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { createSecretKey } from 'node:crypto';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '../../../config/app-config.js';
 import { type AccessTokenPayload, type AuthUser, JWT_AUDIENCE, JWT_ISSUER } from '../auth.types.js';
 import { PrincipalService } from '../principal.service.js';
+import { AuthException } from '../auth.errors.js';
 
 /** Access tokens: HS256 only (no `none`, no RS/ES confusion), our issuer and audience, typ=access. */
 @Injectable()
@@ -27,10 +28,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   async validate(payload: AccessTokenPayload): Promise<AuthUser> {
     if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
-      throw new UnauthorizedException('Not an access token');
+      throw new AuthException('unauthenticated', 'Not an access token');
     }
     const user = await this.principals.forAccessToken(payload.sub, payload.sid);
-    if (!user) throw new UnauthorizedException('The session has ended or the account is disabled');
+    if (!user) throw new AuthException('session_ended', 'The session has ended or the account is disabled');
     return user;
   }
 }
