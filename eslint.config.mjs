@@ -14,6 +14,7 @@ export default tseslint.config(
       'eslint.config.mjs',
       'jest.config.js',
       'test/support/swagger-transformer.cjs',
+      'test/support/skip-reporter.cjs',
     ],
   },
   eslint.configs.recommended,

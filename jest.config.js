@@ -33,6 +33,7 @@ export default {
       slowTestThreshold: 20,
     },
   ],
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.cjs'],
   maxWorkers: 2,
   // e2e suites boot Postgres and the app; a hook may take several seconds.
   testTimeout: 60_000,

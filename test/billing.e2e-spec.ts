@@ -169,6 +169,8 @@ describe('billing', () => {
         'line_items[0][price]': 'price_pro_monthly',
         'line_items[0][quantity]': '1',
         'subscription_data[metadata][user_id]': u.id,
+        success_url: 'http://localhost:5173/billing/success?session_id={CHECKOUT_SESSION_ID}',
+        cancel_url: 'http://localhost:5173/billing/cancelled',
       });
 
       await api().post('/api/v1/billing/checkout').set(u.auth).send({ tier: 'power' }).expect(200);
@@ -178,6 +180,23 @@ describe('billing', () => {
       expect(fake.requestsTo('POST', '/v1/checkout/sessions').at(-1)!.form).toMatchObject({
         customer,
         'line_items[0][price]': 'price_power_monthly',
+      });
+    });
+
+    it('sends the user back to return URLs named in the request when their origin is allowed', async () => {
+      const u = await newUser(t);
+      await api()
+        .post('/api/v1/billing/checkout')
+        .set(u.auth)
+        .send({
+          tier: 'pro',
+          success_url: 'http://localhost:3000/paid?session={CHECKOUT_SESSION_ID}',
+          cancel_url: 'http://localhost:3000/plans',
+        })
+        .expect(200);
+      expect(fake.requestsTo('POST', '/v1/checkout/sessions').at(-1)!.form).toMatchObject({
+        success_url: 'http://localhost:3000/paid?session={CHECKOUT_SESSION_ID}',
+        cancel_url: 'http://localhost:3000/plans',
       });
     });
 
@@ -196,6 +215,11 @@ describe('billing', () => {
       [{}, 'tier must be one of pro, power, team'],
       [{ tier: 'pro', seats: 3 }, 'seats applies to the team tier only'],
       [{ tier: 'team', seats: 0 }, 'seats must not be less than 1'],
+      [
+        { tier: 'pro', success_url: 'https://evil.example/phish' },
+        'success_url must be on one of the allowed origins',
+      ],
+      [{ tier: 'pro', cancel_url: 'javascript:alert(1)' }, 'cancel_url must be an http(s) URL'],
     ])('rejects %o with 400 and calls Stripe for nothing', async (body, message) => {
       const u = await newUser(t);
       const before = fake.requests.length;

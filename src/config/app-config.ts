@@ -38,6 +38,9 @@ export class AppConfig {
     webhookSecret: string | undefined;
     apiUrl: string | undefined;
     prices: { pro: string; power: string; team: string };
+    /** Default return URLs of Checkout (a request may name others on an allowed origin). */
+    successUrl: string;
+    cancelUrl: string;
   };
   readonly llm: {
     apiKey: string | undefined;
@@ -96,6 +99,8 @@ export class AppConfig {
       webhookSecret: env.STRIPE_WEBHOOK_SECRET,
       apiUrl: env.STRIPE_API_URL,
       prices: { pro: env.STRIPE_PRICE_PRO, power: env.STRIPE_PRICE_POWER, team: env.STRIPE_PRICE_TEAM },
+      successUrl: env.CHECKOUT_SUCCESS_URL,
+      cancelUrl: env.CHECKOUT_CANCEL_URL,
     };
     this.llm = {
       apiKey: env.OPENAI_API_KEY,

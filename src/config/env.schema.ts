@@ -111,6 +111,22 @@ const trustProxy = z.preprocess(
     }),
 );
 
+/** An http(s) URL with a default (an optional inner schema would skip the default for a missing key). */
+const urlWithDefault = (fallback: string) =>
+  z.preprocess(
+    (v) => emptyToUndefined(v) ?? fallback,
+    z.string().refine(
+      (v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be a URL with scheme http or https' },
+    ),
+  );
+
 export const envSchema = z.object({
   PORT: int(3000, 0, 65535),
   HOST: z.preprocess((v) => emptyToUndefined(v) ?? '0.0.0.0', z.string()),
@@ -140,6 +156,11 @@ export const envSchema = z.object({
   STRIPE_PRICE_PRO: z.preprocess((v) => emptyToUndefined(v) ?? 'price_pro_monthly', z.string()),
   STRIPE_PRICE_POWER: z.preprocess((v) => emptyToUndefined(v) ?? 'price_power_monthly', z.string()),
   STRIPE_PRICE_TEAM: z.preprocess((v) => emptyToUndefined(v) ?? 'price_team_monthly', z.string()),
+  // Where Stripe Checkout sends the user back; {CHECKOUT_SESSION_ID} is filled in by Stripe.
+  CHECKOUT_SUCCESS_URL: urlWithDefault(
+    'http://localhost:5173/billing/success?session_id={CHECKOUT_SESSION_ID}',
+  ),
+  CHECKOUT_CANCEL_URL: urlWithDefault('http://localhost:5173/billing/cancelled'),
   OPENAI_API_KEY: optionalString(),
   OPENAI_BASE_URL: url(['http:', 'https:']),
   LLM_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o', z.string()),

@@ -36,6 +36,8 @@ export class BillingService {
       throw new BillingException('validation_failed', 'seats applies to the team tier only');
     }
     const seats = dto.tier === 'team' ? (dto.seats ?? 1) : 1;
+    const successUrl = this.returnUrl('success_url', dto.success_url) ?? this.config.stripe.successUrl;
+    const cancelUrl = this.returnUrl('cancel_url', dto.cancel_url) ?? this.config.stripe.cancelUrl;
     return this.provider(async () => {
       const customerId = await this.customerFor(user);
       const url = await this.gateway.createCheckoutSession({
@@ -44,6 +46,8 @@ export class BillingService {
         tier: dto.tier,
         priceId: this.config.stripe.prices[dto.tier],
         seats,
+        successUrl,
+        cancelUrl,
       });
       return { checkout_url: url };
     });
@@ -124,6 +128,29 @@ export class BillingService {
       [user.id],
     );
     return after.stripe_customer_id;
+  }
+
+  /**
+   * A return URL from the request, accepted only on an origin of CORS_ORIGINS:
+   * anything else would let a link to our checkout send a paying user anywhere.
+   */
+  private returnUrl(field: string, value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    let origin: string;
+    try {
+      const parsed = new URL(value);
+      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('scheme');
+      origin = parsed.origin;
+    } catch {
+      throw new BillingException('validation_failed', `${field} must be an http(s) URL`);
+    }
+    if (!this.config.corsOrigins.includes(origin)) {
+      throw new BillingException(
+        'validation_failed',
+        `${field} must be on one of the allowed origins (CORS_ORIGINS): ${this.config.corsOrigins.join(', ')}`,
+      );
+    }
+    return value;
   }
 
   private requireConfigured(): void {

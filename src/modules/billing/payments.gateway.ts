@@ -19,17 +19,22 @@ export interface VerifiedEvent {
   raw: Record<string, unknown>;
 }
 
+export interface CheckoutSessionInput {
+  customerId: string;
+  userId: string;
+  tier: string;
+  priceId: string;
+  seats: number;
+  /** Where Stripe sends the user back ({CHECKOUT_SESSION_ID} filled in by Stripe). */
+  successUrl: string;
+  cancelUrl: string;
+}
+
 /** The payment provider behind a port (Stripe in production; tests run Stripe's real library against a local server). */
 export abstract class PaymentsGateway {
   abstract get configured(): boolean;
   abstract createCustomer(userId: string, email: string): Promise<string>;
-  abstract createCheckoutSession(input: {
-    customerId: string;
-    userId: string;
-    tier: string;
-    priceId: string;
-    seats: number;
-  }): Promise<string>;
+  abstract createCheckoutSession(input: CheckoutSessionInput): Promise<string>;
   abstract cancelSubscription(subscriptionId: string): Promise<void>;
   /** Throws on a bad or stale signature. */
   abstract verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent;
@@ -82,13 +87,7 @@ export class StripePaymentsGateway extends PaymentsGateway {
     return customer.id;
   }
 
-  async createCheckoutSession(input: {
-    customerId: string;
-    userId: string;
-    tier: string;
-    priceId: string;
-    seats: number;
-  }): Promise<string> {
+  async createCheckoutSession(input: CheckoutSessionInput): Promise<string> {
     const metadata = { user_id: input.userId, tier: input.tier };
     const session = await this.call(() =>
       this.client().checkout.sessions.create({
@@ -98,8 +97,8 @@ export class StripePaymentsGateway extends PaymentsGateway {
         line_items: [{ price: input.priceId, quantity: input.seats }],
         metadata,
         subscription_data: { metadata },
-        success_url: 'https://app.adiuva.invalid/billing/success?session_id={CHECKOUT_SESSION_ID}',
-        cancel_url: 'https://app.adiuva.invalid/billing/cancelled',
+        success_url: input.successUrl,
+        cancel_url: input.cancelUrl,
       }),
     );
     if (!session.url) throw new PaymentProviderError('Stripe returned a checkout session without a URL');

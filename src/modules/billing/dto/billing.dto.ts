@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
 
 export const PAID_TIERS = ['pro', 'power', 'team'] as const;
@@ -19,6 +19,30 @@ export class CheckoutDto {
   @Min(1)
   @Max(1000)
   seats?: number;
+
+  @ApiPropertyOptional({
+    maxLength: 2048,
+    description:
+      'Where Stripe sends the user after paying; its origin must be one of CORS_ORIGINS. ' +
+      '{CHECKOUT_SESSION_ID} is replaced by Stripe. Default: the CHECKOUT_SUCCESS_URL setting.',
+    example: 'https://app.example.com/billing/success?session_id={CHECKOUT_SESSION_ID}',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  success_url?: string;
+
+  @ApiPropertyOptional({
+    maxLength: 2048,
+    description:
+      'Where Stripe sends the user who cancels; its origin must be one of CORS_ORIGINS. ' +
+      'Default: the CHECKOUT_CANCEL_URL setting.',
+    example: 'https://app.example.com/billing/cancelled',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  cancel_url?: string;
 }
 
 export class CheckoutResponseDto {
