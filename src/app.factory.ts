@@ -74,6 +74,8 @@ export async function createApp(
       'X-Backup-Checksum',
       'Content-Range',
       'Last-Modified',
+      'X-Total-Count',
+      'Link',
     ],
   });
   // Stripe signs the exact bytes it sends: that route gets them raw (and the JSON parser then skips it).

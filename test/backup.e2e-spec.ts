@@ -82,7 +82,7 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
     expect(Date.parse(got.headers['last-modified'])).toBeGreaterThan(0);
 
     const history = await api().get('/api/v1/backup/history').set(u.auth).expect(200);
-    expect(history.body.backups).toEqual([
+    expect(history.body).toEqual([
       {
         id: created.body.id,
         version: 3,
@@ -205,15 +205,16 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
         [randomUUID(), u.id, `${u.id}/backups/placeholder`, '0'.repeat(64), used],
       );
 
-    it('refuses with 413 before reading when Content-Length would pass it', async () => {
+    it('refuses with 402 quota_exceeded before reading when Content-Length would pass it', async () => {
       const u = await newUser(t, { tier: 'pro' });
       await fill(u, quota - 1000);
-      const res = await put(u, randomBytes(2000)).expect(413);
+      const res = await put(u, randomBytes(2000)).expect(402);
+      expect(res.body.code).toBe('quota_exceeded');
       expect(res.body.message).toMatch(/^Backup quota exceeded/);
       expect(await rows(u)).toHaveLength(1);
     });
 
-    it('stops a chunked upload (no Content-Length) with 413 as soon as it would pass it', async () => {
+    it('stops a chunked upload (no Content-Length) with 402 as soon as it would pass it', async () => {
       const u = await newUser(t, { tier: 'pro' });
       await fill(u, quota - 100_000);
       const body = randomBytes(300_000);
@@ -227,7 +228,7 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
         for (let i = 0; i < body.length; i += 50_000) req.write(body.subarray(i, i + 50_000));
         req.end();
       });
-      expect(status).toBe(413);
+      expect(status).toBe(402);
       expect(await rows(u)).toHaveLength(1);
     });
 
@@ -235,7 +236,7 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
       const u = await newUser(t, { tier: 'pro' });
       await fill(u, quota - 150_000);
       const [a, b] = await Promise.all([put(u, randomBytes(100_000)), put(u, randomBytes(100_000))]);
-      expect([a.status, b.status].sort()).toEqual([201, 413]);
+      expect([a.status, b.status].sort()).toEqual([201, 402]);
       const [{ used }] = await db.query(
         'SELECT sum(size_bytes)::text AS used FROM backups WHERE user_id = $1',
         [u.id],
@@ -270,6 +271,6 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await put(u, randomBytes(100)).expect(201)).body.id as string);
     const history = await api().get('/api/v1/backup/history').set(u.auth).expect(200);
-    expect(history.body.backups.map((b: { id: string }) => b.id)).toEqual(ids.slice(2).reverse());
+    expect(history.body.map((b: { id: string }) => b.id)).toEqual(ids.slice(2).reverse());
   });
 });

@@ -18,7 +18,6 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiPayloadTooLargeResponse,
   ApiPaymentRequiredResponse,
   ApiProduces,
   ApiTags,
@@ -30,7 +29,7 @@ import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import { OkDto } from '../storage/dto/storage.dto.js';
 import { type BackupDownload, BackupService } from './backup.service.js';
-import { BackupCreatedDto, BackupHistoryDto } from './dto/backup.dto.js';
+import { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
 
 @ApiTags('backup')
 @ApiBearerAuth()
@@ -46,17 +45,19 @@ export class BackupController {
   @ApiHeader({ name: 'X-Backup-Timestamp', required: true, description: 'ms since epoch' })
   @ApiHeader({ name: 'X-Backup-Checksum', required: true, description: 'lowercase hex SHA-256 of the body' })
   @ApiCreatedResponse({ type: BackupCreatedDto })
-  @ApiPaymentRequiredResponse({ type: ErrorResponseDto, description: 'The tier has no backup storage' })
-  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Backup quota exceeded' })
+  @ApiPaymentRequiredResponse({
+    type: ErrorResponseDto,
+    description: 'The tier has no backup storage, or the backup quota would be exceeded',
+  })
   upload(@CurrentUser() user: AuthUser, @Req() req: Request): Promise<BackupCreatedDto> {
     return this.backups.upload(user, req, req.headers);
   }
 
   @Get('history')
   @ApiOperation({ summary: 'Backups, newest first (no bytes)' })
-  @ApiOkResponse({ type: BackupHistoryDto })
-  async history(@CurrentUser() user: AuthUser): Promise<BackupHistoryDto> {
-    return { backups: await this.backups.history(user) };
+  @ApiOkResponse({ type: [BackupInfoDto] })
+  history(@CurrentUser() user: AuthUser): Promise<BackupInfoDto[]> {
+    return this.backups.history(user);
   }
 
   @Get()

@@ -4,7 +4,6 @@ import {
   HttpStatus,
   Injectable,
   NotFoundException,
-  PayloadTooLargeException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -14,6 +13,7 @@ import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type ByteRange, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { CHECKSUM_PATTERN, checksumMatches } from '../../common/checksum.js';
+import { AppException } from '../../common/errors/app.exception.js';
 import { OffThreadHash } from '../../common/hashing/off-thread-hash.js';
 import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -223,8 +223,10 @@ export class BackupService {
   }
 }
 
-function quotaExceeded(quota: number, used: number, adding: number): PayloadTooLargeException {
-  return new PayloadTooLargeException(
+/** 402, as for every quota (413 is for a body over a per-request size limit). */
+function quotaExceeded(quota: number, used: number, adding: number): AppException {
+  return new AppException(
+    'quota_exceeded',
     `Backup quota exceeded: ${used} bytes stored + ${adding} would pass the ${quota}-byte limit. ` +
       'Delete an older backup or upgrade.',
   );

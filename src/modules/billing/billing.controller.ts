@@ -19,6 +19,7 @@ import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import { BillingWebhookService } from './billing-webhook.service.js';
 import { BillingService } from './billing.service.js';
 import {
+  CanceledSubscriptionDto,
   CheckoutDto,
   CheckoutResponseDto,
   SubscriptionDto,
@@ -67,11 +68,11 @@ export class BillingController {
   @Delete('subscription')
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Cancel the subscription at Stripe now; the paid tier ends at once' })
-  @ApiOkResponse({ type: SubscriptionDto })
+  @ApiOkResponse({ type: CanceledSubscriptionDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiBadGatewayResponse({ type: ErrorResponseDto })
-  cancel(@CurrentUser() user: AuthUser): Promise<SubscriptionDto> {
-    return this.billing.cancel(user);
+  async cancel(@CurrentUser() user: AuthUser): Promise<CanceledSubscriptionDto> {
+    return { ok: true, ...(await this.billing.cancel(user)) };
   }
 
   @Public()

@@ -10,6 +10,7 @@ import {
   Post,
   Put,
   Query,
+  Req,
   Res,
   StreamableFile,
 } from '@nestjs/common';
@@ -26,11 +27,12 @@ import {
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import { PaginationQueryDto } from '../../common/dto/pagination.dto.js';
+import { setPageHeaders } from '../../common/http/page-headers.js';
 import { checkDeviceId, DeviceIdPipe } from './device-id.pipe.js';
 import {
   ChangesPageDto,
@@ -43,7 +45,7 @@ import {
   ListRecordsQueryDto,
   OkDto,
   RecordCreatedDto,
-  RecordListDto,
+  RecordMetaDto,
   RecordUpdatedDto,
   UpdateRecordDto,
   UsageDto,
@@ -70,9 +72,16 @@ export class StorageController {
 
   @Get('records')
   @ApiOperation({ summary: 'Record metadata (no bytes), oldest first' })
-  @ApiOkResponse({ type: RecordListDto })
-  list(@CurrentUser() user: AuthUser, @Query() q: ListRecordsQueryDto): Promise<RecordListDto> {
-    return this.storage.list(user, { table: q.table, page: q.page, limit: q.limit ?? 50 });
+  @ApiOkResponse({ type: [RecordMetaDto] })
+  async list(
+    @CurrentUser() user: AuthUser,
+    @Query() q: ListRecordsQueryDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RecordMetaDto[]> {
+    const page = await this.storage.list(user, { table: q.table, page: q.page, limit: q.limit ?? 50 });
+    setPageHeaders(req, res, page);
+    return page.records;
   }
 
   @Get('records/:id')
