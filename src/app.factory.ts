@@ -1,7 +1,7 @@
 import { ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { json, raw } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -14,23 +14,9 @@ import { STRIPE_WEBHOOK_PATH } from './modules/billing/billing.module.js';
 import { RECORD_BODY_PATHS } from './modules/storage/storage.module.js';
 import { MAX_BATCH } from './modules/vector/dto/vector.dto.js';
 import { VECTOR_SEARCH_PATH, VECTOR_UPSERT_PATH, vectorBodyLimit } from './modules/vector/vector.module.js';
-import { APP_VERSION } from './config/version.js';
+import { API_PREFIX, buildOpenApiDocument } from './openapi.document.js';
 
-export const API_PREFIX = 'api/v1';
-
-/** One tag per module, in the order the Swagger UI shows them. */
-const API_TAGS: Array<[string, string]> = [
-  ['health', 'Liveness and readiness probes'],
-  ['auth', 'Accounts, sessions, tokens and API keys'],
-  ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
-  ['storage', 'End-to-end encrypted records, conflicts, quota, changes feed and devices'],
-  [
-    'vectors',
-    'Vector store on pgvector: encrypted items found by blob hash (identical blobs) or by semantic vectors',
-  ],
-  ['backup', 'Encrypted backups: streamed uploads, history, conditional and ranged downloads'],
-  ['admin', 'Administration (admin role): accounts and the audit log'],
-];
+export { API_PREFIX };
 
 export interface CreateAppOptions {
   logger?: Logger;
@@ -74,6 +60,8 @@ export async function createApp(
       'X-Backup-Checksum',
       'Content-Range',
       'Last-Modified',
+      'X-Total-Count',
+      'Link',
     ],
   });
   // Stripe signs the exact bytes it sends: that route gets them raw (and the JSON parser then skips it).
@@ -103,23 +91,7 @@ export async function createApp(
   app.useGlobalFilters(new AllExceptionsFilter());
 
   if (config.swaggerEnabled) {
-    const builder = new DocumentBuilder()
-      .setTitle('Adiuva Cloud API')
-      .setDescription(
-        'Accounts, billing, LLM chat, end-to-end encrypted storage and sync, vectors, backups and plugins. ' +
-          'Every error has the shape {statusCode, error, message, request_id}; every response carries X-Request-Id.',
-      )
-      .setVersion(APP_VERSION)
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'JWT',
-        description: 'An access token from /auth/login, or an API key (adv_…)',
-      })
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api_key');
-    for (const [name, description] of API_TAGS) builder.addTag(name, description);
-    const document = SwaggerModule.createDocument(app, builder.build());
-    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+    SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
   }
   return app;
 }

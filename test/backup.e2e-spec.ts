@@ -82,7 +82,7 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
     expect(Date.parse(got.headers['last-modified'])).toBeGreaterThan(0);
 
     const history = await api().get('/api/v1/backup/history').set(u.auth).expect(200);
-    expect(history.body.backups).toEqual([
+    expect(history.body).toEqual([
       {
         id: created.body.id,
         version: 3,
@@ -205,7 +205,7 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
         [randomUUID(), u.id, `${u.id}/backups/placeholder`, '0'.repeat(64), used],
       );
 
-    it('refuses with 402 before reading when Content-Length would pass it', async () => {
+    it('refuses with 402 quota_exceeded before reading when Content-Length would pass it', async () => {
       const u = await newUser(t, { tier: 'pro' });
       await fill(u, quota - 1000);
       const res = await put(u, randomBytes(2000)).expect(402);
@@ -271,6 +271,6 @@ describe.each(['files', 's3'] as const)('encrypted backups on the %s blob driver
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await put(u, randomBytes(100)).expect(201)).body.id as string);
     const history = await api().get('/api/v1/backup/history').set(u.auth).expect(200);
-    expect(history.body.backups.map((b: { id: string }) => b.id)).toEqual(ids.slice(2).reverse());
+    expect(history.body.map((b: { id: string }) => b.id)).toEqual(ids.slice(2).reverse());
   });
 });

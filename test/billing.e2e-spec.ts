@@ -287,7 +287,7 @@ describe('billing', () => {
     it('acknowledges unknown event types and records them', async () => {
       const payload = event('charge.refund.updated', { id: rid('re') });
       const res = await webhook(payload).expect(200);
-      expect(res.body).toEqual({ received: true });
+      expect(res.body).toEqual({ ok: true });
       const [row] = await db.query('SELECT processed_at, outcome FROM stripe_events WHERE id = $1', [
         payload.id,
       ]);
@@ -397,7 +397,7 @@ describe('billing', () => {
       expect(await tierOf(u)).toBe('pro');
 
       const replay = await webhook(toPower).expect(200);
-      expect(replay.body).toEqual({ received: true, duplicate: true });
+      expect(replay.body).toEqual({ ok: true, duplicate: true });
       expect(await tierOf(u)).toBe('pro');
       expect(await db.query('SELECT 1 FROM stripe_events WHERE id = $1', [toPower.id])).toHaveLength(1);
     });
@@ -483,7 +483,7 @@ describe('billing', () => {
     it('cancels at Stripe and reverts to free at once; a second cancel is 404', async () => {
       const { u, subscription } = await subscriber('pro');
       const res = await api().delete('/api/v1/billing/subscription').set(u.auth).expect(200);
-      expect(res.body).toMatchObject({ tier: 'free', status: 'canceled' });
+      expect(res.body).toMatchObject({ ok: true, tier: 'free', status: 'canceled' });
       expect(fake.canceled).toContain(subscription);
       expect(await tierOf(u)).toBe('free');
       await api().delete('/api/v1/billing/subscription').set(u.auth).expect(404);
@@ -582,7 +582,7 @@ withServer('a webhook whose handling fails', () => {
       expect(stored.processed_at).toBeNull();
       expect((await request(t.url).get('/api/v1/auth/me').set(u.auth)).body.tier).toBe('free');
 
-      await send().expect(200, { received: true });
+      await send().expect(200, { ok: true });
       expect((await request(t.url).get('/api/v1/auth/me').set(u.auth)).body.tier).toBe('pro');
     } finally {
       await locker.end().catch(() => undefined);

@@ -45,22 +45,19 @@ describe('encrypted storage', () => {
     expect(created.body).toEqual({ id: expect.any(String), created_at: expect.any(Number), version: 1 });
 
     const list = await api().get('/api/v1/storage/records?table=notes').set(u.auth).expect(200);
-    expect(list.body).toEqual({
-      records: [
-        {
-          id: created.body.id,
-          table: 'notes',
-          checksum: sha(bytes),
-          size_bytes: 5000,
-          version: 1,
-          created_at: created.body.created_at,
-          updated_at: expect.any(Number),
-        },
-      ],
-      total: 1,
-      page: 1,
-      limit: 50,
-    });
+    expect(list.body).toEqual([
+      {
+        id: created.body.id,
+        table: 'notes',
+        checksum: sha(bytes),
+        size_bytes: 5000,
+        version: 1,
+        created_at: created.body.created_at,
+        updated_at: expect.any(Number),
+      },
+    ]);
+    expect(list.headers['x-total-count']).toBe('1');
+    expect(list.headers.link).toBeUndefined();
     expect(JSON.stringify(list.body)).not.toContain(bytes.toString('base64').slice(0, 40));
 
     const got = await api()
@@ -74,6 +71,26 @@ describe('encrypted storage', () => {
     expect(got.headers.etag).toBe('"1"');
     expect((got.body as Buffer).equals(bytes)).toBe(true);
     expect(await usage(u)).toEqual({ used_bytes: 5000, quota_bytes: 5 * 1024 ** 3, percent: 0 });
+  });
+
+  it('lists records as a plain array, paged: total in X-Total-Count, Link rel="next" while more remain', async () => {
+    const u = await newUser(t, { tier: 'pro' });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await create(u, randomBytes(10), 'tasks').expect(201)).body.id);
+    await create(u, randomBytes(10), 'notes').expect(201);
+
+    const first = await api().get('/api/v1/storage/records?table=tasks&limit=2').set(u.auth).expect(200);
+    expect(first.body.map((r: { id: string }) => r.id)).toEqual(ids.slice(0, 2));
+    expect(first.headers['x-total-count']).toBe('3');
+    expect(first.headers.link).toBe('</api/v1/storage/records?table=tasks&limit=2&page=2>; rel="next"');
+
+    const next = /^<([^>]+)>; rel="next"$/.exec(first.headers.link)![1];
+    const second = await api().get(next).set(u.auth).set('Origin', 'http://localhost:5173').expect(200);
+    expect(second.body.map((r: { id: string }) => r.id)).toEqual(ids.slice(2));
+    expect(second.headers['x-total-count']).toBe('3');
+    expect(second.headers.link).toBeUndefined();
+    // Browser clients may read both headers.
+    expect(second.headers['access-control-expose-headers']).toMatch(/X-Total-Count.*Link/);
   });
 
   it('refuses a checksum mismatch, bad base64, a bad table name and an oversize blob, storing nothing', async () => {
@@ -126,7 +143,9 @@ describe('encrypted storage', () => {
       await api().delete(`/api/v1/storage/records/${target}`).set(other.auth).expect(404);
     }
     await api().get('/api/v1/storage/records/not-a-uuid').set(owner.auth).expect(400);
-    expect((await api().get('/api/v1/storage/records').set(other.auth).expect(200)).body.total).toBe(0);
+    const othersList = await api().get('/api/v1/storage/records').set(other.auth).expect(200);
+    expect(othersList.body).toEqual([]);
+    expect(othersList.headers['x-total-count']).toBe('0');
     await api().get(`/api/v1/storage/records/${id}`).set(owner.auth).expect(200);
   });
 
@@ -218,7 +237,9 @@ describe('encrypted storage', () => {
       await api().get(`/api/v1/storage/records/${id}`).set(u.auth).expect(404);
       await api().delete(`/api/v1/storage/records/${id}`).set(u.auth).expect(404);
       expect((await usage(u)).used_bytes).toBe(0);
-      expect((await api().get('/api/v1/storage/records').set(u.auth).expect(200)).body.total).toBe(0);
+      const after = await api().get('/api/v1/storage/records').set(u.auth).expect(200);
+      expect(after.body).toEqual([]);
+      expect(after.headers['x-total-count']).toBe('0');
 
       const storage = t.app.get(StorageService);
       const blobs = t.app.get(BlobStore);

@@ -26,3 +26,12 @@ export class ErrorResponseDto {
   @ApiProperty({ example: '8f14e45f-ceea-467f-a0e6-1f1e2d9b2c3a' })
   request_id!: string;
 }
+
+/** A 409 on a stale write: the error plus what the client needs to merge and retry. */
+export class VersionConflictErrorDto extends ErrorResponseDto {
+  @ApiProperty({ example: 4, description: 'The version stored now; retry with it as base_version' })
+  current_version!: number;
+
+  @ApiProperty({ description: 'Lowercase hex SHA-256 of the bytes stored now' })
+  checksum!: string;
+}

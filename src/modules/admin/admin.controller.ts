@@ -1,32 +1,41 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
+import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { Roles } from '../../common/decorators/access.decorators.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
-import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import { AdminService } from './admin.service.js';
 import { AdminUpdateUserDto, AdminUserDto, AdminUserPageDto, AdminUsersQueryDto } from './dto/admin.dto.js';
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @Roles('admin')
 @Controller('admin/users')
 export class AdminController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Accounts, newest first; search by email substring' })
+  @ApiOperation({
+    summary: 'Accounts, newest first; search by email substring',
+    description: 'Admin role only. Page with page and limit; total says how many accounts match.',
+  })
   @ApiOkResponse({ type: AdminUserPageDto })
-  async list(@Query() q: AdminUsersQueryDto): Promise<AdminUserPageDto> {
+  async listUsers(@Query() q: AdminUsersQueryDto): Promise<AdminUserPageDto> {
     const { items, total } = await this.admin.listUsers(q);
     return { items, total, page: q.page, limit: q.limit };
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change tier override, role or disabled (audited)' })
+  @ApiUuidParam()
+  @ApiOperation({
+    summary: 'Change tier override, role or disabled (audited)',
+    description:
+      'Admin role only. Send only the fields to change; a null tier removes the override (the subscription ' +
+      'decides again). Disabling an account ends its sessions. Every change is written to the audit log.',
+  })
   @ApiOkResponse({ type: AdminUserDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  update(
+  @ApiErrors(404)
+  updateUser(
     @CurrentUser() admin: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() dto: AdminUpdateUserDto,

@@ -1,20 +1,24 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../common/decorators/access.decorators.js';
 import { AuditService } from './audit.service.js';
 import { AuditPageDto, AuditQueryDto, AuditVerificationDto } from './dto/audit.dto.js';
 
 @ApiTags('admin')
-@ApiBearerAuth()
 @Roles('admin')
 @Controller('admin/audit')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Audit log, newest first (filter by event_type)' })
+  @ApiOperation({
+    summary: 'Audit log, newest first (filter by event_type)',
+    description:
+      'Admin role only. Each entry carries prev_hash and chain_hash (sha256 of prev_hash and the entry), ' +
+      'so any edit of a stored entry shows in GET /admin/audit/verify.',
+  })
   @ApiOkResponse({ type: AuditPageDto })
-  async list(@Query() q: AuditQueryDto): Promise<AuditPageDto> {
+  async listAuditEvents(@Query() q: AuditQueryDto): Promise<AuditPageDto> {
     const { items, total } = await this.audit.list({ page: q.page, limit: q.limit, eventType: q.event_type });
     return {
       items: items.map((e) => ({
@@ -35,9 +39,13 @@ export class AuditController {
   }
 
   @Get('verify')
-  @ApiOperation({ summary: 'Walk the hash chain and report the first broken entry, if any' })
+  @ApiOperation({
+    summary: 'Walk the hash chain and report the first broken entry, if any',
+    description:
+      'Admin role only. ok is false and first_broken_id names the first entry whose hash does not match.',
+  })
   @ApiOkResponse({ type: AuditVerificationDto })
-  verify(): Promise<AuditVerificationDto> {
+  verifyAuditChain(): Promise<AuditVerificationDto> {
     return this.audit.verify();
   }
 }

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Controller,
   Delete,
   Get,
@@ -11,60 +12,150 @@ import {
   Res,
 } from '@nestjs/common';
 import {
-  ApiBearerAuth,
+  ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiPayloadTooLargeResponse,
-  ApiPaymentRequiredResponse,
   ApiProduces,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
-import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
+import { CHECKSUM_PATTERN } from '../../common/checksum.js';
+import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
+import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
 import { OkDto } from '../storage/dto/storage.dto.js';
 import { type BackupDownload, BackupService } from './backup.service.js';
-import { BackupCreatedDto, BackupHistoryDto } from './dto/backup.dto.js';
+import { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
+
+const BACKUP_HEADERS = {
+  'X-Backup-Version': {
+    description: 'The version the client sent with the upload',
+    schema: { type: 'integer' },
+  },
+  'X-Backup-Timestamp': {
+    description: 'The timestamp the client sent with the upload (ms)',
+    schema: { type: 'integer' },
+  },
+  'X-Backup-Checksum': {
+    description: 'Lowercase hex SHA-256 of the whole backup',
+    schema: { type: 'string' },
+  },
+  'Last-Modified': { description: 'When the backup was stored (HTTP date)', schema: { type: 'string' } },
+  'Accept-Ranges': { description: 'bytes: ranged downloads are supported', schema: { type: 'string' } },
+};
+const BINARY = { type: 'string', format: 'binary' } as const;
+
+/** The responses of both download routes. */
+const DownloadResponses = () =>
+  applyDecorators(
+    ApiProduces('application/octet-stream'),
+    ApiHeader({
+      name: 'Range',
+      required: false,
+      description: 'One byte range, e.g. bytes=1048576- to resume; answered with 206',
+      schema: { type: 'string', pattern: '^bytes=(\\d*)-(\\d*)$' },
+    }),
+    ApiOkResponse({ description: 'The whole backup', schema: BINARY, headers: BACKUP_HEADERS }),
+    ApiResponse({
+      status: 206,
+      description: 'The requested range of the backup',
+      content: { 'application/octet-stream': { schema: BINARY } },
+      headers: {
+        ...BACKUP_HEADERS,
+        'Content-Range': {
+          description: 'bytes start-end/size of the part sent',
+          schema: { type: 'string' },
+        },
+      },
+    }),
+    ApiErrors(404, {
+      status: 416,
+      description: 'The range lies outside the backup (code range_not_satisfiable)',
+    }),
+  );
 
 @ApiTags('backup')
-@ApiBearerAuth()
 @Controller('backup')
 export class BackupController {
   constructor(private readonly backups: BackupService) {}
 
   @Put()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Upload an encrypted backup (raw body, streamed; checksum verified on the fly)' })
+  @ApiOperation({
+    summary: 'Upload an encrypted backup (raw body, streamed; checksum verified on the fly)',
+    description:
+      'Send the encrypted bytes as the raw body (Content-Type: application/octet-stream, not JSON) with ' +
+      'the three X-Backup-* headers. A checksum mismatch (400), a quota excess (402) or a dropped ' +
+      'connection stores nothing and leaves the previous backup untouched. The newest BACKUP_KEEP ' +
+      'backups are kept.',
+  })
   @ApiConsumes('application/octet-stream')
-  @ApiHeader({ name: 'X-Backup-Version', required: true })
-  @ApiHeader({ name: 'X-Backup-Timestamp', required: true, description: 'ms since epoch' })
-  @ApiHeader({ name: 'X-Backup-Checksum', required: true, description: 'lowercase hex SHA-256 of the body' })
+  @ApiBody({ required: true, description: 'The encrypted backup bytes', schema: BINARY })
+  @ApiHeader({
+    name: 'X-Backup-Version',
+    required: true,
+    description: 'The client’s backup format version',
+    schema: { type: 'string', pattern: '^\\d{1,9}$' },
+  })
+  @ApiHeader({
+    name: 'X-Backup-Timestamp',
+    required: true,
+    description: 'When the client made the backup, ms since epoch',
+    schema: { type: 'string', pattern: '^\\d{1,15}$' },
+  })
+  @ApiHeader({
+    name: 'X-Backup-Checksum',
+    required: true,
+    description: 'Lowercase hex SHA-256 of the body',
+    schema: { type: 'string', pattern: CHECKSUM_PATTERN.source },
+  })
   @ApiCreatedResponse({ type: BackupCreatedDto })
-  @ApiPaymentRequiredResponse({ type: ErrorResponseDto, description: 'The tier has no backup storage' })
-  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto, description: 'Backup quota exceeded' })
-  upload(@CurrentUser() user: AuthUser, @Req() req: Request): Promise<BackupCreatedDto> {
+  @ApiErrors(
+    {
+      status: 400,
+      description: 'Missing or bad X-Backup-* header, checksum mismatch, or an interrupted upload',
+    },
+    { status: 402, description: 'The tier has no backup storage, or the backup quota would be exceeded' },
+  )
+  uploadBackup(@CurrentUser() user: AuthUser, @Req() req: Request): Promise<BackupCreatedDto> {
     return this.backups.upload(user, req, req.headers);
   }
 
   @Get('history')
-  @ApiOperation({ summary: 'Backups, newest first (no bytes)' })
-  @ApiOkResponse({ type: BackupHistoryDto })
-  async history(@CurrentUser() user: AuthUser): Promise<BackupHistoryDto> {
-    return { backups: await this.backups.history(user) };
+  @ApiOperation({
+    summary: 'Backups, newest first (no bytes)',
+    description: 'A JSON array of the stored backups; download one with GET /backup/{id}.',
+  })
+  @ApiOkResponse({ type: [BackupInfoDto] })
+  getBackupHistory(@CurrentUser() user: AuthUser): Promise<BackupInfoDto[]> {
+    return this.backups.history(user);
   }
 
   @Get()
-  @ApiOperation({ summary: 'Download the latest backup (If-Modified-Since → 304; Range → 206)' })
-  @ApiProduces('application/octet-stream')
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async latest(
+  @ApiOperation({
+    summary: 'Download the latest backup (If-Modified-Since → 304; Range → 206)',
+    description:
+      'Send If-Modified-Since with the Last-Modified you have: 304 (no body) when no newer backup exists. ' +
+      'Send Range to download part of it (206), e.g. to resume. Check X-Backup-Checksum over the whole backup.',
+  })
+  @ApiHeader({
+    name: 'If-Modified-Since',
+    required: false,
+    description: 'An HTTP date, usually the Last-Modified of the backup you have',
+  })
+  @DownloadResponses()
+  @ApiResponse({
+    status: 304,
+    description: 'The latest backup is not newer than If-Modified-Since',
+    headers: BACKUP_HEADERS,
+  })
+  async getLatestBackup(
     @CurrentUser() user: AuthUser,
     @Req() req: Request,
     @Res() res: Response,
@@ -74,11 +165,14 @@ export class BackupController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Download one backup from the history (Range → 206)' })
-  @ApiProduces('application/octet-stream')
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async one(
+  @ApiOperation({
+    summary: 'Download one backup from the history (Range → 206)',
+    description:
+      'Send Range to download part of it (206). Another account’s backup id is 404, as a missing one.',
+  })
+  @ApiUuidParam('id', 'The backup’s id, from GET /backup/history')
+  @DownloadResponses()
+  async getBackup(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Req() req: Request,
@@ -89,10 +183,17 @@ export class BackupController {
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Delete a backup (audited)' })
+  @ApiOperation({
+    summary: 'Delete a backup (audited)',
+    description: 'Frees its quota at once. Another account’s backup id is 404, as a missing one.',
+  })
+  @ApiUuidParam('id', 'The backup’s id, from GET /backup/history')
   @ApiOkResponse({ type: OkDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async remove(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<OkDto> {
+  @ApiErrors(404)
+  async deleteBackup(
+    @CurrentUser() user: AuthUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<OkDto> {
     await this.backups.remove(user, id);
     return { ok: true };
   }

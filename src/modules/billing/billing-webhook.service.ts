@@ -71,14 +71,14 @@ export class BillingWebhookService {
         'SELECT processed_at FROM stripe_events WHERE id = $1 FOR UPDATE',
         [event.id],
       );
-      if (stored?.processed_at) return { received: true as const, duplicate: true };
+      if (stored?.processed_at) return { ok: true as const, duplicate: true };
       const outcome = await this.apply(m, event);
       await m.query('UPDATE stripe_events SET processed_at = now(), outcome = $2 WHERE id = $1', [
         event.id,
         outcome.slice(0, 200),
       ]);
       this.logger.log(`Stripe ${event.type} ${event.id}: ${outcome}`);
-      return { received: true as const };
+      return { ok: true as const };
     });
   }
 

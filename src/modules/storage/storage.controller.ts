@@ -10,40 +10,41 @@ import {
   Post,
   Put,
   Query,
+  Req,
   Res,
   StreamableFile,
 } from '@nestjs/common';
 import {
-  ApiBearerAuth,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiPayloadTooLargeResponse,
-  ApiPaymentRequiredResponse,
+  ApiParam,
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
+import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
+import type { Request, Response } from 'express';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
-import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
+import { VersionConflictErrorDto } from '../../common/dto/error-response.dto.js';
 import { PaginationQueryDto } from '../../common/dto/pagination.dto.js';
+import { setPageHeaders } from '../../common/http/page-headers.js';
 import { checkDeviceId, DeviceIdPipe } from './device-id.pipe.js';
 import {
   ChangesPageDto,
   ChangesQueryDto,
   ConflictPageDto,
   CreateRecordDto,
+  DEVICE_ID,
   DeviceDto,
   DeviceInfoDto,
   DeviceListDto,
   ListRecordsQueryDto,
   OkDto,
   RecordCreatedDto,
-  RecordListDto,
+  RecordMetaDto,
   RecordUpdatedDto,
   UpdateRecordDto,
   UsageDto,
@@ -51,36 +52,73 @@ import {
 import { StorageService } from './storage.service.js';
 
 @ApiTags('storage')
-@ApiBearerAuth()
 @Controller('storage')
 export class StorageController {
   constructor(private readonly storage: StorageService) {}
 
   @Post('records')
-  @ApiOperation({ summary: 'Store an encrypted record (checksum verified, quota enforced)' })
-  @ApiCreatedResponse({ type: RecordCreatedDto })
-  @ApiPaymentRequiredResponse({
-    type: ErrorResponseDto,
-    description: 'Quota exceeded or tier without storage',
+  @ApiOperation({
+    summary: 'Store an encrypted record (checksum verified, quota enforced)',
+    description:
+      'Encrypt on the device, send the bytes as base64 with the lowercase hex SHA-256 of the raw bytes. ' +
+      'A mismatch is 400 (code checksum_mismatch) and stores nothing. The record starts at version 1.',
   })
-  @ApiPayloadTooLargeResponse({ type: ErrorResponseDto })
-  create(@CurrentUser() user: AuthUser, @Body() dto: CreateRecordDto): Promise<RecordCreatedDto> {
+  @ApiCreatedResponse({ type: RecordCreatedDto })
+  @ApiErrors(
+    { status: 402, description: 'Storage quota exceeded, or the tier has no cloud storage' },
+    { status: 413, description: 'The blob is over the per-record size limit' },
+  )
+  createRecord(@CurrentUser() user: AuthUser, @Body() dto: CreateRecordDto): Promise<RecordCreatedDto> {
     return this.storage.create(user, dto);
   }
 
   @Get('records')
-  @ApiOperation({ summary: 'Record metadata (no bytes), oldest first' })
-  @ApiOkResponse({ type: RecordListDto })
-  list(@CurrentUser() user: AuthUser, @Query() q: ListRecordsQueryDto): Promise<RecordListDto> {
-    return this.storage.list(user, { table: q.table, page: q.page, limit: q.limit ?? 50 });
+  @ApiOperation({
+    summary: 'Record metadata (no bytes), oldest first',
+    description:
+      'A JSON array of one page. X-Total-Count says how many records match; while more remain, Link has ' +
+      'the URL of the next page (rel="next"). Download the bytes with GET /storage/records/{id}.',
+  })
+  @ApiOkResponse({
+    type: [RecordMetaDto],
+    headers: {
+      'X-Total-Count': { description: 'Records matching the filter, all pages', schema: { type: 'integer' } },
+      Link: {
+        description: 'The next page, when there is one: `</api/v1/storage/records?…&page=N>; rel="next"`',
+        schema: { type: 'string' },
+      },
+    },
+  })
+  async listRecords(
+    @CurrentUser() user: AuthUser,
+    @Query() q: ListRecordsQueryDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RecordMetaDto[]> {
+    const page = await this.storage.list(user, { table: q.table, page: q.page, limit: q.limit ?? 50 });
+    setPageHeaders(req, res, page);
+    return page.records;
   }
 
   @Get('records/:id')
-  @ApiOperation({ summary: 'The record’s encrypted bytes; X-Checksum and ETag (= version)' })
+  @ApiUuidParam()
+  @ApiOperation({
+    summary: 'The record’s encrypted bytes; X-Checksum and ETag (= version)',
+    description:
+      'Check X-Checksum against the SHA-256 of the bytes before decrypting. The ETag is the version: ' +
+      'send it back as If-Match on PUT to update only if nobody changed it meanwhile.',
+  })
   @ApiProduces('application/octet-stream')
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async download(
+  @ApiOkResponse({
+    description: 'The encrypted bytes',
+    schema: { type: 'string', format: 'binary' },
+    headers: {
+      'X-Checksum': { description: 'Lowercase hex SHA-256 of the bytes', schema: { type: 'string' } },
+      ETag: { description: 'The record’s version, quoted: "3"', schema: { type: 'string' } },
+    },
+  })
+  @ApiErrors(404)
+  async getRecord(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Res({ passthrough: true }) res: Response,
@@ -92,19 +130,24 @@ export class StorageController {
   }
 
   @Put('records/:id')
+  @ApiUuidParam()
   @ApiOperation({
     summary: 'Replace a record',
     description:
       'With base_version (or If-Match) a stale base answers 409; without, the write wins and the overwritten version goes to the conflict log.',
   })
-  @ApiHeader({ name: 'If-Match', required: false, description: 'The base version, e.g. "3"' })
-  @ApiOkResponse({ type: RecordUpdatedDto })
-  @ApiConflictResponse({
-    type: ErrorResponseDto,
-    description: 'Stale base: body has current_version and checksum',
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The base version as the ETag gave it, e.g. "3" (instead of base_version)',
   })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  update(
+  @ApiOkResponse({ type: RecordUpdatedDto })
+  @ApiErrors(404, 402, 413, {
+    status: 409,
+    type: VersionConflictErrorDto,
+    description: 'Stale base (code version_conflict): the body has current_version and checksum',
+  })
+  updateRecord(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() dto: UpdateRecordDto,
@@ -114,27 +157,49 @@ export class StorageController {
   }
 
   @Delete('records/:id')
-  @ApiOperation({ summary: 'Delete a record (a tombstone is kept 30 days for sync)' })
+  @ApiUuidParam()
+  @ApiOperation({
+    summary: 'Delete a record (a tombstone is kept 30 days for sync)',
+    description: 'Frees its quota at once; other devices see a delete in the changes feed.',
+  })
   @ApiOkResponse({ type: OkDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async remove(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<OkDto> {
+  @ApiErrors(404)
+  async deleteRecord(
+    @CurrentUser() user: AuthUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<OkDto> {
     await this.storage.remove(user, id);
     return { ok: true };
   }
 
   @Get('conflicts')
-  @ApiOperation({ summary: 'Versions overwritten by writes without a base (kept 30 days)' })
+  @ApiOperation({
+    summary: 'Versions overwritten by writes without a base (kept 30 days)',
+    description:
+      'A PUT without base_version or If-Match always wins; the version it overwrote is listed here so a ' +
+      'client can merge it. Its bytes: GET /storage/conflicts/{id}/blob.',
+  })
   @ApiOkResponse({ type: ConflictPageDto })
-  conflicts(@CurrentUser() user: AuthUser, @Query() q: PaginationQueryDto): Promise<ConflictPageDto> {
+  listConflicts(@CurrentUser() user: AuthUser, @Query() q: PaginationQueryDto): Promise<ConflictPageDto> {
     return this.storage.conflicts(user, q);
   }
 
   @Get('conflicts/:id/blob')
-  @ApiOperation({ summary: 'The bytes of an overwritten version' })
+  @ApiUuidParam()
+  @ApiOperation({
+    summary: 'The bytes of an overwritten version',
+    description: 'Check X-Checksum against the SHA-256 of the bytes before decrypting.',
+  })
   @ApiProduces('application/octet-stream')
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async conflictBlob(
+  @ApiOkResponse({
+    description: 'The encrypted bytes of the overwritten version',
+    schema: { type: 'string', format: 'binary' },
+    headers: {
+      'X-Checksum': { description: 'Lowercase hex SHA-256 of the bytes', schema: { type: 'string' } },
+    },
+  })
+  @ApiErrors(404)
+  async getConflictBlob(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Res({ passthrough: true }) res: Response,
@@ -145,9 +210,12 @@ export class StorageController {
   }
 
   @Get('usage')
-  @ApiOperation({ summary: 'Bytes used (records and conflict copies) against the tier’s quota' })
+  @ApiOperation({
+    summary: 'Bytes used (records and conflict copies) against the tier’s quota',
+    description: 'quota_bytes null means unlimited. Vectors count against the same quota.',
+  })
   @ApiOkResponse({ type: UsageDto })
-  usage(@CurrentUser() user: AuthUser): Promise<UsageDto> {
+  getStorageUsage(@CurrentUser() user: AuthUser): Promise<UsageDto> {
     return this.storage.usage(user);
   }
 
@@ -155,11 +223,18 @@ export class StorageController {
   @ApiOperation({
     summary: 'Changes feed for sync: upserts and deletes in commit order',
     description:
-      'Pull with cursor = next_cursor until has_more is false. X-Device-Id records the device’s position.',
+      'Pull with cursor = next_cursor until has_more is false: every change is seen exactly once. ' +
+      'X-Device-Id records the device’s position (see GET /storage/devices).',
   })
-  @ApiHeader({ name: 'X-Device-Id', required: false })
+  @ApiHeader({
+    name: 'X-Device-Id',
+    required: false,
+    description: 'This device’s id (^[A-Za-z0-9._:-]{1,100}$); the server records its last sync and cursor',
+    schema: { type: 'string', pattern: DEVICE_ID.source },
+  })
   @ApiOkResponse({ type: ChangesPageDto })
-  changes(
+  @ApiErrors({ status: 400, description: 'Invalid cursor (code invalid_cursor), limit or X-Device-Id' })
+  listChanges(
     @CurrentUser() user: AuthUser,
     @Query() q: ChangesQueryDto,
     @Headers('x-device-id') deviceId?: string,
@@ -169,7 +244,16 @@ export class StorageController {
 
   @Put('devices/:device_id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Register or rename a device' })
+  @ApiOperation({
+    summary: 'Register or rename a device',
+    description:
+      'device_id is chosen by the client (^[A-Za-z0-9._:-]{1,100}$); send the same one as X-Device-Id.',
+  })
+  @ApiParam({
+    name: 'device_id',
+    description: 'The device’s id, chosen by the client',
+    schema: { type: 'string', pattern: DEVICE_ID.source },
+  })
   @ApiOkResponse({ type: DeviceInfoDto })
   putDevice(
     @CurrentUser() user: AuthUser,
@@ -180,9 +264,12 @@ export class StorageController {
   }
 
   @Get('devices')
-  @ApiOperation({ summary: 'Devices with their last sync time and feed position' })
+  @ApiOperation({
+    summary: 'Devices with their last sync time and feed position',
+    description: 'last_sync_at is when the device last pulled the changes feed with its X-Device-Id.',
+  })
   @ApiOkResponse({ type: DeviceListDto })
-  async devices(@CurrentUser() user: AuthUser): Promise<DeviceListDto> {
+  async listDevices(@CurrentUser() user: AuthUser): Promise<DeviceListDto> {
     return { devices: await this.storage.devices(user) };
   }
 }

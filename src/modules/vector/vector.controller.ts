@@ -1,19 +1,21 @@
 import { Body, Controller, Delete, HttpCode, Post } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
+  ApiBody,
+  ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
-  ApiPaymentRequiredResponse,
-  ApiServiceUnavailableResponse,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
+import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
-import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import {
   DeleteVectorsDto,
   DeleteVectorsResultDto,
+  SearchByBlobDto,
+  SearchByTextDto,
+  SearchByVectorDto,
   SearchVectorsDto,
   UpsertResultDto,
   UpsertVectorsDto,
@@ -22,11 +24,8 @@ import {
 import { VectorService } from './vector.service.js';
 
 @ApiTags('vectors')
-@ApiBearerAuth()
-@ApiServiceUnavailableResponse({
-  type: ErrorResponseDto,
-  description: 'The database has no pgvector extension',
-})
+@ApiErrors({ status: 503, description: 'The database has no pgvector extension' })
+@ApiExtraModels(SearchByBlobDto, SearchByVectorDto, SearchByTextDto)
 @Controller('storage/vectors')
 export class VectorController {
   constructor(private readonly vectors: VectorService) {}
@@ -35,17 +34,18 @@ export class VectorController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Insert or replace items (1–500, one transaction: one bad item → 400 and nothing stored)',
+    description:
+      'Each item is an encrypted blob with its SHA-256 and, for semantic search, a vector of ' +
+      'VECTOR_DIMENSIONS floats computed on the device. An item with the same id replaces the old one. ' +
+      'Blobs count against the cloud storage quota.',
   })
   @ApiOkResponse({ type: UpsertResultDto })
-  @ApiBadRequestResponse({
-    type: ErrorResponseDto,
-    description: 'Checksum mismatch, wrong dimension, bad base64',
-  })
-  @ApiPaymentRequiredResponse({
-    type: ErrorResponseDto,
-    description: 'Cloud storage quota exceeded or not in tier',
-  })
-  upsert(@CurrentUser() user: AuthUser, @Body() dto: UpsertVectorsDto): Promise<UpsertResultDto> {
+  @ApiErrors(
+    { status: 400, description: 'Checksum mismatch, wrong dimension, bad base64 (nothing stored)' },
+    { status: 402, description: 'Cloud storage quota exceeded, or the tier has no cloud storage' },
+    { status: 413, description: 'An item blob over VECTOR_MAX_BLOB_BYTES, or the body over its limit' },
+  )
+  upsertVectors(@CurrentUser() user: AuthUser, @Body() dto: UpsertVectorsDto): Promise<UpsertResultDto> {
     return this.vectors.upsert(user, dto);
   }
 
@@ -54,16 +54,39 @@ export class VectorController {
   @ApiOperation({
     summary:
       'Nearest items by cosine similarity (exactly one of query_blob, vector, query_text; top_k 1–100)',
+    description:
+      'query_blob finds items whose blob is identical (score 1); vector searches by cosine similarity; ' +
+      'query_text is embedded on the server for this search only (503 when no embeddings model is ' +
+      'configured). Results are the caller’s own items, best first.',
+  })
+  @ApiBody({
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(SearchByBlobDto) },
+        { $ref: getSchemaPath(SearchByVectorDto) },
+        { $ref: getSchemaPath(SearchByTextDto) },
+      ],
+    },
   })
   @ApiOkResponse({ type: VectorSearchResponseDto })
-  search(@CurrentUser() user: AuthUser, @Body() dto: SearchVectorsDto): Promise<VectorSearchResponseDto> {
+  @ApiErrors({ status: 400, description: 'Not exactly one query, a wrong dimension or bad base64' })
+  searchVectors(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: SearchVectorsDto,
+  ): Promise<VectorSearchResponseDto> {
     return this.vectors.search(user, dto);
   }
 
   @Delete()
-  @ApiOperation({ summary: "Delete the caller's items with these ids (others' ids are ignored)" })
+  @ApiOperation({
+    summary: "Delete the caller's items with these ids (others' ids are ignored)",
+    description: 'deleted counts the items removed; ids that do not exist (or are not yours) are skipped.',
+  })
   @ApiOkResponse({ type: DeleteVectorsResultDto })
-  delete(@CurrentUser() user: AuthUser, @Body() dto: DeleteVectorsDto): Promise<DeleteVectorsResultDto> {
+  deleteVectors(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: DeleteVectorsDto,
+  ): Promise<DeleteVectorsResultDto> {
     return this.vectors.delete(user, dto);
   }
 }

@@ -16,7 +16,3 @@ export class BackupInfoDto {
   @ApiProperty() size_bytes!: number;
   @ApiProperty() created_at!: number;
 }
-
-export class BackupHistoryDto {
-  @ApiProperty({ type: [BackupInfoDto] }) backups!: BackupInfoDto[];
-}

@@ -81,8 +81,13 @@ export class SubscriptionDto {
   @ApiProperty({ nullable: true, type: Number }) seats!: number | null;
 }
 
+/** DELETE /billing/subscription: `ok` plus the subscription as it is after the cancellation. */
+export class CanceledSubscriptionDto extends SubscriptionDto {
+  @ApiProperty({ enum: [true] }) ok!: true;
+}
+
 export class WebhookAckDto {
-  @ApiProperty() received!: true;
+  @ApiProperty({ enum: [true] }) ok!: true;
   @ApiPropertyOptional({ description: 'The event id was processed before; nothing changed' })
   duplicate?: boolean;
 }

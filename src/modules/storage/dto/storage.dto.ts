@@ -46,7 +46,7 @@ export class UpdateRecordDto {
 }
 
 export class ListRecordsQueryDto extends PaginationQueryDto {
-  @ApiPropertyOptional({ example: 'notes' })
+  @ApiPropertyOptional({ example: 'notes', pattern: TABLE.source, description: 'Only records of this table' })
   @IsOptional()
   @Matches(TABLE, { message: 'table must match ^[a-z][a-z0-9_]{0,62}$' })
   table?: string;

@@ -163,3 +163,47 @@ export class DeleteVectorsResultDto {
   @ApiProperty({ example: 2 })
   deleted!: number;
 }
+
+const topKProperty = () =>
+  ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_TOP_K, default: 10 });
+
+// The three shapes of a search body, for the OpenAPI document: SearchVectorsDto
+// validates "exactly one of" at run time; clients get it as a oneOf of these.
+
+/** Blob-hash mode. */
+export class SearchByBlobDto {
+  @ApiProperty({
+    description: 'Finds items whose blob is identical to this one (score 1), base64',
+    format: 'byte',
+  })
+  query_blob!: string;
+
+  @topKProperty() top_k?: number;
+}
+
+/** Semantic mode, with a vector computed on the device. */
+export class SearchByVectorDto {
+  @ApiProperty({
+    type: [Number],
+    description: 'VECTOR_DIMENSIONS floats',
+    minItems: 1,
+    maxItems: MAX_DIMENSIONS,
+  })
+  vector!: number[];
+
+  @topKProperty() top_k?: number;
+}
+
+/** Semantic mode, embedded on the server. */
+export class SearchByTextDto {
+  @ApiProperty({
+    description:
+      'Embedded on the server with EMBEDDINGS_MODEL, used for this search only, never stored or logged ' +
+      '(503 when no model endpoint is configured)',
+    minLength: 1,
+    maxLength: 8000,
+  })
+  query_text!: string;
+
+  @topKProperty() top_k?: number;
+}

@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AppModule } from './app.module.js';
+import { loadConfig } from './config/app-config.js';
+import { API_PREFIX, buildOpenApiDocument } from './openapi.document.js';
+
+/**
+ * Writes the OpenAPI document to openapi.json (`npm run openapi:generate`), or
+ * with --check fails when the committed file differs from what the code
+ * builds (`npm run openapi:check`, CI). The app is built in preview mode: its
+ * routes and metadata, no database, nothing listening. The document does not
+ * depend on configuration, so the defaults serve.
+ */
+async function renderOpenApiDocument(): Promise<string> {
+  const config = loadConfig({ JWT_SECRET: 'openapi-generator-only-'.padEnd(32, 'x'), LOG_LEVEL: 'silent' });
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    preview: true,
+    logger: false,
+    abortOnError: false,
+  });
+  app.setGlobalPrefix(API_PREFIX);
+  try {
+    return JSON.stringify(buildOpenApiDocument(app), null, 2) + '\n';
+  } finally {
+    await app.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const file = resolve('openapi.json');
+  const rendered = await renderOpenApiDocument();
+  if (process.argv.includes('--check')) {
+    let committed = '';
+    try {
+      committed = readFileSync(file, 'utf8');
+    } catch {
+      // missing: differs
+    }
+    if (committed !== rendered) {
+      process.stderr.write(
+        'openapi.json differs from the document the code builds: run `npm run openapi:generate` and commit it\n',
+      );
+      process.exit(1);
+    }
+    process.stdout.write('openapi.json matches the code\n');
+    return;
+  }
+  writeFileSync(file, rendered);
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+void main();
