@@ -93,9 +93,10 @@ export async function createApp(
   app.setGlobalPrefix(API_PREFIX);
   app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl));
   app.useGlobalPipes(
+    // Unknown JSON fields are dropped, not refused (older and newer clients keep working); only
+    // DTO fields reach a service, so nothing can be mass-assigned.
     new ValidationPipe({
       whitelist: true,
-      forbidNonWhitelisted: true,
       transform: true,
       stopAtFirstError: false,
     }),
