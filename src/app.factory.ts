@@ -9,6 +9,7 @@ import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { inputLimitsMiddleware } from './common/input/input-limits.middleware.js';
+import { NullAsAbsentPipe } from './common/input/null-as-absent.pipe.js';
 import { ParamTextPipe } from './common/input/param-text.pipe.js';
 import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
@@ -105,6 +106,7 @@ export async function createApp(
       transform: true,
       stopAtFirstError: false,
     }),
+    new NullAsAbsentPipe(),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
 
