@@ -244,8 +244,13 @@ describe('vector store (embedded Postgres with pgvector)', () => {
       ['an all-zero vector', (g) => ({ ...g, vector: new Array(DIMS).fill(0) }), /all zeros/],
       [
         'an id with a control character',
-        (g) => ({ ...g, id: 'bad\u0000id' }),
+        (g) => ({ ...g, id: 'bad\u0007id' }),
         /vectors\.1\.id must be 1–200 characters/,
+      ],
+      [
+        'an id with a NUL (refused for every field before validation)',
+        (g) => ({ ...g, id: 'bad\u0000id' }),
+        /vectors\[1\]\.id must not contain NUL/,
       ],
       ['a too long id', (g) => ({ ...g, id: 'x'.repeat(201) }), /vectors\.1\.id must be 1–200 characters/],
       ['an id twice', (g) => ({ ...g, id: 'first' }), /vectors\[1\]: id "first" appears twice/],
