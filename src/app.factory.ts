@@ -8,6 +8,9 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
+import { inputLimitsMiddleware } from './common/input/input-limits.middleware.js';
+import { NullAsAbsentPipe } from './common/input/null-as-absent.pipe.js';
+import { ParamTextPipe } from './common/input/param-text.pipe.js';
 import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
 import type { AppConfig } from './config/app-config.js';
 import { STRIPE_WEBHOOK_PATH } from './modules/billing/billing.module.js';
@@ -78,15 +81,20 @@ export async function createApp(
     json({ limit: Math.max(vectorBodyLimit(config, 1), config.jsonBodyLimitBytes) }),
   );
   app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
+  // After every body parser, before routing: JSON depth and size, NUL and unpaired surrogates.
+  app.use(inputLimitsMiddleware());
   app.setGlobalPrefix(API_PREFIX);
   app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl));
   app.useGlobalPipes(
+    new ParamTextPipe(),
+    // Unknown JSON fields are dropped, not refused (older and newer clients keep working); only
+    // DTO fields reach a service, so nothing can be mass-assigned.
     new ValidationPipe({
       whitelist: true,
-      forbidNonWhitelisted: true,
       transform: true,
       stopAtFirstError: false,
     }),
+    new NullAsAbsentPipe(),
   );
   app.useGlobalFilters(new AllExceptionsFilter());
 

@@ -81,12 +81,23 @@ describe('auth: accounts, tokens, sessions', () => {
         'password must be 10 to 128 characters long',
       ],
       [{ email: 'not-an-email', password: PASSWORD }, 'email must be a valid email address'],
-      [{ email: 'extra@example.com', password: PASSWORD, role: 'admin' }, 'property role should not exist'],
     ])('rejects %o with 400 and creates nothing', async (body, message) => {
       const n = await userCount();
       const res = await api().post('/api/v1/auth/register').send(body).expect(400);
       expect(res.body.message).toContain(message);
       expect(await userCount()).toBe(n);
+    });
+
+    it('ignores unknown fields: a role in the body is dropped, the account is a user', async () => {
+      const res = await api()
+        .post('/api/v1/auth/register')
+        .send({ email: 'extra@example.com', password: PASSWORD, role: 'admin', tier: 'team' })
+        .expect(201);
+      const me = await api()
+        .get('/api/v1/auth/me')
+        .set('Authorization', `Bearer ${res.body.access_token}`)
+        .expect(200);
+      expect(me.body).toMatchObject({ email: 'extra@example.com', role: 'user', tier: 'free' });
     });
 
     it('stores an argon2id hash with m >= 19 MiB, t >= 2, p = 1, never the password', async () => {

@@ -23,8 +23,8 @@ export class EchoDto {
 @Controller('probe')
 export class ProbeController {
   @Post('echo')
-  echo(@Body() dto: EchoDto): { name: string; count: number; count_type: string } {
-    return { name: dto.name, count: dto.count, count_type: typeof dto.count };
+  echo(@Body() dto: EchoDto): { name: string; count: number; count_type: string; keys: string[] } {
+    return { name: dto.name, count: dto.count, count_type: typeof dto.count, keys: Object.keys(dto) };
   }
 
   @Get('boom')

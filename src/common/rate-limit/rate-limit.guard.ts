@@ -93,26 +93,39 @@ export class RateLimitGuard implements CanActivate {
 
   private signInLimits(req: Req): Limit[] {
     const { perIpPerMinute, perAccountPer15Minutes } = this.config.authRateLimit;
-    return [
+    const limits: Limit[] = [
       {
         key: `auth-ip:${req.ip}`,
         limit: perIpPerMinute,
         windowMs: MINUTE,
         describe: `Too many sign-in requests from this address (limit ${perIpPerMinute} per minute)`,
       },
-      {
-        key: `auth-account:${accountOf(req)}`,
+    ];
+    const account = accountOf(req);
+    // A body naming no account (email or refresh token missing or not a string) is refused by
+    // validation before it can try a password or a token: only the per-address limit applies.
+    // Counting all of them under one shared key would let ten malformed requests lock out
+    // every other malformed one, whoever sent it.
+    if (account) {
+      limits.push({
+        key: `auth-account:${account}`,
         limit: perAccountPer15Minutes,
         windowMs: 15 * MINUTE,
         describe: `Too many sign-in requests for this account (limit ${perAccountPer15Minutes} per 15 minutes)`,
-      },
-    ];
+      });
+    }
+    return limits;
   }
 }
 
-/** The account a sign-in request is about: its email, or its refresh token; hashed, never stored as is. */
-function accountOf(req: Req): string {
-  const body = (req.body ?? {}) as Record<string, unknown>;
-  const id = typeof body.email === 'string' ? body.email.trim().toLowerCase() : body.refresh_token;
-  return typeof id === 'string' && id ? createHash('sha256').update(id).digest('hex') : 'none';
+/**
+ * The account a sign-in request is about: its email, or its refresh token;
+ * hashed, never stored as is. Undefined when the body names none.
+ */
+function accountOf(req: Req): string | undefined {
+  const body: unknown = req.body;
+  if (body === null || typeof body !== 'object') return undefined;
+  const { email, refresh_token: refreshToken } = body as Record<string, unknown>;
+  const id = typeof email === 'string' ? email.trim().toLowerCase() : refreshToken;
+  return typeof id === 'string' && id ? createHash('sha256').update(id).digest('hex') : undefined;
 }

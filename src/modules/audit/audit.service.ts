@@ -46,6 +46,18 @@ export function chainHash(prevHash: string, row: ChainFields): string {
   return createHash('sha256').update(prevHash).update(canonical).digest('hex');
 }
 
+interface AuditRow {
+  id: string;
+  event_type: string;
+  actor_id: string | null;
+  subject_id: string | null;
+  reason: string | null;
+  data: Record<string, unknown>;
+  created_at: Date | string;
+  prev_hash: string;
+  chain_hash: string;
+}
+
 /** The one writer of the audit log, used by every module. */
 @Injectable()
 export class AuditService {
@@ -99,12 +111,31 @@ export class AuditService {
     limit: number;
     eventType?: string;
   }): Promise<{ items: AuditLog[]; total: number }> {
-    const [items, total] = await this.ds.getRepository(AuditLog).findAndCount({
-      where: opts.eventType ? { eventType: opts.eventType } : {},
-      order: { id: 'DESC' },
-      skip: (opts.page - 1) * opts.limit,
-      take: opts.limit,
-    });
+    // Raw SQL because TypeORM writes skip/take into the SQL text; here every value is a bound parameter.
+    const filter = 'WHERE ($1::varchar IS NULL OR event_type = $1)';
+    const eventType = opts.eventType ?? null;
+    const rows = await this.ds.query<AuditRow[]>(
+      `SELECT id, event_type, actor_id, subject_id, reason, data, created_at, prev_hash, chain_hash
+         FROM audit_log ${filter} ORDER BY id DESC LIMIT $2 OFFSET $3`,
+      [eventType, opts.limit, (opts.page - 1) * opts.limit],
+    );
+    const [{ total }] = await this.ds.query<Array<{ total: number }>>(
+      `SELECT count(*)::int AS total FROM audit_log ${filter}`,
+      [eventType],
+    );
+    const items = rows.map((r) =>
+      Object.assign(new AuditLog(), {
+        id: String(r.id),
+        eventType: r.event_type,
+        actorId: r.actor_id,
+        subjectId: r.subject_id,
+        reason: r.reason,
+        data: r.data,
+        createdAt: new Date(r.created_at),
+        prevHash: r.prev_hash,
+        chainHash: r.chain_hash,
+      }),
+    );
     return { items, total };
   }
 

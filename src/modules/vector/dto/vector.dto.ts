@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -14,9 +13,9 @@ import {
   Min,
   MinLength,
   ValidateBy,
-  ValidateNested,
 } from 'class-validator';
 import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
+import { NestedDto } from '../../../common/decorators/validation.decorators.js';
 
 /** 1–200 characters, no control characters (they cannot be stored as text). */
 const ITEM_ID = /^[^\p{Cc}]{1,200}$/u;
@@ -85,8 +84,7 @@ export class UpsertVectorsDto {
   @IsArray()
   @ArrayMinSize(1, { message: 'vectors must contain at least 1 item' })
   @ArrayMaxSize(MAX_BATCH, { message: `vectors must contain at most ${MAX_BATCH} items per request` })
-  @ValidateNested({ each: true })
-  @Type(() => VectorItemDto)
+  @NestedDto(() => VectorItemDto, { each: true })
   vectors!: VectorItemDto[];
 }
 
