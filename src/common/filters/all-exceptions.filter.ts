@@ -98,7 +98,8 @@ function describe(exception: unknown): {
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    const code = exception instanceof AppException ? exception.code : undefined;
+    const code: ErrorCode | undefined =
+      exception instanceof AppException ? (exception as AppException).code : undefined;
     if (status >= 500)
       return { status, code, message: status === 500 ? 'Internal server error' : exception.message };
     const response = exception.getResponse();
