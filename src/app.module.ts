@@ -8,10 +8,12 @@ import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { AdminModule } from './modules/admin/admin.module.js';
+import { AgentsModule } from './modules/agents/agents.module.js';
 import { AuditModule } from './modules/audit/audit.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { BackupModule } from './modules/backup/backup.module.js';
 import { BillingModule } from './modules/billing/billing.module.js';
+import { ChatModule } from './modules/chat/chat.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { StorageModule } from './modules/storage/storage.module.js';
 import { VectorModule } from './modules/vector/vector.module.js';
@@ -37,6 +39,8 @@ export class AppModule {
         StorageModule,
         BackupModule,
         VectorModule,
+        AgentsModule,
+        ChatModule,
         AdminModule,
         ...extra,
       ],

@@ -31,6 +31,8 @@ const API_TAGS: Array<[string, string]> = [
     'Vector store on pgvector: encrypted items found by blob hash (identical blobs) or by semantic vectors',
   ],
   ['backup', 'Encrypted backups: streamed uploads, history, conditional and ranged downloads'],
+  ['chat', 'Chat with the agents: routing, tool calls, pipelines and plan mode (nothing is stored)'],
+  ['agents', 'The agents, their tools and tiers; playbooks (plans of template ids)'],
   ['admin', 'Administration (admin role): accounts and the audit log'],
 ];
 

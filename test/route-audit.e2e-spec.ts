@@ -57,4 +57,19 @@ describe('route audit', () => {
       ].sort(),
     );
   });
+
+  it('serves chat, agents and plans to every signed-in tier (each agent and playbook checks its own tier)', () => {
+    const chat = listRoutes(t.app)
+      .filter((r) => /^\/api\/v1\/(chat|agents|plans)(\/|$)/.test(r.path))
+      .map((r) => `${r.method} ${r.path} ${r.handler}${r.isPublic ? ' public' : ''}${r.guards.join(' ')}`)
+      .sort();
+    expect(chat).toEqual(
+      [
+        'POST /api/v1/chat ChatController.chat',
+        'GET /api/v1/agents AgentsController.listAgents',
+        'GET /api/v1/plans/playbook PlansController.listPlaybooks',
+        'GET /api/v1/plans/playbook/:id PlansController.getPlaybook',
+      ].sort(),
+    );
+  });
 });

@@ -37,6 +37,8 @@ describe('loadConfig', () => {
       model: 'gpt-4o',
       routerModel: 'gpt-4o-mini',
       embeddingsModel: 'text-embedding-3-small',
+      timeoutMs: 60_000,
+      maxRetries: 2,
     });
     expect(c.vectorDimensions).toBe(1536);
     expect(c.corsOrigins).toEqual(['app://.', 'http://localhost:3000', 'http://localhost:5173']);

@@ -48,6 +48,10 @@ export class AppConfig {
     model: string;
     routerModel: string;
     embeddingsModel: string;
+    /** One model call's time limit (a stream's whole duration). */
+    timeoutMs: number;
+    /** Further attempts after a 429, a 5xx or a dropped connection (never after another 4xx). */
+    maxRetries: number;
   };
   readonly vectorDimensions: number;
   /** Largest encrypted blob of one vector item (they live in the database, beside their vectors). */
@@ -108,6 +112,8 @@ export class AppConfig {
       model: env.LLM_MODEL,
       routerModel: env.LLM_ROUTER_MODEL,
       embeddingsModel: env.EMBEDDINGS_MODEL,
+      timeoutMs: env.LLM_TIMEOUT_MS,
+      maxRetries: env.LLM_MAX_RETRIES,
     };
     this.vectorDimensions = env.VECTOR_DIMENSIONS;
     this.vectorMaxBlobBytes = env.VECTOR_MAX_BLOB_BYTES;

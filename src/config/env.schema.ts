@@ -166,6 +166,8 @@ export const envSchema = z.object({
   LLM_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o', z.string()),
   LLM_ROUTER_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o-mini', z.string()),
   EMBEDDINGS_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'text-embedding-3-small', z.string()),
+  LLM_TIMEOUT_MS: int(60_000, 100, 600_000),
+  LLM_MAX_RETRIES: int(2, 0, 10),
   // pgvector's HNSW index takes at most 2000 dimensions of `vector`.
   VECTOR_DIMENSIONS: int(1536, 1, 2000),
   VECTOR_MAX_BLOB_BYTES: int(32 * 1024, 1, 1024 * 1024),

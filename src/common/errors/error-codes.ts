@@ -36,6 +36,8 @@ export const ERROR_STATUS = {
   range_not_satisfiable: 416,
   // 429
   rate_limited: 429,
+  // 499 (nginx's "client closed request"): the client went away; nobody reads the body, the log does
+  request_cancelled: 499,
   // 500
   internal_error: 500,
   // 502

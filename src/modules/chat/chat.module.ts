@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { AgentsModule } from '../agents/agents.module.js';
+import { ChatController } from './chat.controller.js';
+import { ChatService } from './chat.service.js';
+
+/** POST /chat (the streaming transports come beside it). Stateless: no tables, nothing kept. */
+@Module({
+  imports: [AgentsModule],
+  controllers: [ChatController],
+  providers: [ChatService],
+})
+export class ChatModule {}

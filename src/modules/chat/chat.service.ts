@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthUser } from '../../common/auth/auth-user.js';
+import type { ExecutionPlan } from '../agents/plans/execution-plan.js';
+import { type ChatResult, OrchestratorService } from '../agents/orchestrator.service.js';
+import type { ChatRequestDto } from './dto/chat.dto.js';
+
+/**
+ * Chat: the caller's message goes to the orchestrator with the tier read on
+ * this request. The message and context live for this call only: nothing here
+ * stores or logs them.
+ */
+@Injectable()
+export class ChatService {
+  constructor(private readonly orchestrator: OrchestratorService) {}
+
+  chat(user: AuthUser, dto: ChatRequestDto, signal: AbortSignal): Promise<ChatResult | ExecutionPlan> {
+    return this.orchestrator.orchestrate(
+      { message: dto.message, context: dto.context, execution_mode: dto.execution_mode ?? 'direct' },
+      { userId: user.id, tier: user.tier, signal },
+    );
+  }
+}

@@ -1,0 +1,134 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import type { ChatContext } from '../../agents/agent.types.js';
+import type { ExecutionMode } from '../../agents/orchestrator.service.js';
+import { PlanActionDto } from '../../agents/dto/agents.dto.js';
+
+export const MAX_MESSAGE_CHARS = 16_000;
+export const MAX_CONTEXT_BYTES = 256 * 1024;
+
+const LIST_FIELDS = [
+  'relevant_documents',
+  'recent_tasks',
+  'conversation_history',
+  'projects',
+  'notes',
+  'checkpoints',
+  'task_comments',
+] as const;
+
+/** Why a context is refused, or undefined when it is acceptable. */
+export function contextProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'context must be an object';
+  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (bytes > MAX_CONTEXT_BYTES) {
+    return `context must be at most ${MAX_CONTEXT_BYTES} bytes of JSON (256 KiB); it has ${bytes}`;
+  }
+  const context = value as Record<string, unknown>;
+  const profile = context.user_profile;
+  if (profile !== undefined && (typeof profile !== 'object' || profile === null || Array.isArray(profile))) {
+    return 'context.user_profile must be an object';
+  }
+  for (const field of LIST_FIELDS) {
+    const list = context[field];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) return `context.${field} must be an array`;
+    const ok =
+      field === 'relevant_documents'
+        ? list.every((x) => typeof x === 'string')
+        : list.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x));
+    if (!ok)
+      return `context.${field} must be an array of ${field === 'relevant_documents' ? 'strings' : 'objects'}`;
+  }
+  if (context.previous_results !== undefined) return 'context.previous_results is set by the server only';
+  return undefined;
+}
+
+function IsChatContext(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isChatContext',
+    validator: {
+      validate: (value: unknown) => contextProblem(value) === undefined,
+      defaultMessage: (args) => contextProblem(args?.value) ?? 'context is invalid',
+    },
+  });
+}
+
+export class ChatContextDto {
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  user_profile?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Passages the app found relevant (e.g. by vector search)',
+  })
+  relevant_documents?: string[];
+
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description:
+      'Tasks (id, title, description, status, priority, due_date, project_id, …): read by task tools',
+  })
+  recent_tasks?: Record<string, unknown>[];
+
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: 'Earlier turns {role: "user"|"assistant", content}; the last 20 are used',
+  })
+  conversation_history?: Record<string, unknown>[];
+
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true } })
+  projects?: Record<string, unknown>[];
+
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true } })
+  notes?: Record<string, unknown>[];
+
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true } })
+  checkpoints?: Record<string, unknown>[];
+
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true } })
+  task_comments?: Record<string, unknown>[];
+}
+
+export class ChatRequestDto {
+  @ApiProperty({
+    minLength: 1,
+    maxLength: MAX_MESSAGE_CHARS,
+    example: 'Add a task to send the invoice by Friday',
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_MESSAGE_CHARS)
+  message!: string;
+
+  @ApiPropertyOptional({
+    type: ChatContextDto,
+    description:
+      'What the app knows that the agents may read: at most 256 KiB of JSON. Used for this request only, ' +
+      'never stored or logged. Other fields are kept and ignored.',
+  })
+  @IsOptional()
+  @IsChatContext()
+  context?: ChatContext;
+
+  @ApiPropertyOptional({ enum: ['direct', 'plan'], default: 'direct' })
+  @IsOptional()
+  @IsIn(['direct', 'plan'])
+  execution_mode?: ExecutionMode;
+}
+
+export class ChatResponseDto {
+  @ApiProperty({ example: 'I added the task "Send the invoice" due Friday.' })
+  response!: string;
+
+  @ApiProperty({ type: [PlanActionDto], description: 'Changes for the app to apply, in order' })
+  actions!: PlanActionDto[];
+
+  @ApiProperty({
+    description: 'The agent that answered, or a pipeline joined by commas',
+    example: 'task_agent',
+  })
+  agent!: string;
+}
