@@ -28,7 +28,10 @@ export class AgentsController {
   constructor(private readonly registry: AgentRegistry) {}
 
   @Get()
-  @ApiOperation({ summary: "The agents, their tools, and whether the caller's tier may use each" })
+  @ApiOperation({
+    operationId: 'listAgents',
+    summary: "The agents, their tools, and whether the caller's tier may use each",
+  })
   @ApiOkResponse({ type: [AgentInfoDto] })
   listAgents(@CurrentUser() user: AuthUser): AgentInfoDto[] {
     return this.registry.list(user.tier);
@@ -45,14 +48,20 @@ export class PlansController {
   constructor(private readonly plans: PlansService) {}
 
   @Get()
-  @ApiOperation({ summary: "Pre-built plans (template ids only) the caller's tier may run" })
+  @ApiOperation({
+    operationId: 'listPlaybooks',
+    summary: "Pre-built plans (template ids only) the caller's tier may run",
+  })
   @ApiOkResponse({ type: [PlaybookDto] })
   listPlaybooks(@CurrentUser() user: AuthUser): PlaybookDto[] {
     return this.plans.listPlaybooks(user.tier) as PlaybookDto[];
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One playbook' })
+  @ApiOperation({
+    operationId: 'getPlaybook',
+    summary: 'One playbook',
+  })
   @ApiParam({ name: 'id', example: 'create_tasks_from_project' })
   @ApiOkResponse({ type: PlaybookDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'No playbook with this id' })

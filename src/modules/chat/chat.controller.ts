@@ -32,6 +32,7 @@ export class ChatController {
   @Post()
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'chat',
     summary: 'Send a message to the agents',
     description:
       'One router call picks the agent (or a pipeline of agents) the tier allows; direct mode runs it and ' +
