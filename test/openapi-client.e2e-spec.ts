@@ -29,7 +29,7 @@ describe('a client generated from openapi.json', () => {
       },
     );
     expect({ status: tsc.status, output: tsc.stdout + tsc.stderr }).toEqual({ status: 0, output: '' });
-  });
+  }, 180_000);
 
   describe('against the server', () => {
     let t: TestApp;
