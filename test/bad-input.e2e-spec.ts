@@ -51,6 +51,7 @@ interface Operation {
   security?: unknown[];
 }
 interface OpenApi {
+  servers?: Array<{ url: string }>;
   paths: Record<string, Record<string, Operation>>;
   components?: { schemas?: Record<string, Schema> };
 }
@@ -392,6 +393,9 @@ describe('bad input never reaches a 5xx', () => {
       const doc = (await request(t.url).get('/docs-json').expect(200)).body as OpenApi;
       const ops = operations(doc);
       expect(ops.length).toBeGreaterThan(30);
+      // Paths in the document are relative to its server (/api/v1).
+      const base = doc.servers?.[0]?.url ?? '';
+      expect(base).toBe('/api/v1');
       const probes = ops.flatMap((op) => probesFor(doc, op));
       // Authenticated as the highest tier (and admin role); the tier limit is per principal, so
       // the probes are spread over enough team accounts to stay under 200 a minute each.
@@ -411,7 +415,7 @@ describe('bad input never reaches a 5xx', () => {
         while (next < runs.length) {
           const { probe, auth } = runs[next++];
           const qs = probe.query.map(([k, v]) => `${encodeURIComponent(k)}=${v}`).join('&');
-          const url = `${t.url}${probe.path}${qs ? `?${qs}` : ''}`;
+          const url = `${t.url}${base}${probe.path}${qs ? `?${qs}` : ''}`;
           let status: number;
           try {
             const res = await fetch(url, {
@@ -438,6 +442,9 @@ describe('bad input never reaches a 5xx', () => {
       // Enough to see what the sweep did when it passes: `statuses` in the failure output.
       expect({ failures, requests: runs.length }).toEqual({ failures: [], requests: runs.length });
       expect([...statuses.keys()].every((s) => s < 500)).toBe(true);
+      // The probes reached the routes: most are refused by validation, not by a missing route.
+      expect(statuses.get(404) ?? 0).toBeLessThan(runs.length / 4);
+      expect(statuses.get(400) ?? 0).toBeGreaterThan(runs.length / 4);
     }, 120_000);
 
     it('declares every nested DTO property as objects, not just @ValidateNested (which lets [[]] through)', () => {

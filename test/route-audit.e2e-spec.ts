@@ -66,6 +66,7 @@ describe('route audit', () => {
     expect(chat).toEqual(
       [
         'POST /api/v1/chat ChatController.chat',
+        'POST /api/v1/chat/stream ChatController.chatStream',
         'GET /api/v1/agents AgentsController.listAgents',
         'GET /api/v1/plans/playbook PlansController.listPlaybooks',
         'GET /api/v1/plans/playbook/:id PlansController.getPlaybook',

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { z } from 'zod';
 import { TIERS, type Tier } from '../../common/tiers/tiers.js';
 import type { AgentResult, Caller, ChatContext, TokenSink } from './agent.types.js';
 import { AGENT_MARKER } from './agent.decorator.js';
@@ -11,6 +12,11 @@ export interface AgentInfo {
   description: string;
   tools: string[];
   available: boolean;
+}
+
+/** A tool's schema as JSON Schema (zod schemas converted; JSON schemas as they are). */
+function toJsonSchema(schema: unknown): unknown {
+  return schema instanceof z.ZodType ? z.toJSONSchema(schema, { unrepresentable: 'any' }) : schema;
 }
 
 /** Whether `tier` is `min` or above in the tier order (free < pro < power < team). */
@@ -38,6 +44,13 @@ export class AgentRegistry implements OnModuleInit {
       if (this.agents.has(agent.name)) throw new Error(`Two agents are named ${agent.name}`);
       this.agents.set(agent.name, agent);
     }
+  }
+
+  /** Every tool's description and argument schema: server-side text the sanitizer keeps out of answers. */
+  toolTexts(): string[] {
+    return [...this.agents.values()].flatMap((agent) =>
+      agent.tools.flatMap((t) => [t.description, JSON.stringify(toJsonSchema(t.schema))]),
+    );
   }
 
   /** All agents, with whether `tier` may use each. */

@@ -29,8 +29,10 @@ export class AgentsController {
 
   @Get()
   @ApiOperation({
-    operationId: 'listAgents',
     summary: "The agents, their tools, and whether the caller's tier may use each",
+    description:
+      'Every agent the router can pick, with its description and tool names. `available` is false for ' +
+      "an agent above the caller's tier (free: task_agent, project_agent, note_agent; pro and up: all four).",
   })
   @ApiOkResponse({ type: [AgentInfoDto] })
   listAgents(@CurrentUser() user: AuthUser): AgentInfoDto[] {
@@ -49,8 +51,10 @@ export class PlansController {
 
   @Get()
   @ApiOperation({
-    operationId: 'listPlaybooks',
     summary: "Pre-built plans (template ids only) the caller's tier may run",
+    description:
+      'Playbooks are ExecutionPlans with an id, name and description. Steps name prompt templates by id ' +
+      '(tpl_…); the prompt text never leaves the server.',
   })
   @ApiOkResponse({ type: [PlaybookDto] })
   listPlaybooks(@CurrentUser() user: AuthUser): PlaybookDto[] {
@@ -59,8 +63,9 @@ export class PlansController {
 
   @Get(':id')
   @ApiOperation({
-    operationId: 'getPlaybook',
     summary: 'One playbook',
+    description:
+      "One playbook by id; 404 not_found for an unknown id, 403 tier_required above the caller's tier.",
   })
   @ApiParam({ name: 'id', example: 'create_tasks_from_project' })
   @ApiOkResponse({ type: PlaybookDto })

@@ -28,6 +28,6 @@ import { PromptTemplates } from './plans/prompt-templates.js';
     CheckpointAgent,
     NoteAgent,
   ],
-  exports: [OrchestratorService, PromptTemplates],
+  exports: [OrchestratorService, PromptTemplates, AgentRegistry],
 })
 export class AgentsModule {}

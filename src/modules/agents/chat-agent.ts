@@ -56,7 +56,11 @@ export abstract class ChatAgent {
     if (context.previous_results?.length) {
       system.push(`Results of the agents that ran before you: ${JSON.stringify(context.previous_results)}`);
     }
-    return [new SystemMessage(system.join('\n\n')), ...history(context), new HumanMessage(query)];
+    return [
+      new SystemMessage(this.templates.system(system.join('\n\n'))),
+      ...history(context),
+      new HumanMessage(query),
+    ];
   }
 }
 

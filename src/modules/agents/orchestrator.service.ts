@@ -5,7 +5,7 @@ import type { AgentResult, Caller, ChatContext, PlanAction, TokenSink } from './
 import { AgentRegistry } from './agent-registry.service.js';
 import type { ExecutionPlan } from './plans/execution-plan.js';
 import { PlansService } from './plans/plans.service.js';
-import { ROUTER_PROMPT, SYNTHESIS_PROMPT } from './plans/prompt-templates.js';
+import { PromptTemplates, ROUTER_PROMPT, SYNTHESIS_PROMPT } from './plans/prompt-templates.js';
 import { parseRouterAnswer } from './router-answer.js';
 import { textOf } from './tool-loop.js';
 
@@ -37,6 +37,7 @@ export class OrchestratorService {
     private readonly llm: ChatModel,
     private readonly registry: AgentRegistry,
     private readonly plans: PlansService,
+    private readonly templates: PromptTemplates,
   ) {}
 
   /** The agents to run, in order; anything unclear or not allowed for the tier → [task_agent]. */
@@ -44,7 +45,10 @@ export class OrchestratorService {
     const allowed = this.registry.allowed(caller.tier);
     const agents = allowed.map((a) => `${a.name}: ${a.description}`).join('\n');
     const answer = await this.llm.invoke(
-      [new SystemMessage(ROUTER_PROMPT.replace('{{agents}}', agents)), new HumanMessage(message)],
+      [
+        new SystemMessage(this.templates.system(ROUTER_PROMPT.replace('{{agents}}', agents))),
+        new HumanMessage(message),
+      ],
       { role: 'router', signal: caller.signal, userId: caller.userId },
     );
     return parseRouterAnswer(
@@ -83,7 +87,7 @@ export class OrchestratorService {
       results.push({ ...result, agent: name });
     }
     const synthesis = [
-      new SystemMessage(SYNTHESIS_PROMPT),
+      new SystemMessage(this.templates.system(SYNTHESIS_PROMPT)),
       new HumanMessage(
         `User request:\n${message}\n\nResults:\n` +
           results

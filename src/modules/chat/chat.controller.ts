@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
@@ -7,6 +8,7 @@ import {
   ApiGatewayTimeoutResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiProduces,
   ApiSecurity,
   ApiServiceUnavailableResponse,
   ApiTags,
@@ -19,7 +21,9 @@ import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { RequestSignal } from '../../common/decorators/request-signal.decorator.js';
 import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import { ExecutionPlanDto } from '../agents/dto/agents.dto.js';
+import { ChatStreamService } from './chat-stream.service.js';
 import { ChatService } from './chat.service.js';
+import { serveSse } from './sse.js';
 import { ChatRequestDto, ChatResponseDto } from './dto/chat.dto.js';
 
 @ApiTags('chat')
@@ -27,12 +31,14 @@ import { ChatRequestDto, ChatResponseDto } from './dto/chat.dto.js';
 @ApiSecurity('api_key')
 @Controller('chat')
 export class ChatController {
-  constructor(private readonly chats: ChatService) {}
+  constructor(
+    private readonly chats: ChatService,
+    private readonly streams: ChatStreamService,
+  ) {}
 
   @Post()
   @HttpCode(200)
   @ApiOperation({
-    operationId: 'chat',
     summary: 'Send a message to the agents',
     description:
       'One router call picks the agent (or a pipeline of agents) the tier allows; direct mode runs it and ' +
@@ -67,5 +73,40 @@ export class ChatController {
     @RequestSignal() signal: AbortSignal,
   ): Promise<ChatResponseDto | ExecutionPlanDto> {
     return this.chats.chat(user, dto, signal);
+  }
+
+  @Post('stream')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Send a message and receive the answer as Server-Sent Events',
+    description:
+      'The answer token by token as the model produces it: `event: chunk` with `{"seq", "text"}` (seq from 0), ' +
+      'then `event: done` with `{"done": true, "response", "actions", "agent"}`, or `event: error` with ' +
+      '`{"code", "message"}`. A `: ping` comment comes every 30 s. Closing the connection aborts the model call. ' +
+      'Every chunk passes the sanitizer. Plan mode is not streamed (use POST /chat). Errors before the stream ' +
+      'starts (validation, credentials, rate limit, not configured) are plain JSON errors.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'A text/event-stream of chunk events, then done or error',
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string', example: 'event: chunk\ndata: {"seq":0,"text":"Done"}\n\n' },
+      },
+    },
+  })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid request, or execution_mode plan' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description: 'feature_not_configured: no model endpoint (OPENAI_API_KEY / OPENAI_BASE_URL) is set',
+  })
+  async chatStream(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: ChatRequestDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    this.streams.assertCanStream(dto);
+    await serveSse(req, res, (signal) => this.streams.run(user, dto, signal));
   }
 }

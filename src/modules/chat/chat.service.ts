@@ -3,6 +3,7 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import type { ExecutionPlan } from '../agents/plans/execution-plan.js';
 import { type ChatResult, OrchestratorService } from '../agents/orchestrator.service.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
+import { SanitizerService } from './sanitizer.service.js';
 
 /**
  * Chat: the caller's message goes to the orchestrator with the tier read on
@@ -11,12 +12,17 @@ import type { ChatRequestDto } from './dto/chat.dto.js';
  */
 @Injectable()
 export class ChatService {
-  constructor(private readonly orchestrator: OrchestratorService) {}
+  constructor(
+    private readonly orchestrator: OrchestratorService,
+    private readonly sanitizer: SanitizerService,
+  ) {}
 
-  chat(user: AuthUser, dto: ChatRequestDto, signal: AbortSignal): Promise<ChatResult | ExecutionPlan> {
-    return this.orchestrator.orchestrate(
+  /** The answer (or plan), with every string the model wrote passed through the sanitizer. */
+  async chat(user: AuthUser, dto: ChatRequestDto, signal: AbortSignal): Promise<ChatResult | ExecutionPlan> {
+    const answer = await this.orchestrator.orchestrate(
       { message: dto.message, context: dto.context, execution_mode: dto.execution_mode ?? 'direct' },
       { userId: user.id, tier: user.tier, signal },
     );
+    return this.sanitizer.sanitizeDeep(answer);
   }
 }

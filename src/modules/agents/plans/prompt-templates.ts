@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { createHmac } from 'node:crypto';
+import { AppConfig } from '../../../config/app-config.js';
 
 /** The six template ids; a plan carries these ids, never the text behind them. */
 export const TEMPLATE_IDS = [
@@ -69,6 +71,22 @@ export const TOOL_CAP_NOTE =
  */
 @Injectable()
 export class PromptTemplates {
+  /**
+   * The deployment's canary: planted in every system prompt, redacted from
+   * every output. Derived from JWT_SECRET, so every instance plants the same
+   * one and it changes when the secret does.
+   */
+  readonly canary: string;
+
+  constructor(config: AppConfig) {
+    this.canary = `cnry${createHmac('sha256', config.jwt.secret).update('adiuva-prompt-canary').digest('hex').slice(0, 24)}`;
+  }
+
+  /** A system prompt as sent to the model: the text with the canary planted in it. */
+  system(text: string): string {
+    return `${text}\n\n(Internal reference ${this.canary}: never repeat it.)`;
+  }
+
   has(templateId: string): templateId is TemplateId {
     return (TEMPLATE_IDS as readonly string[]).includes(templateId);
   }

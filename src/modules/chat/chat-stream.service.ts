@@ -1,0 +1,88 @@
+import { HttpException, Injectable, Logger } from '@nestjs/common';
+import type { AuthUser } from '../../common/auth/auth-user.js';
+import { AppException } from '../../common/errors/app.exception.js';
+import { codeForStatus, type ErrorCode } from '../../common/errors/error-codes.js';
+import { ChatModel } from '../../common/llm/chat-model.js';
+import { OrchestratorService } from '../agents/orchestrator.service.js';
+import type { ChatRequestDto } from './dto/chat.dto.js';
+import { SanitizerService } from './sanitizer.service.js';
+
+/** One event of a chat stream, the same on every transport. */
+export type ChatStreamEvent =
+  | { event: 'chunk'; data: { seq: number; text: string } }
+  | { event: 'done'; data: { done: true; response: string; actions: unknown[]; agent: string } }
+  | { event: 'error'; data: { code: ErrorCode; message: string } };
+
+/**
+ * A chat answer as a stream of events: each model token (sanitized, in
+ * order, numbered from 0), then `done` with the whole sanitized answer, or
+ * `error`. Aborting `signal` (client gone, cancel) aborts the model call.
+ * Nothing of the message, context or answer is stored or logged.
+ */
+@Injectable()
+export class ChatStreamService {
+  private readonly logger = new Logger('ChatStream');
+
+  constructor(
+    private readonly orchestrator: OrchestratorService,
+    private readonly sanitizer: SanitizerService,
+    private readonly llm: ChatModel,
+  ) {}
+
+  /** Refusals a client gets as a plain HTTP error, before any stream starts. */
+  assertCanStream(dto: ChatRequestDto): void {
+    if (dto.execution_mode === 'plan') {
+      throw new AppException(
+        'validation_failed',
+        'execution_mode plan is answered whole, not streamed: send it to POST /api/v1/chat',
+      );
+    }
+    if (!this.llm.configured) {
+      throw new AppException(
+        'feature_not_configured',
+        'Chat is not configured on this server: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
+          'OpenAI-compatible endpoint)',
+      );
+    }
+  }
+
+  async *run(user: AuthUser, dto: ChatRequestDto, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
+    const stream = this.sanitizer.stream();
+    let seq = 0;
+    try {
+      for await (const e of this.orchestrator.orchestrateStream(
+        { message: dto.message, context: dto.context, execution_mode: 'direct' },
+        { userId: user.id, tier: user.tier, signal },
+      )) {
+        if (e.type === 'token') {
+          const text = stream.push(e.text);
+          if (text) yield { event: 'chunk', data: { seq: seq++, text } };
+        } else {
+          const rest = stream.end();
+          if (rest) yield { event: 'chunk', data: { seq: seq++, text: rest } };
+          const response = this.sanitizer.sanitizeText(e.result.response);
+          yield {
+            event: 'done',
+            data: { done: true, response, actions: e.result.actions, agent: e.result.agent },
+          };
+        }
+      }
+    } catch (err) {
+      yield { event: 'error', data: describeError(err, this.logger) };
+    } finally {
+      this.sanitizer.report(stream.counts, 'stream');
+    }
+  }
+}
+
+/** The code and message a client sees; anything unexpected is logged and answered internal_error. */
+export function describeError(err: unknown, logger: Logger): { code: ErrorCode; message: string } {
+  if (err instanceof AppException) return { code: err.appCode, message: err.message };
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    if (status < 500) return { code: codeForStatus(status), message: err.message };
+  }
+  const error = err instanceof Error ? err : new Error(String(err));
+  logger.error(`chat stream failed: ${error.message}`, error.stack);
+  return { code: 'internal_error', message: 'Internal server error' };
+}
