@@ -353,6 +353,8 @@ describe('bad input never reaches a 5xx', () => {
   beforeAll(async () => {
     await stripe.start();
     openai = await new FakeOpenAi().start();
+    // A provider that always answers, so a valid chat request is a 200 and only bad input is refused.
+    openai.fallback = () => ({ content: 'task_agent' });
     t = await startTestApp({
       embeddedDb: true,
       env: {

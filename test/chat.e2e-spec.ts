@@ -431,16 +431,19 @@ describe('chat and agents (fake OpenAI chat completions)', () => {
 
   it('documents the routes with method-name operation ids, both auth schemes and the error responses', async () => {
     const doc = (await request(t.url).get('/docs-json').expect(200)).body;
+    // Paths are relative to the document's server, /api/v1.
+    expect(doc.servers[0].url).toBe('/api/v1');
     const op = (path: string, method: string) => doc.paths[path][method];
-    expect(op('/api/v1/chat', 'post').operationId).toBe('chat');
-    expect(op('/api/v1/agents', 'get').operationId).toBe('listAgents');
-    expect(op('/api/v1/plans/playbook', 'get').operationId).toBe('listPlaybooks');
-    expect(op('/api/v1/plans/playbook/{id}', 'get').operationId).toBe('getPlaybook');
-    expect(Object.keys(op('/api/v1/chat', 'post').responses).sort()).toEqual(
-      ['200', '400', '401', '429', '502', '503', '504'].sort(),
+    expect(op('/chat', 'post').operationId).toBe('chat');
+    expect(op('/chat/stream', 'post').operationId).toBe('chatStream');
+    expect(op('/agents', 'get').operationId).toBe('listAgents');
+    expect(op('/plans/playbook', 'get').operationId).toBe('listPlaybooks');
+    expect(op('/plans/playbook/{id}', 'get').operationId).toBe('getPlaybook');
+    expect(Object.keys(op('/chat', 'post').responses).sort()).toEqual(
+      ['200', '400', '401', '413', '429', '502', '503', '504'].sort(),
     );
-    expect(op('/api/v1/plans/playbook/{id}', 'get').responses['404']).toBeDefined();
-    expect(op('/api/v1/chat', 'post').security).toEqual(
+    expect(op('/plans/playbook/{id}', 'get').responses['404']).toBeDefined();
+    expect(op('/chat', 'post').security).toEqual(
       expect.arrayContaining([{ bearer: [] }, { api_key: [] }]),
     );
   });
