@@ -443,9 +443,7 @@ describe('chat and agents (fake OpenAI chat completions)', () => {
       ['200', '400', '401', '413', '429', '502', '503', '504'].sort(),
     );
     expect(op('/plans/playbook/{id}', 'get').responses['404']).toBeDefined();
-    expect(op('/chat', 'post').security).toEqual(
-      expect.arrayContaining([{ bearer: [] }, { api_key: [] }]),
-    );
+    expect(op('/chat', 'post').security).toEqual(expect.arrayContaining([{ bearer: [] }, { api_key: [] }]));
   });
 
   describe('provider failures', () => {
