@@ -35,7 +35,8 @@ describe('a client generated from openapi.json', () => {
     let t: TestApp;
     beforeAll(async () => {
       // New accounts get a tier with cloud storage and backups, as a self-hoster would set it.
-      t = await startTestApp({ env: { DEFAULT_TIER: 'pro' } });
+      // The flow searches vectors: an embedded database (PGlite has pgvector; CI's server has not).
+      t = await startTestApp({ embeddedDb: true, env: { DEFAULT_TIER: 'pro' } });
     });
     afterAll(() => t.close());
 
