@@ -3,6 +3,7 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { AppException } from '../../common/errors/app.exception.js';
 import { codeForStatus, type ErrorCode } from '../../common/errors/error-codes.js';
 import { ChatModel } from '../../common/llm/chat-model.js';
+import { llmNotConfigured } from '../../common/llm/llm.errors.js';
 import { OrchestratorService } from '../agents/orchestrator.service.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
 import { SanitizerService } from './sanitizer.service.js';
@@ -37,13 +38,7 @@ export class ChatStreamService {
         'execution_mode plan is answered whole, not streamed: send it to POST /api/v1/chat',
       );
     }
-    if (!this.llm.configured) {
-      throw new AppException(
-        'feature_not_configured',
-        'Chat is not configured on this server: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
-          'OpenAI-compatible endpoint)',
-      );
-    }
+    if (!this.llm.configured) throw llmNotConfigured();
   }
 
   async *run(user: AuthUser, dto: ChatRequestDto, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
