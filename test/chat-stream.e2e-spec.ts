@@ -1,3 +1,4 @@
+import { io, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import { PromptTemplates } from '../src/modules/agents/plans/prompt-templates.js';
 import { REDACTED } from '../src/modules/chat/sanitizer.js';
@@ -195,5 +196,85 @@ describe('chat streaming (SSE) and the sanitizer', () => {
     } finally {
       await bare.close();
     }
+  });
+
+  describe('Socket.IO /chat', () => {
+    const sockets: Socket[] = [];
+    afterAll(() => sockets.forEach((s) => s.disconnect()));
+    const connect = (token: string) =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = io(`${t.url}/chat`, {
+          auth: { token },
+          transports: ['websocket'],
+          reconnection: false,
+          forceNew: true,
+        });
+        sockets.push(s);
+        s.once('connect', () => resolve(s));
+        s.once('connect_error', reject);
+      });
+    /** Every event of one request id until done or error. */
+    const collect = (s: Socket, requestId: string) =>
+      new Promise<Array<{ event: string; data: Record<string, unknown> }>>((resolve) => {
+        const seen: Array<{ event: string; data: Record<string, unknown> }> = [];
+        s.onAny((event: string, data: Record<string, unknown>) => {
+          if (data?.request_id !== requestId) return;
+          seen.push({ event, data });
+          if (event === 'done' || event === 'error') resolve(seen);
+        });
+      });
+
+    it('refuses a connection without a valid token', async () => {
+      await expect(connect('not-a-token')).rejects.toThrow(/unauthorized/);
+    });
+
+    it('streams chunks then done for a request id, sanitized like every transport', async () => {
+      fake.reply({ content: 'task_agent' }, { content: `Hello there, friend. ${LEAK}`, chunkDelayMs: 20 });
+      const s = await connect(user.tokens.access_token);
+      const events = collect(s, 'r-1');
+      s.emit('chat', { request_id: 'r-1', message: 'hello' });
+      const seen = await events;
+      const chunks = seen.filter((e) => e.event === 'chunk');
+      expect(chunks.map((c) => c.data.seq)).toEqual(chunks.map((_, i) => i));
+      expect(chunks.map((c) => c.data.text).join('')).toBe(`Hello there, friend. ${REDACTED}`);
+      expect(seen.at(-1)).toMatchObject({
+        event: 'done',
+        data: {
+          request_id: 'r-1',
+          done: true,
+          response: `Hello there, friend. ${REDACTED}`,
+          agent: 'task_agent',
+        },
+      });
+    });
+
+    it('answers a bad request with an error event naming the problem', async () => {
+      const s = await connect(user.tokens.access_token);
+      const events = collect(s, 'r-bad');
+      s.emit('chat', { request_id: 'r-bad', message: '' });
+      expect((await events).at(-1)).toMatchObject({ event: 'error', data: { code: 'validation_failed' } });
+    });
+
+    it("cancels from another of the user's connections, and ignores another user's cancel", async () => {
+      fake.reply(
+        { content: 'task_agent' },
+        { content: Array.from({ length: 300 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 30 },
+      );
+      const a = await connect(user.tokens.access_token);
+      const b = await connect(user.tokens.access_token);
+      const stranger = await newUser(t, { tier: 'pro' });
+      const c = await connect(stranger.tokens.access_token);
+      const events = collect(a, 'r-cancel');
+      a.emit('chat', { request_id: 'r-cancel', message: 'a long answer' });
+      await until(() => fake.chat.length === 2);
+      c.emit('cancel', { request_id: 'r-cancel' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(fake.chat[1].aborted).toBe(false);
+      b.emit('cancel', { request_id: 'r-cancel' });
+      await until(() => fake.chat[1].aborted, 3000);
+      const seen = await events;
+      expect(seen.at(-1)?.event).toBe('error');
+      expect(seen.some((e) => e.event === 'done')).toBe(false);
+    });
   });
 });
