@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Socket } from 'socket.io';
 import { JwtService } from '@nestjs/jwt';
 import { createSecretKey } from 'node:crypto';
 import { AppConfig } from '../../config/app-config.js';
@@ -12,6 +13,12 @@ import {
 import { PrincipalService } from './principal.service.js';
 import { AuthException } from './auth.errors.js';
 
+/** What an authenticated socket carries in `socket.data`. */
+export interface SocketPrincipal {
+  user?: AuthUser;
+  token?: string;
+}
+
 /** The same credential rules as the HTTP guard, for Socket.IO handshakes (`auth.token`). */
 @Injectable()
 export class SocketAuthService {
@@ -23,6 +30,25 @@ export class SocketAuthService {
     config: AppConfig,
   ) {
     this.key = createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
+  }
+
+  /**
+   * Socket.IO middleware: refuses the connection itself (connect_error on the
+   * client) when `auth.token` does not verify; otherwise keeps the user and the
+   * token on `socket.data` (the token lets a gateway check the session again later).
+   */
+  handshake(): (socket: Socket, next: (err?: Error) => void) => void {
+    return (socket, next) => {
+      const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const token = typeof raw === 'string' ? raw : undefined;
+      this.authenticate(token).then(
+        (user) => {
+          Object.assign(socket.data as SocketPrincipal, { user, token });
+          next();
+        },
+        (err: Error) => next(new Error(`unauthorized: ${err.message}`)),
+      );
+    };
   }
 
   async authenticate(token: string | undefined): Promise<AuthUser> {

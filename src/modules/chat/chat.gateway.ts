@@ -17,18 +17,13 @@ import { SkipRateLimit } from '../../common/decorators/access.decorators.js';
 import { Public } from '../../common/decorators/public.decorator.js';
 import { findInputProblem } from '../../common/input/input-limits.js';
 import { AppConfig } from '../../config/app-config.js';
-import { SocketAuthService } from '../auth/socket-auth.service.js';
+import { type SocketPrincipal, SocketAuthService } from '../auth/socket-auth.service.js';
 import { ChatStreamService, describeError } from './chat-stream.service.js';
 import { ChatRequestDto } from './dto/chat.dto.js';
 
 /** A client's id for one stream: what `cancel` names. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CANCEL_EVENT = 'chat:cancel';
-
-interface SocketData {
-  user?: AuthUser;
-  token?: string;
-}
 
 const runKey = (userId: string, requestId: string) => `${userId}:${requestId}`;
 
@@ -60,16 +55,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
   ) {}
 
   afterInit(server: Namespace): void {
-    server.use((socket, next) => {
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      this.socketAuth.authenticate(typeof token === 'string' ? token : undefined).then(
-        (user) => {
-          Object.assign(socket.data as SocketData, { user, token });
-          next();
-        },
-        (err: Error) => next(new Error(`unauthorized: ${err.message}`)),
-      );
-    });
+    server.use(this.socketAuth.handshake());
     // A cancel that arrived on another instance.
     server.on(CANCEL_EVENT, (userId: string, requestId: string) => this.abortLocal(userId, requestId));
   }
@@ -93,7 +79,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
     let user: AuthUser;
     try {
       // The tier and the session are read again for every message, as for every REST request.
-      user = await this.socketAuth.authenticate((socket.data as SocketData).token);
+      user = await this.socketAuth.authenticate((socket.data as SocketPrincipal).token);
     } catch (err) {
       fail('unauthenticated', (err as Error).message);
       return void socket.disconnect(true);
@@ -130,7 +116,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
 
   @SubscribeMessage('cancel')
   cancel(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): void {
-    const user = (socket.data as SocketData).user;
+    const user = (socket.data as SocketPrincipal).user;
     const requestId = (payload as { request_id?: unknown } | null)?.request_id;
     if (!user || typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) return;
     if (this.abortLocal(user.id, requestId)) return;

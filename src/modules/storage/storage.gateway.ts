@@ -6,8 +6,7 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import type { AuthUser } from '../../common/auth/auth-user.js';
-import { SocketAuthService } from '../auth/socket-auth.service.js';
+import { type SocketPrincipal, SocketAuthService } from '../auth/socket-auth.service.js';
 import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from './storage.events.js';
 
 const room = (userId: string) => `user:${userId}`;
@@ -38,21 +37,11 @@ export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   }
 
   afterInit(server: Server): void {
-    // Refuse the connection itself (connect_error on the client) when the token does not verify.
-    server.use((socket, next) => {
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      this.socketAuth.authenticate(typeof token === 'string' ? token : undefined).then(
-        (user) => {
-          (socket.data as { user?: AuthUser }).user = user;
-          next();
-        },
-        (err: Error) => next(new Error(`unauthorized: ${err.message}`)),
-      );
-    });
+    server.use(this.socketAuth.handshake());
   }
 
   async handleConnection(socket: Socket): Promise<void> {
-    const user = (socket.data as { user?: AuthUser }).user;
+    const user = (socket.data as SocketPrincipal).user;
     if (!user) return void socket.disconnect(true);
     await socket.join(room(user.id));
   }
