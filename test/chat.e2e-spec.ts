@@ -6,6 +6,7 @@ import { PromptTemplates } from '../src/modules/agents/plans/prompt-templates.js
 import { FakeOpenAi, type FakeChatRequest, type ScriptedReply } from './support/fake-openai.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
+import { until } from './support/wait.js';
 
 const TOOLS = {
   task_agent: [
@@ -39,13 +40,6 @@ const call = (name: string, args: Record<string, unknown> | string, id?: string)
 });
 const systemOf = (req: FakeChatRequest) => req.messages.find((m) => m.role === 'system')?.content ?? '';
 const toolMessages = (req: FakeChatRequest) => req.messages.filter((m) => m.role === 'tool');
-const until = async (check: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('chat and agents (fake OpenAI chat completions)', () => {
   let fake: FakeOpenAi;

@@ -6,6 +6,7 @@ import { withRedis } from './support/conditions.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase } from './support/test-database.js';
 import { newUser, type TestUser } from './support/users.js';
+import { connectSocket } from './support/wait.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -20,18 +21,7 @@ describe('storage real-time push (Socket.IO, default namespace)', () => {
     await t.close();
   });
 
-  const connect = (token: string) =>
-    new Promise<Socket>((resolve, reject) => {
-      const s = io(t.url, {
-        auth: { token },
-        transports: ['websocket'],
-        reconnection: false,
-        forceNew: true,
-      });
-      sockets.push(s);
-      s.once('connect', () => resolve(s));
-      s.once('connect_error', reject);
-    });
+  const connect = (token: string) => connectSocket(t.url, token, sockets);
   const next = <T>(s: Socket, event: string, ms = 3000) =>
     new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
