@@ -71,6 +71,8 @@ export interface FakeChatRequest {
   aborted: boolean;
   /** Milliseconds from the request's arrival to the end of its answer (or its abort). */
   durationMs?: number;
+  /** When the connection closed (`Date.now()`), to time an abort against the client's cancel. */
+  endedAt?: number;
 }
 
 /**
@@ -183,6 +185,7 @@ export class FakeOpenAi {
     res.on('close', () => {
       if (!res.writableFinished) request.aborted = true;
       request.durationMs = performance.now() - started;
+      request.endedAt = Date.now();
     });
     const next = this.script.shift();
     const reply = typeof next === 'function' ? next(request) : (next ?? this.fallback?.(request));

@@ -68,6 +68,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       request_id: requestId,
       ...extra,
     };
+    // A 429 or 503 that says when to come back says it in the header too.
+    if (typeof extra?.retry_after === 'number' && !res.getHeader('Retry-After')) {
+      res.setHeader('Retry-After', extra.retry_after);
+    }
     res.status(status).json(body);
   }
 }

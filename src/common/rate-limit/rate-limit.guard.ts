@@ -44,9 +44,38 @@ export class RateLimitGuard implements CanActivate {
     const limits = this.reflector.getAllAndOverride<boolean>(AUTH_RATE_LIMIT_KEY, targets)
       ? this.signInLimits(req)
       : this.config.rateLimitEnabled
-        ? [this.tierLimit(req)]
+        ? [this.tierLimit(req.user, req.ip)]
         : [];
 
+    const { tightest, exceeded } = await this.count(limits);
+    if (tightest) {
+      res.setHeader('RateLimit-Limit', tightest.limit);
+      res.setHeader('RateLimit-Remaining', tightest.remaining);
+      res.setHeader('RateLimit-Reset', Math.ceil(tightest.resetMs / 1000));
+    }
+    if (exceeded) {
+      res.setHeader('Retry-After', exceeded.extra.retry_after as number);
+      throw exceeded;
+    }
+    return true;
+  }
+
+  /**
+   * The tier's limit for a message on a socket (Socket.IO `chat`, a WebSocket
+   * frame): it counts against the same per-minute budget as the user's REST
+   * requests. Throws 429 `rate_limited` (with `retry_after`) beyond it.
+   */
+  async consumeForUser(user: AuthUser): Promise<void> {
+    if (!this.config.rateLimitEnabled) return;
+    const { exceeded } = await this.count([this.tierLimit(user, undefined)]);
+    if (exceeded) throw exceeded;
+  }
+
+  /** Counts one hit on each limit; the tightest for the headers and the first exceeded, as the 429 to throw. */
+  private async count(limits: Limit[]): Promise<{
+    tightest?: { limit: number; remaining: number; resetMs: number };
+    exceeded?: AppException;
+  }> {
     let tightest: { limit: number; remaining: number; resetMs: number } | undefined;
     let exceeded: { limit: Limit; resetMs: number } | undefined;
     for (const limit of limits) {
@@ -56,33 +85,25 @@ export class RateLimitGuard implements CanActivate {
       } catch (err) {
         // Counters unreachable (Redis down): serve the request rather than fail it; readiness reports it.
         this.logger.warn(`Rate limit not applied, counter store failed: ${(err as Error).message}`);
-        return true;
+        return {};
       }
       const remaining = Math.max(0, limit.limit - hit.count);
       if (!tightest || remaining < tightest.remaining)
         tightest = { limit: limit.limit, remaining, resetMs: hit.resetMs };
       if (hit.count > limit.limit && !exceeded) exceeded = { limit, resetMs: hit.resetMs };
     }
-    if (tightest) {
-      res.setHeader('RateLimit-Limit', tightest.limit);
-      res.setHeader('RateLimit-Remaining', tightest.remaining);
-      res.setHeader('RateLimit-Reset', Math.ceil(tightest.resetMs / 1000));
-    }
-    if (exceeded) {
-      const retryAfter = Math.max(1, Math.ceil(exceeded.resetMs / 1000));
-      res.setHeader('Retry-After', retryAfter);
-      throw new AppException('rate_limited', `${exceeded.limit.describe}; retry in ${retryAfter} s`, {
-        retry_after: retryAfter,
-      });
-    }
-    return true;
+    if (!exceeded) return { tightest };
+    const retryAfter = Math.max(1, Math.ceil(exceeded.resetMs / 1000));
+    const error = new AppException('rate_limited', `${exceeded.limit.describe}; retry in ${retryAfter} s`, {
+      retry_after: retryAfter,
+    });
+    return { tightest, exceeded: error };
   }
 
-  private tierLimit(req: Req): Limit {
-    const user = req.user;
+  private tierLimit(user: AuthUser | undefined, ip: string | undefined): Limit {
     const tier = user?.tier ?? 'free';
     return {
-      key: user ? `tier:user:${user.id}` : `tier:ip:${req.ip}`,
+      key: user ? `tier:user:${user.id}` : `tier:ip:${ip}`,
       limit: RATE_LIMITS[tier],
       windowMs: MINUTE,
       describe: user

@@ -61,6 +61,9 @@ export const FEATURES: Readonly<Record<Tier, Readonly<TierFeatures>>> = {
 /** Requests per principal per minute. */
 export const RATE_LIMITS: Readonly<Record<Tier, number>> = { free: 20, pro: 60, power: 120, team: 200 };
 
+/** Chat streams one user may have running at once (every instance together). */
+export const CHAT_STREAMS: Readonly<Record<Tier, number>> = { free: 1, pro: 3, power: 5, team: 10 };
+
 /** Monthly price in EUR cents (team: per seat). */
 export const PRICES_EUR_CENTS: Readonly<Record<Tier, number>> = {
   free: 0,

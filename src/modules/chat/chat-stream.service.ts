@@ -12,7 +12,7 @@ import { SanitizerService } from './sanitizer.service.js';
 export type ChatStreamEvent =
   | { event: 'chunk'; data: { seq: number; text: string } }
   | { event: 'done'; data: { done: true; response: string; actions: unknown[]; agent: string } }
-  | { event: 'error'; data: { code: ErrorCode; message: string } };
+  | { event: 'error'; data: { code: ErrorCode; message: string | string[] } };
 
 /**
  * A chat answer as a stream of events: each model token (sanitized, in
@@ -71,8 +71,12 @@ export class ChatStreamService {
 }
 
 /** The code and message a client sees; anything unexpected is logged and answered internal_error. */
-export function describeError(err: unknown, logger: Logger): { code: ErrorCode; message: string } {
-  if (err instanceof AppException) return { code: err.appCode, message: err.message };
+export function describeError(err: unknown, logger: Logger): { code: ErrorCode; message: string | string[] } {
+  if (err instanceof AppException) {
+    // A validation failure's message is the list of problems, as in a REST body.
+    const { message } = err.getResponse() as { message: string | string[] };
+    return { code: err.appCode, message };
+  }
   if (err instanceof HttpException) {
     const status = err.getStatus();
     if (status < 500) return { code: codeForStatus(status), message: err.message };

@@ -4,6 +4,7 @@ import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiExtraModels,
   ApiGatewayTimeoutResponse,
   ApiOkResponse,
@@ -21,10 +22,11 @@ import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { RequestSignal } from '../../common/decorators/request-signal.decorator.js';
 import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import { ExecutionPlanDto } from '../agents/dto/agents.dto.js';
+import { ChatRunsService } from './chat-runs.service.js';
 import { ChatStreamService } from './chat-stream.service.js';
 import { ChatService } from './chat.service.js';
 import { serveSse } from './sse.js';
-import { ChatRequestDto, ChatResponseDto } from './dto/chat.dto.js';
+import { ChatRequestDto, ChatResponseDto, ChatStreamRequestDto } from './dto/chat.dto.js';
 
 @ApiTags('chat')
 @ApiBearerAuth()
@@ -34,6 +36,7 @@ export class ChatController {
   constructor(
     private readonly chats: ChatService,
     private readonly streams: ChatStreamService,
+    private readonly runs: ChatRunsService,
   ) {}
 
   @Post()
@@ -83,8 +86,11 @@ export class ChatController {
       'The answer token by token as the model produces it: `event: chunk` with `{"seq", "text"}` (seq from 0), ' +
       'then `event: done` with `{"done": true, "response", "actions", "agent"}`, or `event: error` with ' +
       '`{"code", "message"}`. A `: ping` comment comes every 30 s. Closing the connection aborts the model call. ' +
-      'Every chunk passes the sanitizer. Plan mode is not streamed (use POST /chat). Errors before the stream ' +
-      'starts (validation, credentials, rate limit, not configured) are plain JSON errors.',
+      'Every chunk passes the sanitizer. Plan mode is not streamed (use POST /chat). A request naming the ' +
+      'request_id of a stream still running for you follows that stream from its first chunk (one model ' +
+      'call). Each tier runs a limited number of streams at once (free 1, pro 3, power 5, team 10); one more ' +
+      'is refused with 429 rate_limited. Errors before the stream starts (validation, credentials, rate ' +
+      'limit, stream cap, not configured) are plain JSON errors.',
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
@@ -96,17 +102,27 @@ export class ChatController {
     },
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid request, or execution_mode plan' })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired credentials' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description: "Rate limited, or the tier's number of concurrent streams reached; see Retry-After",
+  })
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'duplicate: the request_id is streaming on another instance',
+  })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,
     description: 'feature_not_configured: no model endpoint (OPENAI_API_KEY / OPENAI_BASE_URL) is set',
   })
   async chatStream(
     @CurrentUser() user: AuthUser,
-    @Body() dto: ChatRequestDto,
+    @Body() dto: ChatStreamRequestDto,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
     this.streams.assertCanStream(dto);
-    await serveSse(req, res, (signal) => this.streams.run(user, dto, signal));
+    const run = await this.runs.start(user, dto);
+    await serveSse(req, res, (signal) => run.follow(signal));
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import type { ChatContext } from '../../agents/agent.types.js';
 import type { ExecutionMode } from '../../agents/orchestrator.service.js';
 import { PlanActionDto } from '../../agents/dto/agents.dto.js';
@@ -117,6 +117,24 @@ export class ChatRequestDto {
   @IsOptional()
   @IsIn(['direct', 'plan'])
   execution_mode?: ExecutionMode;
+}
+
+/** A client's id for one stream: what `cancel` names and what a repeated start attaches to. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export class ChatStreamRequestDto extends ChatRequestDto {
+  @ApiPropertyOptional({
+    pattern: REQUEST_ID_PATTERN.source,
+    description:
+      'Your id for this stream (1-128 of A-Z a-z 0-9 . _ : -), a UUID if omitted. A request naming a ' +
+      'request_id that is still streaming for you attaches to that stream (from its first chunk) instead ' +
+      'of starting a second model call.',
+    example: 'c0ffee-42',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(REQUEST_ID_PATTERN, { message: 'request_id must be 1-128 characters of A-Z a-z 0-9 . _ : -' })
+  request_id?: string;
 }
 
 export class ChatResponseDto {

@@ -1,0 +1,196 @@
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { ErrorCode } from '../../common/errors/error-codes.js';
+import { API_PREFIX } from '../../openapi.document.js';
+import { SocketAuthService } from '../auth/socket-auth.service.js';
+import { ChatRunsService } from './chat-runs.service.js';
+import { describeError } from './chat-stream.service.js';
+import { MAX_CONTEXT_BYTES } from './dto/chat.dto.js';
+
+export const CHAT_WS_PATH = `/${API_PREFIX}/chat/stream`;
+export const WS_PING_MS = 30_000;
+
+/** Close codes: the reference's 4401 for credentials; 4400 for a frame that is not a JSON ChatRequest. */
+export const WS_CLOSE = { unauthorized: 4401, badFrame: 4400, shutdown: 1001 } as const;
+
+/** A frame carries at most a ChatRequest: a 16,000-character message and a 256 KiB context, with room to spare. */
+const MAX_FRAME_BYTES = 2 * MAX_CONTEXT_BYTES;
+
+interface Client {
+  /** The credentials checked at connection: frames wait for it; a bad token closes with 4401. */
+  ready: Promise<boolean>;
+  alive: boolean;
+  /** Aborted when the connection closes: the stream it follows is left (and aborted if nobody else follows). */
+  gone: AbortController;
+  /** Requests are answered one after another, in the order they came: the one running, then these. */
+  queue: Promise<void>;
+  waiting: number;
+}
+
+/** Requests a connection may have waiting behind the one streaming. */
+const MAX_WAITING = 4;
+
+/**
+ * The reference's plain WebSocket for existing desktop clients, served beside
+ * Socket.IO on the same port: `GET /api/v1/chat/stream?token=<access token or
+ * API key>`. Each ChatRequest frame (JSON, with an optional `request_id`) is
+ * answered by one text frame per chunk, then a JSON frame
+ * `{"done": true, "response", "actions", "agent"}`, or `{"error": {"code",
+ * "message"}}`; the connection then takes the next request (requests sent
+ * meanwhile wait their turn, at most 4). Closing the connection aborts the model call. A ping
+ * frame every 30 s (a client that misses one is dropped). A bad token closes
+ * with 4401, a frame that is not JSON with 4400 and the reason.
+ */
+@Injectable()
+export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('ChatWebSocket');
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly clients = new Map<WebSocket, Client>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private server: Server | undefined;
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Other upgrades (Socket.IO's /socket.io/) belong to their own handlers.
+    if (url.pathname !== CHAT_WS_PATH) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.serve(ws, url.searchParams.get('token') ?? undefined),
+    );
+  };
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly runs: ChatRunsService,
+    private readonly socketAuth: SocketAuthService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    this.server.on('upgrade', this.onUpgrade);
+    this.heartbeat = setInterval(() => this.ping(), WS_PING_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Before the HTTP server closes (it waits for every connection, upgraded ones too): say goodbye, then cut. */
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.server?.off('upgrade', this.onUpgrade);
+    const open = [...this.clients.keys()];
+    const closed = Promise.all(open.map((ws) => new Promise((resolve) => ws.once('close', resolve))));
+    for (const ws of open) ws.close(WS_CLOSE.shutdown, 'server shutting down');
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    for (const ws of open) ws.terminate();
+    this.wss.close();
+  }
+
+  private serve(ws: WebSocket, token: string | undefined): void {
+    const ready = this.socketAuth.authenticate(token).then(
+      () => true,
+      (err: unknown) => {
+        this.closeUnauthorized(ws, describeError(err, this.logger).message);
+        return false;
+      },
+    );
+    const client: Client = {
+      ready,
+      alive: true,
+      gone: new AbortController(),
+      queue: ready.then(),
+      waiting: 0,
+    };
+    this.clients.set(ws, client);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('close', () => {
+      client.gone.abort();
+      this.clients.delete(ws);
+    });
+    ws.on('error', (err) => this.logger.warn(`WebSocket error: ${err.message}`));
+    ws.on('message', (data, isBinary) => {
+      if (client.waiting >= MAX_WAITING) {
+        return this.sendError(
+          ws,
+          'rate_limited',
+          `at most ${MAX_WAITING} requests can wait on one connection`,
+        );
+      }
+      client.waiting++;
+      client.queue = client.queue
+        .then(() => this.onFrame(ws, client, token, data, isBinary))
+        .catch((err: unknown) => void describeError(err, this.logger))
+        .finally(() => client.waiting--);
+    });
+  }
+
+  private async onFrame(
+    ws: WebSocket,
+    client: Client,
+    token: string | undefined,
+    data: RawData,
+    isBinary: boolean,
+  ): Promise<void> {
+    if (!(await client.ready)) return;
+    let payload: unknown;
+    try {
+      if (isBinary) throw new Error('binary frames are not accepted');
+      payload = JSON.parse(rawText(data));
+    } catch (err) {
+      const reason = `each frame must be a JSON ChatRequest: ${(err as Error).message}`;
+      return ws.close(WS_CLOSE.badFrame, closeReason(reason));
+    }
+    if (client.gone.signal.aborted) return;
+    const requestId = (payload as { request_id?: unknown } | null)?.request_id;
+    const run = await this.runs.startFromSocket(token, payload).catch((err: unknown) => {
+      const { code, message } = describeError(err, this.logger);
+      if (code === 'unauthenticated' || code === 'session_ended') this.closeUnauthorized(ws, message);
+      else this.sendError(ws, code, message, requestId);
+    });
+    if (!run) return;
+    for await (const e of run.follow(client.gone.signal)) {
+      if (ws.readyState !== WebSocket.OPEN) break;
+      if (e.event === 'chunk') ws.send(e.data.text);
+      else if (e.event === 'done') ws.send(JSON.stringify(e.data));
+      else this.sendError(ws, e.data.code, e.data.message, requestId);
+    }
+  }
+
+  private closeUnauthorized(ws: WebSocket, message: string | string[]): void {
+    ws.close(WS_CLOSE.unauthorized, closeReason(`unauthorized: ${String(message)}`));
+  }
+
+  private sendError(ws: WebSocket, code: ErrorCode, message: string | string[], requestId?: unknown): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const id = typeof requestId === 'string' ? { request_id: requestId } : {};
+    ws.send(JSON.stringify({ error: { code, message, ...id } }));
+  }
+
+  /** A ping to every client; one that did not answer the last ping is dropped. */
+  private ping(): void {
+    for (const [ws, client] of this.clients) {
+      if (!client.alive) {
+        ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      ws.ping();
+    }
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
+/** A close reason is at most 123 bytes of UTF-8: cut on a character boundary. */
+function closeReason(text: string): string {
+  let out = text;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
+}
