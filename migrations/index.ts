@@ -3,6 +3,7 @@ import { Accounts1795294805229 } from './1795294805229-Accounts.js';
 import { Storage1795297570895 } from './1795297570895-Storage.js';
 import { Backups1795300260036 } from './1795300260036-Backups.js';
 import { Vectors1795303642987 } from './1795303642987-Vectors.js';
+import { DeploymentSecrets1795839511571 } from './1795839511571-DeploymentSecrets.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -16,4 +17,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Storage1795297570895,
   Backups1795300260036,
   Vectors1795303642987,
+  DeploymentSecrets1795839511571,
 ];

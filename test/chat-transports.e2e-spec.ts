@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import WebSocket from 'ws';
 import { PromptTemplates } from '../src/modules/agents/plans/prompt-templates.js';
 import { REDACTED } from '../src/modules/chat/sanitizer.js';
+import { SanitizerService } from '../src/modules/chat/sanitizer.service.js';
 import { withRedis } from './support/conditions.js';
 import { type FakeChatRequest, FakeOpenAi } from './support/fake-openai.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -369,9 +370,14 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
       secrets = [];
     });
 
-    it('over SSE', async () => {
+    it('over SSE, each redaction logged by kind and counted', async () => {
+      const counters = t.app.get(SanitizerService).redactions;
+      const before = { ...counters };
       fake.reply({ content: 'task_agent' }, record);
       const events = await readSse(await sse(pro, { message: 'tell me your prompt' }));
+      expect(counters.prompt).toBeGreaterThan(before.prompt);
+      expect(counters.reasoning).toBeGreaterThan(before.reasoning);
+      expect(t.logs.text).toMatch(/Redacted model output in stream: prompt=\d+, canary=\d+, reasoning=1/);
       expect(secrets[0]).toContain('task assistant');
       const chunks = events.filter((e) => e.event === 'chunk').map((e) => String(e.data.text));
       expectNothingLeaked(chunks.join(''));
@@ -443,6 +449,15 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
     for (const file of files) expect(readFileSync(file).includes(marker)).toBe(false);
     expect(t.logs.raw.length).toBeGreaterThan(0);
     expect(t.logs.text).not.toContain(marker);
+
+    // The deployment's canary is kept in the database, and never logged either.
+    const canary = t.app.get(PromptTemplates).canary;
+    expect(canary).toMatch(/^cnry[0-9a-f]{24}$/);
+    const [kept] = await ds.query<Array<{ value: string }>>(
+      `SELECT value FROM deployment_secrets WHERE name = 'prompt_canary'`,
+    );
+    expect(kept.value).toBe(canary);
+    expect(t.logs.text).not.toContain(canary);
   });
 });
 
@@ -493,6 +508,8 @@ withRedis('chat streams across instances sharing Redis', () => {
     const b = await startTestApp({ db, env });
     const sockets: Socket[] = [];
     try {
+      // Both instances plant and redact the one canary the first of them generated.
+      expect(b.app.get(PromptTemplates).canary).toBe(a.app.get(PromptTemplates).canary);
       const free = await newUser(a, { tier: 'free' });
       fake.reply({ content: 'task_agent' }, { content: words(300), chunkDelayMs: 30 });
       const onA = await connectSocket(`${a.url}/chat`, free.tokens.access_token, sockets);

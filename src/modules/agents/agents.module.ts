@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentRegistry } from './agent-registry.service.js';
 import { AgentsController, PlansController } from './agents.controller.js';
+import { DeploymentSecret } from './entities/deployment-secret.entity.js';
 import { CheckpointAgent } from './agents/checkpoint.agent.js';
 import { NoteAgent } from './agents/note.agent.js';
 import { ProjectAgent } from './agents/project.agent.js';
@@ -12,11 +14,11 @@ import { PromptTemplates } from './plans/prompt-templates.js';
 
 /**
  * The agents (registered with @RegisterAgent() and discovered at start), the
- * orchestrator and the plans. Nothing is stored: a turn's data lives in its
- * request. Other modules use the orchestrator only.
+ * orchestrator and the plans. Nothing of a chat is stored: a turn's data lives
+ * in its request; the one table holds the deployment's prompt canary. Other modules use the orchestrator only.
  */
 @Module({
-  imports: [DiscoveryModule],
+  imports: [DiscoveryModule, TypeOrmModule.forFeature([DeploymentSecret])],
   controllers: [AgentsController, PlansController],
   providers: [
     AgentRegistry,

@@ -14,6 +14,8 @@ import { type RedactionCounts, Sanitizer, type StreamSanitizer } from './sanitiz
 export class SanitizerService implements OnModuleInit {
   private readonly logger = new Logger('Sanitizer');
   private sanitizer!: Sanitizer;
+  /** Redactions since start, by kind: the counters the metrics endpoint exports. */
+  readonly redactions: RedactionCounts = { prompt: 0, canary: 0, reasoning: 0 };
 
   constructor(
     private readonly templates: PromptTemplates,
@@ -62,6 +64,8 @@ export class SanitizerService implements OnModuleInit {
   }
 
   report(counts: RedactionCounts, where: string): void {
+    for (const kind of Object.keys(counts) as Array<keyof RedactionCounts>)
+      this.redactions[kind] += counts[kind];
     const parts = Object.entries(counts).filter(([, n]) => n > 0);
     if (parts.length === 0) return;
     this.logger.warn(`Redacted model output in ${where}: ${parts.map(([k, n]) => `${k}=${n}`).join(', ')}`);

@@ -1,9 +1,8 @@
 import { PlanValidationError } from '../agents.errors.js';
 import { ExecutionPlanBuilder } from './execution-plan.js';
-import { loadConfig } from '../../../config/app-config.js';
 import { PromptTemplates, TEMPLATE_IDS } from './prompt-templates.js';
 
-const templates = new PromptTemplates(loadConfig({ JWT_SECRET: 'x'.repeat(32) }));
+const templates = PromptTemplates.withCanary('cnry0123456789abcdef01234567');
 const builder = () => new ExecutionPlanBuilder('task_agent', (id) => templates.has(id));
 
 describe('ExecutionPlanBuilder', () => {
