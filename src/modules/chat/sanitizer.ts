@@ -20,6 +20,8 @@
  */
 
 export const REDACTED = '[REDACTED]';
+/** Words per prompt n-gram unless `SanitizerOptions.ngram` says otherwise: the shortest passage redacted. */
+export const DEFAULT_NGRAM = 6;
 
 export type RedactionKind = 'prompt' | 'canary' | 'reasoning';
 export type RedactionCounts = Record<RedactionKind, number>;
@@ -73,7 +75,7 @@ export class Sanitizer {
     canaries: readonly string[],
     options: SanitizerOptions = {},
   ) {
-    this.n = options.ngram ?? 6;
+    this.n = options.ngram ?? DEFAULT_NGRAM;
     this.maxHold = options.maxHold ?? 2048;
     for (const text of protectedTexts) {
       const w = words(text).map((x) => x.norm);
