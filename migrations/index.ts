@@ -4,6 +4,7 @@ import { Storage1795297570895 } from './1795297570895-Storage.js';
 import { Backups1795300260036 } from './1795300260036-Backups.js';
 import { Vectors1795303642987 } from './1795303642987-Vectors.js';
 import { DeploymentSecrets1795839511571 } from './1795839511571-DeploymentSecrets.js';
+import { Usage1795840011463 } from './1795840011463-Usage.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -18,4 +19,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Backups1795300260036,
   Vectors1795303642987,
   DeploymentSecrets1795839511571,
+  Usage1795840011463,
 ];

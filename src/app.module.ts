@@ -16,6 +16,7 @@ import { BillingModule } from './modules/billing/billing.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { StorageModule } from './modules/storage/storage.module.js';
+import { UsageModule } from './modules/usage/usage.module.js';
 import { VectorModule } from './modules/vector/vector.module.js';
 
 @Module({})
@@ -41,6 +42,7 @@ export class AppModule {
         VectorModule,
         AgentsModule,
         ChatModule,
+        UsageModule,
         AdminModule,
         ...extra,
       ],

@@ -31,9 +31,13 @@ const API_TAGS: Array<[string, string]> = [
     'Vector store on pgvector: encrypted items found by blob hash (identical blobs) or by semantic vectors',
   ],
   ['backup', 'Encrypted backups: streamed uploads, history, conditional and ranged downloads'],
-  ['chat', 'Chat with the agents: routing, tool calls, pipelines and plan mode (nothing is stored)'],
+  [
+    'chat',
+    'Chat with the agents: routing, tool calls, pipelines, plan mode and SSE streaming (nothing is stored)',
+  ],
   ['agents', 'The agents, their tools and tiers; playbooks (plans of template ids)'],
-  ['admin', 'Administration (admin role): accounts and the audit log'],
+  ['usage', "Model usage per call and day, priced, against the tier's daily budget"],
+  ['admin', 'Administration (admin role): accounts, model usage and the audit log'],
 ];
 
 /** Both credentials work on every guarded route (SPEC: API keys have the owner's tier and limits). */

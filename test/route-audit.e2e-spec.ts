@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { listRoutes, mountedRoutes } from './support/routes.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
+import { newUser } from './support/users.js';
 
 /**
  * Every route must be deliberately public (@Public()) or behind the global
@@ -72,5 +73,18 @@ describe('route audit', () => {
         'GET /api/v1/plans/playbook/:id PlansController.getPlaybook',
       ].sort(),
     );
+  });
+
+  it('answers 403 role_required to a signed-in account without the admin role on every admin route', async () => {
+    const user = await newUser(t, { tier: 'team' });
+    const admin = listRoutes(t.app).filter((r) => r.path.startsWith('/api/v1/admin/'));
+    expect(admin.map((r) => `${r.method} ${r.path}`)).toContain('GET /api/v1/admin/usage');
+    const answers: string[] = [];
+    for (const r of admin) {
+      const path = r.path.replace(/:[a-zA-Z_]+/g, randomUUID());
+      const res = await request(t.url)[r.method.toLowerCase() as 'get'](path).set(user.auth).send({});
+      answers.push(`${r.method} ${r.path} -> ${res.status} ${res.body.code}`);
+    }
+    expect(answers).toEqual(admin.map((r) => `${r.method} ${r.path} -> 403 role_required`));
   });
 });

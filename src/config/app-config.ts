@@ -52,6 +52,14 @@ export class AppConfig {
     timeoutMs: number;
     /** Further attempts after a 429, a 5xx or a dropped connection (never after another 4xx). */
     maxRetries: number;
+    /** max_tokens of every chat call: the output side of a call's worst case. */
+    maxOutputTokens: number;
+    /** LLM_PRICES: USD per million tokens [input, output] by model, over the built-in ones. */
+    prices: Record<string, [number, number]>;
+    /** Each tier's daily model budget in USD. */
+    dailyBudgetUsd: Record<Tier, number>;
+    /** USAGE_METERING: record and budget every model call (on unless turned off). */
+    metering: boolean;
   };
   readonly vectorDimensions: number;
   /** Largest encrypted blob of one vector item (they live in the database, beside their vectors). */
@@ -114,6 +122,10 @@ export class AppConfig {
       embeddingsModel: env.EMBEDDINGS_MODEL,
       timeoutMs: env.LLM_TIMEOUT_MS,
       maxRetries: env.LLM_MAX_RETRIES,
+      maxOutputTokens: env.LLM_MAX_OUTPUT_TOKENS,
+      prices: env.LLM_PRICES,
+      dailyBudgetUsd: env.LLM_DAILY_BUDGET_USD,
+      metering: env.USAGE_METERING,
     };
     this.vectorDimensions = env.VECTOR_DIMENSIONS;
     this.vectorMaxBlobBytes = env.VECTOR_MAX_BLOB_BYTES;

@@ -112,6 +112,65 @@ const trustProxy = z.preprocess(
 );
 
 /** An http(s) URL with a default (an optional inner schema would skip the default for a missing key). */
+/** `{"model": [input, output]}` in USD per million tokens; merged over the built-in prices. */
+const llmPrices = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return {};
+      const fail = () => {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'must be JSON {"model": [input, output]} in USD per million tokens, e.g. {"gpt-4o": [2.5, 10]}',
+        });
+        return z.NEVER;
+      };
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        return fail();
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return fail();
+      const prices: Record<string, [number, number]> = {};
+      for (const [model, pair] of Object.entries(parsed as Record<string, unknown>)) {
+        const ok =
+          Array.isArray(pair) &&
+          pair.length === 2 &&
+          pair.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1_000_000);
+        if (!ok) return fail();
+        prices[model] = pair as [number, number];
+      }
+      return prices;
+    }),
+);
+
+/** `free=0.5,pro=5,power=10,team=20`: each tier's daily model budget in USD. */
+const dailyBudgets = z.preprocess(
+  (v) => emptyToUndefined(v) ?? 'free=0.5,pro=5,power=10,team=20',
+  z.string().transform((v, ctx) => {
+    const budgets: Record<(typeof TIERS)[number], number> = { free: 0.5, pro: 5, power: 10, team: 20 };
+    for (const part of v
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const m = /^(free|pro|power|team)=(\d+(?:\.\d{1,6})?)$/.exec(part);
+      if (!m) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be tier=USD pairs like free=0.5,pro=5,power=10,team=20 (got "${part}")`,
+        });
+        return z.NEVER;
+      }
+      budgets[m[1] as (typeof TIERS)[number]] = Number(m[2]);
+    }
+    return budgets;
+  }),
+);
+
 const urlWithDefault = (fallback: string) =>
   z.preprocess(
     (v) => emptyToUndefined(v) ?? fallback,
@@ -168,6 +227,12 @@ export const envSchema = z.object({
   EMBEDDINGS_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'text-embedding-3-small', z.string()),
   LLM_TIMEOUT_MS: int(60_000, 100, 600_000),
   LLM_MAX_RETRIES: int(2, 0, 10),
+  // The most a model call may write (max_tokens): the worst case a budget reserves.
+  LLM_MAX_OUTPUT_TOKENS: int(1024, 16, 128_000),
+  LLM_PRICES: llmPrices,
+  // Off: model calls are neither recorded nor held against budgets (a deployment that does not meter).
+  USAGE_METERING: bool(true),
+  LLM_DAILY_BUDGET_USD: dailyBudgets,
   // pgvector's HNSW index takes at most 2000 dimensions of `vector`.
   VECTOR_DIMENSIONS: int(1536, 1, 2000),
   VECTOR_MAX_BLOB_BYTES: int(32 * 1024, 1, 1024 * 1024),

@@ -47,6 +47,8 @@ export interface ScriptedReply {
   chunkDelayMs?: number;
   /** Never answer: the request stays open until the client gives up. */
   hang?: boolean;
+  /** Report these token counts instead of the fake's own estimate. */
+  usage?: { prompt_tokens: number; completion_tokens: number };
 }
 
 export type ChatScript = ScriptedReply | ((request: FakeChatRequest) => ScriptedReply);
@@ -89,6 +91,8 @@ export class FakeOpenAi {
   readonly chat: FakeChatRequest[] = [];
   /** Answers chat requests when the script is empty (unset: a 400 naming the gap). */
   fallback?: (request: FakeChatRequest) => ScriptedReply;
+  /** The prompt_tokens embeddings answers report (default: one per input). */
+  embeddingTokens?: number;
   private server?: Server;
   private failures: number[] = [];
   private script: ChatScript[] = [];
@@ -104,6 +108,7 @@ export class FakeOpenAi {
   reset(): void {
     this.script = [];
     this.fallback = undefined;
+    this.embeddingTokens = undefined;
     this.chat.length = 0;
     this.requests.length = 0;
     this.failures = [];
@@ -213,8 +218,10 @@ export class FakeOpenAi {
     }));
     const content = reply.content ?? (calls.length ? null : '');
     const finish = calls.length ? 'tool_calls' : 'stop';
-    const promptTokens = tokens(JSON.stringify(request.messages));
-    const completionTokens = tokens((content ?? '') + calls.map((c) => c.function.arguments).join(''));
+    const promptTokens = reply.usage?.prompt_tokens ?? tokens(JSON.stringify(request.messages));
+    const completionTokens =
+      reply.usage?.completion_tokens ??
+      tokens((content ?? '') + calls.map((c) => c.function.arguments).join(''));
     const usage = {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
@@ -311,7 +318,10 @@ export class FakeOpenAi {
           embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
         };
       }),
-      usage: { prompt_tokens: input.length, total_tokens: input.length },
+      usage: {
+        prompt_tokens: this.embeddingTokens ?? input.length,
+        total_tokens: this.embeddingTokens ?? input.length,
+      },
     });
   }
 }

@@ -19,7 +19,7 @@ export const ERROR_STATUS = {
   session_ended: 401,
   // 402
   quota_exceeded: 402,
-  spend_limit_exceeded: 402,
+  spend_limit_reached: 402,
   payment_required: 402,
   // 403
   tier_required: 403,

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
+import type { Tier } from '../tiers/tiers.js';
+import type { LlmMeter } from './llm-meter.js';
 
 /** Which configured model a call uses: LLM_MODEL for agents and synthesis, LLM_ROUTER_MODEL for routing. */
 export type ChatModelRole = 'agent' | 'router';
@@ -11,8 +13,10 @@ export interface ChatCallOptions {
   tools?: StructuredToolInterface[];
   /** Cancels the call, down to the HTTP request (client gone, caller gave up). */
   signal?: AbortSignal;
-  /** Whose call it is, for usage accounting. */
+  /** Whose call it is, for usage accounting and the budget. */
   userId?: string;
+  /** The caller's tier, read for this request (whose budget applies). */
+  tier?: Tier;
 }
 
 /** One model call's token usage, as the provider reported it. */
@@ -42,6 +46,12 @@ export type ChatStreamEvent = { type: 'token'; text: string } | { type: 'message
 export abstract class ChatModel {
   private readonly usageListeners = new Set<ChatUsageListener>();
   private readonly usageLogger = new Logger('ChatModel');
+  /** Reserves each user's call against their budget and records it (the usage module sets it). */
+  protected meter: LlmMeter | undefined;
+
+  useMeter(meter: LlmMeter): void {
+    this.meter = meter;
+  }
 
   /** False when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set (every call then answers 503). */
   abstract get configured(): boolean;

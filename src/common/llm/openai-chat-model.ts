@@ -4,6 +4,13 @@ import { ChatOpenAI } from '@langchain/openai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config.js';
 import { type ChatCallOptions, ChatModel, type ChatModelRole, type ChatStreamEvent } from './chat-model.js';
+import {
+  countPromptTokens,
+  countTokens,
+  estimatePromptTokens,
+  type MeterReservation,
+  type MeteredUsage,
+} from './llm-meter.js';
 import { LlmException, llmNotConfigured } from './llm.errors.js';
 
 /** First retry after ~250 ms, then ~500 ms, ~1 s…; a provider's Retry-After is honoured up to 10 s. */
@@ -23,7 +30,7 @@ export class OpenAiChatModel extends ChatModel {
 
   constructor(private readonly config: AppConfig) {
     super();
-    const { apiKey, baseUrl, model, routerModel, timeoutMs } = config.llm;
+    const { apiKey, baseUrl, model, routerModel, timeoutMs, maxOutputTokens } = config.llm;
     if (!apiKey && !baseUrl) return;
     const client = (name: string) =>
       new ChatOpenAI({
@@ -32,6 +39,8 @@ export class OpenAiChatModel extends ChatModel {
         apiKey: apiKey ?? 'unused',
         configuration: baseUrl ? { baseURL: baseUrl } : undefined,
         temperature: 0,
+        // The output side of a call's worst case, which the budget reserves.
+        maxTokens: maxOutputTokens,
         maxRetries: 0,
         // Our own timer aborts first and reports 504; this only backs it up.
         timeout: timeoutMs + 5_000,
@@ -51,6 +60,7 @@ export class OpenAiChatModel extends ChatModel {
 
   async invoke(messages: BaseMessage[], options: ChatCallOptions): Promise<AIMessage> {
     const client = this.clientOrThrow(options.role);
+    const reservation = await this.reserve(messages, options);
     for (let attempt = 0; ; attempt++) {
       const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
       try {
@@ -59,9 +69,13 @@ export class OpenAiChatModel extends ChatModel {
           ...(options.tools?.length ? { tools: options.tools } : {}),
         });
         this.report(options, message, false);
+        await reservation?.settle(await usageOf(message, messages, textOf(message)));
         return message;
       } catch (err) {
-        await this.retryOrThrow(err, call, attempt, options);
+        await this.retryOrThrow(err, call, attempt, options).catch(async (final: unknown) => {
+          await reservation?.release();
+          throw final;
+        });
       } finally {
         call.dispose();
       }
@@ -70,35 +84,76 @@ export class OpenAiChatModel extends ChatModel {
 
   async *stream(messages: BaseMessage[], options: ChatCallOptions): AsyncGenerator<ChatStreamEvent> {
     const client = this.clientOrThrow(options.role);
-    for (let attempt = 0; ; attempt++) {
-      const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
-      let received = false;
-      try {
-        const chunks = await client.stream(messages, {
-          signal: call.signal,
-          ...(options.tools?.length ? { tools: options.tools } : {}),
-        });
-        let full: AIMessageChunk | undefined;
-        for await (const chunk of chunks) {
-          received = true;
-          full = full ? full.concat(chunk) : chunk;
-          const text = typeof chunk.content === 'string' ? chunk.content : '';
-          if (text) yield { type: 'token', text };
+    const reservation = await this.reserve(messages, options);
+    let produced = '';
+    let settled = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
+        let received = false;
+        try {
+          const chunks = await client.stream(messages, {
+            signal: call.signal,
+            ...(options.tools?.length ? { tools: options.tools } : {}),
+          });
+          let full: AIMessageChunk | undefined;
+          for await (const chunk of chunks) {
+            received = true;
+            full = full ? full.concat(chunk) : chunk;
+            const text = typeof chunk.content === 'string' ? chunk.content : '';
+            produced += text;
+            if (text) yield { type: 'token', text };
+          }
+          // An aborted stream may end quietly: make it an error like the rest.
+          call.signal.throwIfAborted();
+          const message = toMessage(full ?? new AIMessageChunk({ content: '' }));
+          this.report(options, message, true);
+          settled = true;
+          await reservation?.settle(await usageOf(message, messages, produced));
+          yield { type: 'message', message };
+          return;
+        } catch (err) {
+          // Tokens already went to the caller: a retry would repeat them.
+          if (received) throw this.mapError(err, call, attempt, options);
+          await this.retryOrThrow(err, call, attempt, options);
+        } finally {
+          call.dispose();
         }
-        // An aborted stream may end quietly: make it an error like the rest.
-        call.signal.throwIfAborted();
-        const message = toMessage(full ?? new AIMessageChunk({ content: '' }));
-        this.report(options, message, true);
-        yield { type: 'message', message };
-        return;
-      } catch (err) {
-        // Tokens already went to the caller: a retry would repeat them.
-        if (received) throw this.mapError(err, call, attempt, options);
-        await this.retryOrThrow(err, call, attempt, options);
-      } finally {
-        call.dispose();
+      }
+    } finally {
+      // Cut before the provider's usage came (cancelled, dropped, failed, or the caller stopped
+      // reading): what was produced is billed by the provider, so it is recorded, as an estimate.
+      if (!settled && reservation) {
+        if (produced) {
+          const [promptTokens, completionTokens] = await Promise.all([
+            countPromptTokens(messages),
+            countTokens([produced]),
+          ]);
+          await reservation.settle({ promptTokens, completionTokens, estimated: true });
+        } else {
+          await reservation.release();
+        }
       }
     }
+  }
+
+  /** Holds the call's worst case against the user's budget (402 when it cannot); none for calls of no user. */
+  private async reserve(
+    messages: BaseMessage[],
+    options: ChatCallOptions,
+  ): Promise<MeterReservation | undefined> {
+    if (!this.meter || !options.userId || !options.tier) return undefined;
+    const tools = options.tools ?? [];
+    const toolText = tools.map((t) => `${t.name} ${t.description}`).join('\n');
+    return this.meter.reserve({
+      userId: options.userId,
+      tier: options.tier,
+      model: this.modelFor(options.role),
+      kind: 'chat',
+      // Each tool's JSON schema adds about a hundred tokens beyond its name and description.
+      promptTokens: estimatePromptTokens(messages, toolText) + 120 * tools.length,
+      maxOutputTokens: this.config.llm.maxOutputTokens,
+    });
   }
 
   private clientOrThrow(role: ChatModelRole): ChatOpenAI {
@@ -191,6 +246,29 @@ class CallSignal {
     clearTimeout(this.timer);
     this.outer?.removeEventListener('abort', this.onAbort);
   }
+}
+
+/** The provider's figures, or (none sent) the tokenizer's count of what went in and came out. */
+async function usageOf(message: AIMessage, messages: BaseMessage[], output: string): Promise<MeteredUsage> {
+  const usage = message.usage_metadata;
+  if (usage) {
+    // A count of zero may arrive as an absent field.
+    return {
+      promptTokens: usage.input_tokens ?? 0,
+      completionTokens: usage.output_tokens ?? 0,
+      estimated: false,
+    };
+  }
+  const calls = message.tool_calls?.length ? JSON.stringify(message.tool_calls) : '';
+  const [promptTokens, completionTokens] = await Promise.all([
+    countPromptTokens(messages),
+    countTokens([output, calls]),
+  ]);
+  return { promptTokens, completionTokens, estimated: true };
+}
+
+function textOf(message: AIMessage): string {
+  return typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
 }
 
 const cancelled = () => new LlmException('request_cancelled', 'The request was cancelled by the client');

@@ -1,8 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { AppConfig } from '../../config/app-config.js';
+import type { Tier } from '../tiers/tiers.js';
 import { Embeddings } from './embeddings.js';
 import { AppException } from '../errors/app.exception.js';
+import { countTokens, estimatePromptTokens } from './llm-meter.js';
+
+/** LangChain's client, with the provider's usage kept (embedQuery drops it). */
+class OpenAIEmbeddingsWithUsage extends OpenAIEmbeddings {
+  async embedWithUsage(text: string): Promise<{ vector: number[]; promptTokens: number | undefined }> {
+    const response = await this.embeddingWithRetry({
+      model: this.model,
+      input: this.stripNewLines ? text.replace(/\n/g, ' ') : text,
+      ...(this.dimensions ? { dimensions: this.dimensions } : {}),
+      ...(this.encodingFormat ? { encoding_format: this.encodingFormat } : {}),
+    });
+    return { vector: response.data[0].embedding, promptTokens: response.usage?.prompt_tokens };
+  }
+}
 
 const TIMEOUT_MS = 30_000;
 
@@ -13,13 +28,13 @@ const TIMEOUT_MS = 30_000;
  */
 @Injectable()
 export class OpenAiEmbeddings extends Embeddings {
-  private readonly client?: OpenAIEmbeddings;
+  private readonly client?: OpenAIEmbeddingsWithUsage;
 
   constructor(private readonly config: AppConfig) {
     super();
     const { apiKey, baseUrl, embeddingsModel } = config.llm;
     if (!apiKey && !baseUrl) return;
-    this.client = new OpenAIEmbeddings({
+    this.client = new OpenAIEmbeddingsWithUsage({
       model: embeddingsModel,
       // A self-hosted endpoint (Ollama, vLLM) may need no key; the client insists on one.
       apiKey: apiKey ?? 'unused',
@@ -31,7 +46,7 @@ export class OpenAiEmbeddings extends Embeddings {
     });
   }
 
-  async embed(text: string): Promise<number[]> {
+  async embed(text: string, user?: { id: string; tier: Tier }): Promise<number[]> {
     if (!this.client) {
       throw new AppException(
         'feature_not_configured',
@@ -40,10 +55,29 @@ export class OpenAiEmbeddings extends Embeddings {
       );
     }
     const model = this.config.llm.embeddingsModel;
+    const reservation =
+      this.meter && user
+        ? await this.meter.reserve({
+            userId: user.id,
+            tier: user.tier,
+            model,
+            kind: 'embedding',
+            promptTokens: estimatePromptTokens([], text),
+            maxOutputTokens: 0,
+          })
+        : undefined;
     let vector: number[];
     try {
-      vector = await this.client.embedQuery(text);
+      const result = await this.client.embedWithUsage(text);
+      vector = result.vector;
+      const reported = result.promptTokens;
+      await reservation?.settle(
+        reported === undefined
+          ? { promptTokens: await countTokens([text]), completionTokens: 0, estimated: true }
+          : { promptTokens: reported, completionTokens: 0, estimated: false },
+      );
     } catch (err) {
+      await reservation?.release();
       throw providerError(err, model);
     }
     const expected = this.config.vectorDimensions;

@@ -49,7 +49,7 @@ export class OrchestratorService {
         new SystemMessage(this.templates.system(ROUTER_PROMPT.replace('{{agents}}', agents))),
         new HumanMessage(message),
       ],
-      { role: 'router', signal: caller.signal, userId: caller.userId },
+      { role: 'router', signal: caller.signal, userId: caller.userId, tier: caller.tier },
     );
     return parseRouterAnswer(
       textOf(answer),
@@ -95,7 +95,12 @@ export class OrchestratorService {
             .join('\n\n'),
       ),
     ];
-    const options = { role: 'agent', signal: caller.signal, userId: caller.userId } as const;
+    const options = {
+      role: 'agent',
+      signal: caller.signal,
+      userId: caller.userId,
+      tier: caller.tier,
+    } as const;
     let response: string;
     if (onToken) {
       response = '';

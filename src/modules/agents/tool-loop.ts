@@ -10,6 +10,7 @@ import type { ChatModel, ChatModelRole } from '../../common/llm/chat-model.js';
 import type { Caller, ChatContext, PlanAction, TokenSink } from './agent.types.js';
 import { toolConfig } from './agent-tools.js';
 import { TOOL_CAP_NOTE } from './plans/prompt-templates.js';
+import { AppException } from '../../common/errors/app.exception.js';
 
 /** Model calls with tools per agent turn; after them the agent answers without tools. */
 export const MAX_TOOL_CALLS = 5;
@@ -37,7 +38,14 @@ export async function runToolLoop(
 ): Promise<{ response: string; actions: PlanAction[] }> {
   const actions: PlanAction[] = [];
   for (let call = 0; call < MAX_TOOL_CALLS; call++) {
-    const answer = await complete(messages, options, options.tools);
+    let answer: AIMessage;
+    try {
+      answer = await complete(messages, options, options.tools);
+    } catch (err) {
+      // The budget ran out mid-turn: stop cleanly with what the turn has (the first call's 402 stands).
+      if (call > 0 && isSpendLimit(err)) return budgetStop(err, actions, options);
+      throw err;
+    }
     const calls = toolCallsOf(answer);
     if (calls.length === 0) return { response: textOf(answer), actions };
     messages.push(withCallIds(answer, calls));
@@ -48,8 +56,30 @@ export async function runToolLoop(
     }
   }
   messages.push(new SystemMessage(TOOL_CAP_NOTE));
-  const final = await complete(messages, options, []);
-  return { response: textOf(final), actions };
+  try {
+    const final = await complete(messages, options, []);
+    return { response: textOf(final), actions };
+  } catch (err) {
+    if (isSpendLimit(err)) return budgetStop(err, actions, options);
+    throw err;
+  }
+}
+
+const isSpendLimit = (err: unknown): err is AppException =>
+  err instanceof AppException && err.appCode === 'spend_limit_reached';
+
+/** The turn's answer when the budget stops it: the proposed changes so far and why it stopped. */
+function budgetStop(
+  err: AppException,
+  actions: PlanAction[],
+  options: ToolLoopOptions,
+): { response: string; actions: PlanAction[] } {
+  const resets = new Date(Number(err.extra.resets_at)).toISOString();
+  const response =
+    `I had to stop before finishing: today's model budget is used up (it resets at ${resets}).` +
+    (actions.length ? ' The changes proposed so far are included.' : '');
+  options.onToken?.(response);
+  return { response, actions };
 }
 
 async function complete(
@@ -62,6 +92,7 @@ async function complete(
     tools,
     signal: options.caller.signal,
     userId: options.caller.userId,
+    tier: options.caller.tier,
   } as const;
   if (!options.onToken) return options.llm.invoke(messages, callOptions);
   let message: AIMessage | undefined;

@@ -7,9 +7,8 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { type SocketPrincipal, SocketAuthService } from '../auth/socket-auth.service.js';
+import { userRoom } from '../../common/realtime/rooms.js';
 import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from './storage.events.js';
-
-const room = (userId: string) => `user:${userId}`;
 
 /**
  * Real-time hints on the default namespace: a client connects with
@@ -24,9 +23,9 @@ export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   @WebSocketServer() server!: Server;
 
   private readonly onChanged = (userId: string, e: StorageChangedEvent) =>
-    this.server.to(room(userId)).emit('storage:changed', e);
+    this.server.to(userRoom(userId)).emit('storage:changed', e);
   private readonly onQuota = (userId: string, e: StorageQuotaEvent) =>
-    this.server.to(room(userId)).emit('storage:quota', e);
+    this.server.to(userRoom(userId)).emit('storage:quota', e);
 
   constructor(
     private readonly events: StorageEvents,
@@ -43,7 +42,7 @@ export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   async handleConnection(socket: Socket): Promise<void> {
     const user = (socket.data as SocketPrincipal).user;
     if (!user) return void socket.disconnect(true);
-    await socket.join(room(user.id));
+    await socket.join(userRoom(user.id));
   }
 
   onModuleDestroy(): void {

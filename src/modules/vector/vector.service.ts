@@ -136,7 +136,7 @@ export class VectorService {
       const seen = new Set(identical.map((r) => r.item_id));
       rows = [...identical, ...near.filter((r) => !seen.has(r.item_id))].slice(0, dto.top_k);
     } else {
-      const query = dto.vector ?? (await this.embeddings.embed(dto.query_text!));
+      const query = dto.vector ?? (await this.embeddings.embed(dto.query_text!, user));
       this.checkVector(query, 'vector');
       rows = await this.nearest(user.id, embeddingTarget(this.config.vectorDimensions), query, dto.top_k);
     }

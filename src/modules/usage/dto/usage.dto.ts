@@ -1,0 +1,91 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+
+export const MAX_HISTORY_DAYS = 90;
+
+/** One UTC day of a user's model usage against the tier's budget. */
+export class UsageDayDto {
+  @ApiProperty({ example: '2026-11-28', description: 'The UTC day' })
+  date!: string;
+
+  @ApiProperty({ description: 'Model calls (router, agents, synthesis, embeddings)', example: 12 })
+  requests!: number;
+
+  @ApiProperty({ example: 18234 })
+  prompt_tokens!: number;
+
+  @ApiProperty({ example: 1532 })
+  completion_tokens!: number;
+
+  @ApiProperty({ description: 'Spent, in USD (kept in integer micro-USD)', example: 0.060905 })
+  cost_usd!: number;
+
+  @ApiProperty({ description: "The tier's daily budget in USD (LLM_DAILY_BUDGET_USD)", example: 5 })
+  budget_usd!: number;
+
+  @ApiProperty({ example: 4.939095 })
+  remaining_usd!: number;
+
+  @ApiProperty({ description: 'True once 80 % of the budget is spent', example: false })
+  alert!: boolean;
+
+  @ApiProperty({ description: 'When the budget resets (the next UTC midnight), ms since the epoch' })
+  resets_at!: number;
+}
+
+export class UsageHistoryQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_HISTORY_DAYS, default: 30 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_HISTORY_DAYS)
+  days: number = 30;
+}
+
+export class AdminUsageQueryDto {
+  @ApiPropertyOptional({ example: '2026-11-28', description: 'The UTC day (today if omitted)' })
+  @IsOptional()
+  @Matches(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'date must be a day as YYYY-MM-DD' })
+  date?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit: number = 100;
+}
+
+export class AdminUserUsageDto {
+  @ApiProperty({ format: 'uuid' })
+  user_id!: string;
+
+  @ApiProperty()
+  email!: string;
+
+  @ApiProperty()
+  requests!: number;
+
+  @ApiProperty()
+  prompt_tokens!: number;
+
+  @ApiProperty()
+  completion_tokens!: number;
+
+  @ApiProperty()
+  cost_usd!: number;
+}
+
+export class AdminUsageDto {
+  @ApiProperty({ example: '2026-11-28' })
+  date!: string;
+
+  @ApiProperty({ type: [AdminUserUsageDto], description: 'The biggest spenders first, at most `limit`' })
+  users!: AdminUserUsageDto[];
+
+  @ApiProperty({ description: 'Spent by the listed users, in USD' })
+  total_cost_usd!: number;
+}

@@ -1,0 +1,42 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { User } from '../../auth/entities/user.entity.js';
+import { bigintNumber } from './bigint.transformer.js';
+
+/**
+ * A user's totals for one UTC day, kept with the ledger in one transaction,
+ * and what running calls hold against the budget (`reserved`). The budget
+ * check is one conditional UPDATE of this row, so parallel calls cannot
+ * overshoot it.
+ */
+@Entity('usage_days')
+export class UsageDay {
+  @PrimaryColumn('uuid')
+  userId!: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: Relation<User>;
+
+  @PrimaryColumn('date')
+  day!: string;
+
+  @Column('integer', { default: 0 })
+  requests!: number;
+
+  @Column('bigint', { default: 0, transformer: bigintNumber })
+  promptTokens!: number;
+
+  @Column('bigint', { default: 0, transformer: bigintNumber })
+  completionTokens!: number;
+
+  @Column('bigint', { default: 0, transformer: bigintNumber })
+  costMicroUsd!: number;
+
+  /** Worst cases of the calls running now, held against the budget until they settle. */
+  @Column('bigint', { default: 0, transformer: bigintNumber })
+  reservedMicroUsd!: number;
+
+  /** When the 80 % alert went out (once a day). */
+  @Column('timestamptz', { nullable: true })
+  alertedAt!: Date | null;
+}

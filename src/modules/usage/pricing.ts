@@ -1,0 +1,37 @@
+/** Built-in prices, USD per million tokens [input, output] (SPEC "Usage and spend"). */
+export const DEFAULT_PRICES: Readonly<Record<string, [number, number]>> = {
+  'gpt-4o': [2.5, 10],
+  'gpt-4o-mini': [0.15, 0.6],
+  'text-embedding-3-small': [0.02, 0],
+};
+
+/** A model nobody priced costs what gpt-4o costs. */
+export const FALLBACK_MODEL = 'gpt-4o';
+
+/**
+ * Prices in nano-USD per token (USD per million tokens × 1,000), integers so
+ * the arithmetic is exact for prices with up to three decimals.
+ */
+export class PriceTable {
+  private readonly nano = new Map<string, [number, number]>();
+
+  constructor(overrides: Record<string, [number, number]> = {}) {
+    for (const [model, [input, output]] of Object.entries({ ...DEFAULT_PRICES, ...overrides })) {
+      this.nano.set(model, [Math.round(input * 1000), Math.round(output * 1000)]);
+    }
+  }
+
+  /** A call's cost in micro-USD, rounded up: ceil((prompt × input + completion × output) / 1000). */
+  costMicroUsd(model: string, promptTokens: number, completionTokens: number): number {
+    const [input, output] = this.nano.get(model) ?? this.nano.get(FALLBACK_MODEL)!;
+    return Math.ceil((promptTokens * input + completionTokens * output) / 1000);
+  }
+}
+
+export const MICRO = 1_000_000;
+
+/** The UTC day of `at` as YYYY-MM-DD. */
+export const utcDay = (at: Date = new Date()): string => at.toISOString().slice(0, 10);
+
+/** The next UTC midnight after `day` (when its budget resets), in ms since the epoch. */
+export const resetsAt = (day: string): number => Date.parse(`${day}T00:00:00.000Z`) + 86_400_000;

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '../auth/auth.module.js';
+import { UsageCall } from './entities/usage-call.entity.js';
+import { UsageDay } from './entities/usage-day.entity.js';
+import { AdminUsageController, UsageController } from './usage.controller.js';
+import { UsageEvents } from './usage.events.js';
+import { UsageGateway } from './usage.gateway.js';
+import { UsageRepository } from './usage.repository.js';
+import { UsageService } from './usage.service.js';
+
+/**
+ * Model usage and spend: meters every model call through the LLM ports
+ * (`useMeter`), owns the per-call ledger and the per-day totals, enforces the
+ * daily budgets, alerts at 80 %, and serves GET /usage and GET /admin/usage.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([UsageCall, UsageDay]), AuthModule],
+  controllers: [UsageController, AdminUsageController],
+  providers: [UsageService, UsageRepository, UsageEvents, UsageGateway],
+  exports: [UsageService],
+})
+export class UsageModule {}

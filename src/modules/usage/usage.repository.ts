@@ -1,0 +1,159 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Between, type DataSource } from 'typeorm';
+import { UsageCall } from './entities/usage-call.entity.js';
+import { UsageDay } from './entities/usage-day.entity.js';
+
+export interface DayTotals {
+  day: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicroUsd: number;
+}
+
+export interface UserDayTotals extends DayTotals {
+  userId: string;
+  email: string;
+}
+
+const num = (v: unknown) => Number(v ?? 0);
+
+/** The rows of an UPDATE … RETURNING: TypeORM answers [rows, affected count] for UPDATE. */
+function returned<T>(result: unknown): T[] {
+  return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
+}
+
+/** The usage tables: the per-call ledger and the per-day totals and reservations. */
+@Injectable()
+export class UsageRepository {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  /**
+   * Holds `amount` against the day's budget if spent + held + amount stays
+   * within it: one conditional UPDATE, so parallel reservations serialize on
+   * the row and none can overshoot. False when the budget cannot cover it.
+   */
+  async reserve(userId: string, day: string, amount: number, budget: number): Promise<boolean> {
+    await this.ds.createQueryBuilder().insert().into(UsageDay).values({ userId, day }).orIgnore().execute();
+    const rows = returned(
+      await this.ds.query(
+        `UPDATE usage_days SET reserved_micro_usd = reserved_micro_usd + $3
+          WHERE user_id = $1 AND day = $2 AND cost_micro_usd + reserved_micro_usd + $3 <= $4
+          RETURNING 1`,
+        [userId, day, amount, budget],
+      ),
+    );
+    return rows.length === 1;
+  }
+
+  /** Gives back what a failed call held. */
+  async release(userId: string, day: string, amount: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE usage_days SET reserved_micro_usd = GREATEST(0, reserved_micro_usd - $3)
+        WHERE user_id = $1 AND day = $2`,
+      [userId, day, amount],
+    );
+  }
+
+  /**
+   * Records a finished call: its ledger row and the day's totals in one
+   * transaction, and gives back what it held. Returns the day's new spend.
+   */
+  async settle(call: Omit<UsageCall, 'id' | 'createdAt' | 'user'>, reserved: number): Promise<number> {
+    return this.ds.transaction(async (m) => {
+      await m.insert(UsageCall, m.create(UsageCall, call));
+      const [row] = returned<{ cost: string }>(
+        await m.query(
+          `UPDATE usage_days SET
+           reserved_micro_usd = GREATEST(0, reserved_micro_usd - $3),
+           requests = requests + 1,
+           prompt_tokens = prompt_tokens + $4,
+           completion_tokens = completion_tokens + $5,
+           cost_micro_usd = cost_micro_usd + $6
+         WHERE user_id = $1 AND day = $2
+         RETURNING cost_micro_usd AS cost`,
+          [call.userId, call.day, reserved, call.promptTokens, call.completionTokens, call.costMicroUsd],
+        ),
+      );
+      return num(row?.cost);
+    });
+  }
+
+  /** Marks the day's alert as sent; true only for the one caller that marked it. */
+  async claimAlert(userId: string, day: string): Promise<boolean> {
+    const rows = returned(
+      await this.ds.query(
+        `UPDATE usage_days SET alerted_at = now() WHERE user_id = $1 AND day = $2 AND alerted_at IS NULL RETURNING 1`,
+        [userId, day],
+      ),
+    );
+    return rows.length === 1;
+  }
+
+  /** The user's totals for the days from `from` to `to` (inclusive) that have any. */
+  async days(userId: string, from: string, to: string): Promise<DayTotals[]> {
+    const rows = await this.ds.getRepository(UsageDay).find({
+      where: { userId, day: Between(from, to) },
+      order: { day: 'ASC' },
+    });
+    return rows.map(totalsOf);
+  }
+
+  /** Every user's totals for one day, the biggest spenders first. */
+  async usersOn(day: string, limit: number): Promise<UserDayTotals[]> {
+    const rows = await this.ds.query<Array<Record<string, unknown>>>(
+      `SELECT d.user_id, u.email, d.requests, d.prompt_tokens, d.completion_tokens, d.cost_micro_usd
+         FROM usage_days d JOIN users u ON u.id = d.user_id
+        WHERE d.day = $1 AND d.requests > 0
+        ORDER BY d.cost_micro_usd DESC, d.user_id
+        LIMIT $2`,
+      [day, limit],
+    );
+    return rows.map((r) => ({
+      userId: String(r.user_id),
+      email: String(r.email),
+      day,
+      requests: num(r.requests),
+      promptTokens: num(r.prompt_tokens),
+      completionTokens: num(r.completion_tokens),
+      costMicroUsd: num(r.cost_micro_usd),
+    }));
+  }
+
+  /** Days whose totals differ from the sums of their ledger rows (the ledger check). */
+  async mismatches(
+    day: string,
+  ): Promise<Array<{ userId: string; field: string; totals: number; ledger: number }>> {
+    const rows = await this.ds.query<Array<Record<string, unknown>>>(
+      `SELECT COALESCE(d.user_id, l.user_id) AS user_id, d.requests, d.prompt_tokens, d.completion_tokens, d.cost_micro_usd,
+              COALESCE(l.requests, 0) AS l_requests, COALESCE(l.prompt_tokens, 0) AS l_prompt_tokens,
+              COALESCE(l.completion_tokens, 0) AS l_completion_tokens, COALESCE(l.cost_micro_usd, 0) AS l_cost_micro_usd
+         FROM usage_days d
+         FULL JOIN (SELECT user_id, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
+                           sum(completion_tokens) AS completion_tokens, sum(cost_micro_usd) AS cost_micro_usd
+                      FROM usage_calls WHERE day = $1 GROUP BY user_id) l ON l.user_id = d.user_id
+        WHERE d.day = $1 OR d.day IS NULL`,
+      [day],
+    );
+    const out: Array<{ userId: string; field: string; totals: number; ledger: number }> = [];
+    for (const r of rows) {
+      for (const field of ['requests', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd']) {
+        const totals = num(r[field]);
+        const ledger = num(r[`l_${field}`]);
+        if (totals !== ledger) out.push({ userId: String(r.user_id), field, totals, ledger });
+      }
+    }
+    return out;
+  }
+}
+
+function totalsOf(r: UsageDay): DayTotals {
+  return {
+    day: r.day,
+    requests: r.requests,
+    promptTokens: r.promptTokens,
+    completionTokens: r.completionTokens,
+    costMicroUsd: r.costMicroUsd,
+  };
+}

@@ -1,0 +1,167 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { AuthUser } from '../../common/auth/auth-user.js';
+import { AppException } from '../../common/errors/app.exception.js';
+import { ChatModel } from '../../common/llm/chat-model.js';
+import { Embeddings } from '../../common/llm/embeddings.js';
+import type { LlmMeter, MeteredCall, MeteredUsage, MeterReservation } from '../../common/llm/llm-meter.js';
+import type { Tier } from '../../common/tiers/tiers.js';
+import { AppConfig } from '../../config/app-config.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { UsageDayDto } from './dto/usage.dto.js';
+import { MICRO, PriceTable, resetsAt, utcDay } from './pricing.js';
+import { UsageEvents } from './usage.events.js';
+import { type DayTotals, UsageRepository } from './usage.repository.js';
+
+/** Share of the daily budget that triggers the day's one alert. */
+export const ALERT_SHARE = 0.8;
+
+const usd = (micro: number) => micro / MICRO;
+
+/**
+ * Meters every model call of a user: before it, reserves its worst case
+ * (prompt estimate + max output tokens at the model's prices) against the
+ * day's budget of the user's tier, or refuses with 402 `spend_limit_reached`;
+ * after it, records the call in the ledger with the provider's figures (or
+ * an estimate, flagged) and gives back the rest; crossing 80 % sends the
+ * day's one alert. Never sees any content.
+ */
+@Injectable()
+export class UsageService implements LlmMeter, OnModuleInit {
+  private readonly logger = new Logger('Usage');
+  private readonly prices: PriceTable;
+
+  constructor(
+    private readonly repo: UsageRepository,
+    private readonly audit: AuditService,
+    private readonly events: UsageEvents,
+    private readonly config: AppConfig,
+    private readonly chatModel: ChatModel,
+    private readonly embeddings: Embeddings,
+  ) {
+    this.prices = new PriceTable(config.llm.prices);
+  }
+
+  onModuleInit(): void {
+    if (!this.config.llm.metering) {
+      this.logger.warn('USAGE_METERING is off: model calls are neither recorded nor held against budgets');
+      return;
+    }
+    this.chatModel.useMeter(this);
+    this.embeddings.useMeter(this);
+  }
+
+  budgetMicroUsd(tier: Tier): number {
+    return Math.round(this.config.llm.dailyBudgetUsd[tier] * MICRO);
+  }
+
+  async reserve(call: MeteredCall): Promise<MeterReservation> {
+    const day = utcDay();
+    const tier = call.tier;
+    const budget = this.budgetMicroUsd(tier);
+    const held = this.prices.costMicroUsd(call.model, call.promptTokens, call.maxOutputTokens);
+    if (!(await this.repo.reserve(call.userId, day, held, budget))) {
+      const resets = resetsAt(day);
+      throw new AppException(
+        'spend_limit_reached',
+        `Today's model budget of the ${tier} tier ($${usd(budget).toFixed(2)}) is spent; ` +
+          `it resets at ${new Date(resets).toISOString()}`,
+        { resets_at: resets, budget_usd: usd(budget) },
+      );
+    }
+    let open = true;
+    return {
+      settle: async (usage: MeteredUsage) => {
+        if (!open) return;
+        open = false;
+        await this.settle(call, day, held, budget, usage).catch(async (err: Error) => {
+          this.logger.error(`Usage not recorded for a ${call.model} call: ${err.message}`, err.stack);
+          // Not recorded: at least stop holding its worst case against the budget.
+          await this.repo.release(call.userId, day, held).catch(() => undefined);
+        });
+      },
+      release: async () => {
+        if (!open) return;
+        open = false;
+        await this.repo
+          .release(call.userId, day, held)
+          .catch((err: Error) => this.logger.warn(`Reservation not released: ${err.message}`));
+      },
+    };
+  }
+
+  private async settle(
+    call: MeteredCall,
+    day: string,
+    held: number,
+    budget: number,
+    usage: MeteredUsage,
+  ): Promise<void> {
+    const cost = this.prices.costMicroUsd(call.model, usage.promptTokens, usage.completionTokens);
+    const spent = await this.repo.settle(
+      {
+        userId: call.userId,
+        day,
+        model: call.model,
+        kind: call.kind,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        costMicroUsd: cost,
+        estimated: usage.estimated,
+      },
+      held,
+    );
+    if (spent < budget * ALERT_SHARE || !(await this.repo.claimAlert(call.userId, day))) return;
+    const alert = { date: day, spent_usd: usd(spent), budget_usd: usd(budget) };
+    await this.audit.record({ eventType: 'usage.alert', subjectId: call.userId, data: alert });
+    this.events.emit('alert', call.userId, alert);
+  }
+
+  async today(user: AuthUser): Promise<UsageDayDto> {
+    const day = utcDay();
+    const [totals] = await this.repo.days(user.id, day, day);
+    return this.dayDto(user.tier, totals ?? emptyDay(day));
+  }
+
+  /** One row per day, oldest first, the last `days` days up to today (days without calls as zeros). */
+  async history(user: AuthUser, days: number): Promise<UsageDayDto[]> {
+    const to = utcDay();
+    const from = utcDay(new Date(Date.parse(`${to}T00:00:00Z`) - (days - 1) * 86_400_000));
+    const rows = new Map((await this.repo.days(user.id, from, to)).map((r) => [r.day, r]));
+    return Array.from({ length: days }, (_, i) => {
+      const day = utcDay(new Date(Date.parse(`${from}T00:00:00Z`) + i * 86_400_000));
+      return this.dayDto(user.tier, rows.get(day) ?? emptyDay(day));
+    });
+  }
+
+  async usersOn(day: string, limit: number) {
+    return this.repo.usersOn(day, limit);
+  }
+
+  /** Compares the day's totals with the sums of its ledger rows. */
+  async verify(day = utcDay()) {
+    return this.repo.mismatches(day);
+  }
+
+  private dayDto(tier: Tier, t: DayTotals): UsageDayDto {
+    const budget = this.budgetMicroUsd(tier);
+    return {
+      date: t.day,
+      requests: t.requests,
+      prompt_tokens: t.promptTokens,
+      completion_tokens: t.completionTokens,
+      cost_usd: usd(t.costMicroUsd),
+      budget_usd: usd(budget),
+      remaining_usd: usd(Math.max(0, budget - t.costMicroUsd)),
+      alert: t.costMicroUsd >= budget * ALERT_SHARE,
+      resets_at: resetsAt(t.day),
+    };
+  }
+}
+
+const emptyDay = (day: string): DayTotals => ({
+  day,
+  requests: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  costMicroUsd: 0,
+});
