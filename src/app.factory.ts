@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
+import { OutageService } from './modules/health/outage.service.js';
 import { inputLimitsMiddleware } from './common/input/input-limits.middleware.js';
 import { NullAsAbsentPipe } from './common/input/null-as-absent.pipe.js';
 import { ParamTextPipe } from './common/input/param-text.pipe.js';
@@ -96,7 +97,7 @@ export async function createApp(
     }),
     new NullAsAbsentPipe(),
   );
-  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalFilters(new AllExceptionsFilter(app.get(OutageService)));
 
   if (config.swaggerEnabled) {
     SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });

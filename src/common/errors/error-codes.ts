@@ -45,6 +45,8 @@ export const ERROR_STATUS = {
   // 503
   feature_not_configured: 503,
   service_unavailable: 503,
+  database_unavailable: 503,
+  storage_unavailable: 503,
   // 504
   provider_timeout: 504,
 } as const;

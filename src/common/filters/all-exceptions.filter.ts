@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { AppException } from '../errors/app.exception.js';
 import { codeForStatus, type ErrorCode } from '../errors/error-codes.js';
+import { classifyOutage, OUTAGE_RETRY_AFTER_S, type OutageTracker } from '../outage/outage.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -35,6 +36,9 @@ const MIB = 1024 * 1024;
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Exceptions');
 
+  /** `outages` logs a backing service's outage once, not one stack per failed request. */
+  constructor(private readonly outages?: OutageTracker) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const ctx = host.switchToHttp();
@@ -42,8 +46,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const requestId = String(req.id ?? res.getHeader('X-Request-Id') ?? '');
 
-    const { status, message, extra, code } = describe(exception);
-    if (status >= 500 && exception instanceof HttpException) {
+    const dependency = exception instanceof AppException ? undefined : classifyOutage(exception);
+    const { status, message, extra, code } = dependency ? unavailable(dependency) : describe(exception);
+    if (dependency) {
+      this.outages?.failed(dependency, exception);
+    } else if (status >= 500 && exception instanceof HttpException) {
       // A deliberate 502/503/504 (provider down, feature not configured): its message says it all.
       this.logger.warn(
         `${req.method} ${req.path} answered ${status} [request_id=${requestId}]: ${String(message)}`,
@@ -83,6 +90,23 @@ function extraFields(response: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(response).filter(([k]) => !RESERVED.has(k)));
 }
 
+/** A backing service is unreachable: 503 with Retry-After, and a code that says which. */
+function unavailable(dependency: ReturnType<typeof classifyOutage> & string) {
+  return dependency === 'database'
+    ? {
+        status: 503,
+        code: 'database_unavailable' as const,
+        message: 'The database is unreachable; retry in a few seconds',
+        extra: { retry_after: OUTAGE_RETRY_AFTER_S },
+      }
+    : {
+        status: 503,
+        code: 'storage_unavailable' as const,
+        message: 'The blob store is unreachable; retry in a few seconds',
+        extra: { retry_after: OUTAGE_RETRY_AFTER_S },
+      };
+}
+
 function describe(exception: unknown): {
   status: number;
   message: string | string[];
@@ -103,8 +127,12 @@ function describe(exception: unknown): {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = exception instanceof AppException ? exception.appCode : undefined;
-    if (status >= 500)
-      return { status, code, message: status === 500 ? 'Internal server error' : exception.message };
+    if (status >= 500) {
+      if (status === 500) return { status, code, message: 'Internal server error' };
+      const response = exception.getResponse();
+      const extra = typeof response === 'object' ? extraFields(response) : undefined;
+      return { status, code, message: exception.message, extra };
+    }
     const response = exception.getResponse();
     if (typeof response === 'string') return { status, code, message: response };
     const msg = (response as { message?: unknown }).message;

@@ -58,7 +58,10 @@ export function httpLogger(logger: Logger): HttpLogger {
       res.setHeader('X-Request-Id', id);
       return id;
     },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    // A deliberate 502/503/504 (provider or backing service down) is a warning, said once in detail
+    // by whoever raised it; a 500 is a bug and an error.
+    customLogLevel: (_req, res, err) =>
+      res.statusCode > 500 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info',
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',
     customAttributeKeys: { responseTime: 'duration_ms', reqId: 'request_id' },

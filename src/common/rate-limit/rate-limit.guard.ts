@@ -6,7 +6,7 @@ import { AppConfig } from '../../config/app-config.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AUTH_RATE_LIMIT_KEY, SKIP_RATE_LIMIT_KEY } from '../decorators/access.decorators.js';
 import { RATE_LIMITS } from '../tiers/tiers.js';
-import { RateLimitStore } from './rate-limit.store.js';
+import { MemoryRateLimitStore, RateLimitStore } from './rate-limit.store.js';
 import { AppException } from '../errors/app.exception.js';
 
 type Req = Request & { user?: AuthUser };
@@ -29,6 +29,9 @@ const MINUTE = 60_000;
 @Injectable()
 export class RateLimitGuard implements CanActivate {
   private readonly logger = new Logger('RateLimit');
+  /** Counters used while the shared store (Redis) is unreachable. */
+  private readonly fallback = new MemoryRateLimitStore();
+  private fallbackWarnedAt = 0;
 
   constructor(
     private readonly reflector: Reflector,
@@ -83,9 +86,15 @@ export class RateLimitGuard implements CanActivate {
       try {
         hit = await this.store.hit(limit.key, limit.windowMs);
       } catch (err) {
-        // Counters unreachable (Redis down): serve the request rather than fail it; readiness reports it.
-        this.logger.warn(`Rate limit not applied, counter store failed: ${(err as Error).message}`);
-        return {};
+        // Shared counters unreachable (Redis down): count in this process instead, so every limit
+        // (sign-in brute force included) still holds per instance rather than not at all.
+        if (Date.now() - this.fallbackWarnedAt > 60_000) {
+          this.fallbackWarnedAt = Date.now();
+          this.logger.warn(
+            `Rate limits counted per instance, the shared counters failed: ${(err as Error).message}`,
+          );
+        }
+        hit = await this.fallback.hit(limit.key, limit.windowMs);
       }
       const remaining = Math.max(0, limit.limit - hit.count);
       if (!tightest || remaining < tightest.remaining)

@@ -34,7 +34,8 @@ export class JwtAuthGuard extends AuthGuard(['jwt', 'api-key']) {
     if (user) return user;
     if (err instanceof UnauthorizedException) throw err;
     // A failure while checking credentials (the database, say) is ours, not the client's: no 401.
-    if (err) throw err instanceof Error ? err : new Error('Authentication failed unexpectedly');
+    if (err)
+      throw err instanceof Error ? err : new Error('Authentication failed unexpectedly', { cause: err });
     const req = ctx.switchToHttp().getRequest<Request>();
     if (!req.headers.authorization && !req.headers['x-api-key']) {
       throw new AuthException(

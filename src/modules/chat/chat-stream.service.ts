@@ -4,6 +4,7 @@ import { AppException } from '../../common/errors/app.exception.js';
 import { codeForStatus, type ErrorCode } from '../../common/errors/error-codes.js';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import { llmNotConfigured } from '../../common/llm/llm.errors.js';
+import { classifyOutage } from '../../common/outage/outage.js';
 import { OrchestratorService } from '../agents/orchestrator.service.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
 import { SanitizerService } from './sanitizer.service.js';
@@ -80,6 +81,10 @@ export function describeError(err: unknown, logger: Logger): { code: ErrorCode; 
   if (err instanceof HttpException) {
     const status = err.getStatus();
     if (status < 500) return { code: codeForStatus(status), message: err.message };
+  }
+  const dependency = classifyOutage(err);
+  if (dependency === 'database') {
+    return { code: 'database_unavailable', message: 'The database is unreachable; retry in a few seconds' };
   }
   const error = err instanceof Error ? err : new Error(String(err));
   logger.error(`chat stream failed: ${error.message}`, error.stack);

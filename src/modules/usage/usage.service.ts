@@ -3,7 +3,13 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { AppException } from '../../common/errors/app.exception.js';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import { Embeddings } from '../../common/llm/embeddings.js';
-import type { LlmMeter, MeteredCall, MeteredUsage, MeterReservation } from '../../common/llm/llm-meter.js';
+import {
+  countTokens,
+  type LlmMeter,
+  type MeteredCall,
+  type MeteredUsage,
+  type MeterReservation,
+} from '../../common/llm/llm-meter.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -48,6 +54,8 @@ export class UsageService implements LlmMeter, OnModuleInit {
     }
     this.chatModel.useMeter(this);
     this.embeddings.useMeter(this);
+    // Load the tokenizer now, on its worker thread, so the first cut stream is not kept waiting for it.
+    countTokens(['']).catch((err: Error) => this.logger.warn(`Tokenizer not loaded: ${err.message}`));
   }
 
   budgetMicroUsd(tier: Tier): number {

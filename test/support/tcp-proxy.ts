@@ -1,0 +1,69 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP relay in front of a backing service (PostgreSQL, S3): `cut()` stops
+ * accepting and drops every open connection, as a server that went away
+ * does; `restore()` listens again on the same port.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly open = new Set<Socket>();
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async start(): Promise<this> {
+    await this.listen(0);
+    return this;
+  }
+
+  /** `url` with its host and port replaced by the proxy's. */
+  rewrite(url: string): string {
+    const u = new URL(url);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  async cut(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    for (const s of this.open) s.destroy();
+    this.open.clear();
+    await closed;
+    this.server = undefined;
+  }
+
+  async restore(): Promise<void> {
+    await this.listen(this.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.cut();
+  }
+
+  private listen(port: number): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      for (const s of [client, upstream]) {
+        this.open.add(s);
+        s.on('close', () => this.open.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        this.port = (server.address() as { port: number }).port;
+        resolve();
+      });
+    });
+  }
+}
