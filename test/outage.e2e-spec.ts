@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { withRedis } from './support/conditions.js';
 import { startLocalS3 } from './support/s3.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -173,6 +174,37 @@ describe('backing-service outages answer 503 and heal', () => {
       await t.close();
       await proxy.stop();
       await s3.stop();
+    }
+  });
+});
+
+withRedis('a Redis outage', () => {
+  it('serves every request, with the rate limits counted in the instance meanwhile', async () => {
+    const target = new URL(process.env.REDIS_URL!);
+    const proxy = await new TcpProxy(target.hostname, Number(target.port)).start();
+    const t = await startTestApp({
+      env: { REDIS_URL: proxy.rewrite(process.env.REDIS_URL!), RATE_LIMIT_ENABLED: 'true' },
+    });
+    try {
+      const user = await newUser(t, { tier: 'free' }); // 20 requests a minute
+      await proxy.cut();
+      const statuses: number[] = [];
+      for (let i = 0; i < 24; i++) {
+        const res = await fetch(`${t.url}/api/v1/auth/me`, {
+          headers: user.auth,
+          signal: AbortSignal.timeout(5000),
+        });
+        statuses.push(res.status);
+      }
+      expect(statuses.slice(0, 20)).toEqual(Array(20).fill(200));
+      expect(statuses.slice(20)).toEqual(Array(4).fill(429));
+      expect(t.logs.lines.filter((l) => /Rate limits counted per instance/.test(String(l.msg)))).toHaveLength(
+        1,
+      );
+      await proxy.restore();
+    } finally {
+      await t.close();
+      await proxy.stop();
     }
   });
 });

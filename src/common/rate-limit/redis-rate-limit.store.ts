@@ -25,6 +25,9 @@ export class RedisRateLimitStore extends RateLimitStore {
   }
 
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
+    // While the connection is down, fail at once (the guard counts in memory) instead of queueing
+    // the command behind ioredis's reconnection backoff (up to 2 s per request).
+    if (lost(this.redis)) throw new Error(`Redis is ${this.redis.status}`);
     const [count, ttl] = (await this.redis.eval(SCRIPT, 1, this.prefix + key, String(windowMs))) as [
       number,
       number,
@@ -32,3 +35,6 @@ export class RedisRateLimitStore extends RateLimitStore {
     return { count, resetMs: ttl };
   }
 }
+
+/** The connection was up and went away (the first connect still queues its commands). */
+const lost = (redis: Redis) => ['reconnecting', 'close', 'end'].includes(redis.status);

@@ -66,6 +66,8 @@ export class RedisStreamSlots extends StreamSlots {
   }
 
   async acquire(userId: string, requestId: string, cap: number): Promise<SlotResult> {
+    // Down: fail at once rather than wait out the reconnection backoff (the cap is then not applied).
+    if (lost(this.redis)) throw new Error(`Redis is ${this.redis.status}`);
     const now = Date.now();
     const result = await this.redis.eval(
       ACQUIRE,
@@ -95,3 +97,6 @@ export class RedisStreamSlots extends StreamSlots {
     await pipeline.exec();
   }
 }
+
+/** The connection was up and went away (the first connect still queues its commands). */
+const lost = (redis: Redis) => ['reconnecting', 'close', 'end'].includes(redis.status);
