@@ -27,8 +27,8 @@ export default tseslint.config(
       globals: { ...globals.node, ...globals.jest },
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['bench/*.mjs', 'test/support/*.mjs'],
-          // Benchmarks and test helpers in plain JS are few and small; the default cap of 8 is not enough.
+          allowDefaultProject: ['bench/*.mjs', 'test/support/*.mjs', 'scripts/*.mjs'],
+          // Benchmarks, test helpers and scripts in plain JS are few and small; the default cap of 8 is not enough.
           maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 16,
         },
         tsconfigRootDir: import.meta.dirname,

@@ -385,12 +385,14 @@ describe('Sanitizer on the real protected texts', () => {
           2,
         ),
       );
-      expect(leakedWindows(service.sanitizeText(leak), PROTECTED_WINDOWS)).toEqual([]);
-      // Not compared with the whole-text result: a redaction longer than the hold bound reads as many
-      // [REDACTED] on a stream (see the known gaps below).
+      const whole = service.sanitizeText(leak);
+      expect(leakedWindows(whole, PROTECTED_WINDOWS)).toEqual([]);
+      // Redactions longer than the hold bound: still one [REDACTED] each on a stream.
       for (let round = 0; round < 5; round++) {
-        const found = leakedWindows(streamed(tokens(leak)), PROTECTED_WINDOWS);
+        const output = streamed(tokens(leak));
+        const found = leakedWindows(output, PROTECTED_WINDOWS);
         if (found.length > 0) failures.push(`${agent.name}: ${found[0]}`);
+        if (output !== whole) failures.push(`${agent.name}: the stream differs from the whole-text result`);
         totals.tokenStreams += 1;
       }
     }
@@ -496,45 +498,58 @@ describe('benign answers (false positives)', () => {
   });
 });
 
-/**
- * Known gaps (reported with issue 14, not fixed here): each test states what
- * should hold and fails today, so `it.failing` passes. When the sanitizer is
- * fixed, these start failing: turn them into plain `it`.
- */
-describe('known gaps', () => {
-  it.failing('an identifier written without its underscore (due date for due_date) still matches', () => {
-    // The sanitizer counts `_` as a letter, so "in progress" is two words where the schema has one:
-    // every n-gram across a rewritten identifier differs, and the words between identifiers get through.
+/** The gaps reported with issue 14, fixed: each test states what must hold. */
+describe('issue 14 gaps', () => {
+  it('an identifier written without its underscore (due date for due_date) still matches', () => {
+    // `_` and `-` separate words, so `in_progress`, `in-progress` and "in progress" are the same two
+    // words on both sides: a rewritten identifier no longer changes every n-gram across it.
     const schema = PROTECTED.find((p) => p.name === 'task_agent list_tasks schema')!.text;
-    const leak = schema.replaceAll('_', ' ');
-    expect(leakedWindows(service.sanitizeText(leak), PROTECTED_WINDOWS)).toEqual([]);
+    for (const leak of [schema.replaceAll('_', ' '), schema.replaceAll('_', '-'), reformat(schema)]) {
+      const whole = service.sanitizeText(leak);
+      expect(leakedWindows(whole, PROTECTED_WINDOWS)).toEqual([]);
+      expect(whole).toContain(REDACTED);
+      expect(streamed(tokens(leak))).toBe(whole);
+    }
   });
 
-  it.failing('a redaction longer than the hold bound (2048) reads as one [REDACTED] on a stream too', () => {
-    // Once the bound forces a long redaction out, the rest of it starts in the stream's context, and
-    // every later push sends another "[REDACTED]" (endsRedacted is false because the span ends past the
-    // cut) until the passage ends: here 17 of them. Nothing leaks, but REST and stream differ.
+  it('a redaction longer than the hold bound (2048) reads as one [REDACTED] on a stream too', () => {
+    // Once the bound forces a long redaction out, the rest of it starts in the stream's context: it
+    // continues the redaction just sent and adds no marker of its own (before the fix: 17 of them).
     const schema = PROTECTED.find((p) => p.name === 'task_agent update_task schema')!.text;
     const leak = `Intro. ${JSON.stringify(JSON.parse(schema), null, 8)} Outro.`;
     const chunks = Array.from({ length: Math.ceil(leak.length / 50) }, (_, i) =>
       leak.slice(50 * i, 50 * i + 50),
     );
-    expect(streamed(chunks)).toBe(service.sanitizeText(leak));
+    const whole = service.sanitizeText(leak);
+    expect(whole.split(REDACTED)).toHaveLength(2);
+    expect(streamed(chunks)).toBe(whole);
+    expect(streamed(tokens(leak))).toBe(whole);
+    // Two long passages with a plain word between them: two markers, on a stream too.
+    const twice = `${leak} Then: ${leak}`;
+    const wholeTwice = service.sanitizeText(twice);
+    expect(wholeTwice.split(REDACTED)).toHaveLength(3);
+    expect(streamed(tokens(twice))).toBe(wholeTwice);
   });
 
-  it.failing('a capital dotted İ before a reasoning block or canary does not shift the redaction', () => {
-    // Spans are found in text.toLowerCase() but cut from the original: "İ".toLowerCase() is two code
-    // units, so every İ before a block moves its redaction one character to the right.
-    // Today: "İstanbul ekibi için: <[REDACTED]Tamam."
+  it('a capital dotted İ before a reasoning block or canary does not shift the redaction', () => {
+    // "İ".toLowerCase() is two code units: spans found in a plain lowercase and cut from the original
+    // moved one character to the right per İ before them (before the fix: "İstanbul ekibi için:
+    // <[REDACTED]Tamam."). Tags and canaries are found in a fold that keeps every length.
     const i12 = 'İ'.repeat(12);
     expect(service.sanitizeText(`İstanbul ekibi için: <think>gizli plan</think> Tamam.`)).toBe(
       `İstanbul ekibi için: ${REDACTED} Tamam.`,
     );
-    // Today: "İİİİİİİİİİİİ cnry" followed by the canary's next 12 characters.
     expect(service.sanitizeText(`${i12} ${templates.canary}`)).toBe(`${i12} ${REDACTED}`);
-    // Today: "Merhaba İİİİİİİİ <think>g" (and the answer after the block is lost).
+    expect(service.sanitizeText(`${i12}${templates.canary.toUpperCase()}İ`)).toBe(`${i12}${REDACTED}İ`);
     expect(streamed(['Merhaba İİİİİİİİ ', '<think>gizli plan</think>', ' Tamam.'])).toBe(
       `Merhaba İİİİİİİİ ${REDACTED} Tamam.`,
     );
+    const long = `${'İ'.repeat(40)} <THINK>${'gizli plan '.repeat(400)}`;
+    expect(service.sanitizeText(long)).toBe(`${'İ'.repeat(40)} ${REDACTED}`);
+    expect(streamed(tokens(long))).toBe(`${'İ'.repeat(40)} ${REDACTED}`);
+    // A prompt passage with İ for I, as a Turkish keyboard writes it, is still found.
+    const prompt = PROTECTED.find((p) => p.name === 'router prompt')!.text;
+    const dotted = prompt.replaceAll('i', 'İ').replaceAll('I', 'İ');
+    expect(leakedWindows(service.sanitizeText(dotted).replaceAll('İ', 'i'), PROTECTED_WINDOWS)).toEqual([]);
   });
 });

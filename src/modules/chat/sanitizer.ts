@@ -7,8 +7,10 @@
  *   prompts, router prompt, templates, tool descriptions and schemas) are cut
  *   into every run of N consecutive words, lowercased and Unicode-normalised,
  *   so a repeat with other whitespace, case or punctuation between the words
- *   is still found. Every run of the output that matches is redacted; runs
- *   that overlap merge into one redaction.
+ *   is still found. A word is letters, digits and combining marks: `_` and `-`
+ *   separate words, so `due_date`, `due-date` and "due date" read alike. Every
+ *   run of the output that matches is redacted; runs that overlap merge into
+ *   one redaction.
  * - Canary tokens (one per deployment, planted in every system prompt) are
  *   redacted wherever they appear, in any case.
  * - Reasoning blocks (`<think>…</think>`, `[INST]…[/INST]`), and an opened
@@ -16,7 +18,13 @@
  *
  * On streams the sanitizer holds back a bounded tail (the last N-1 words, a
  * word still arriving, an opened reasoning block) so a passage split across
- * chunks is caught before any of it is sent.
+ * chunks is caught before any of it is sent. A redaction the bound forces out
+ * before it has ended reads as one `[REDACTED]` all the same: a stream says
+ * exactly what the whole text says.
+ *
+ * Offsets are UTF-16 code units of the original text. Tags and canaries are
+ * searched in a case fold that keeps every character's length (`foldCase`),
+ * so what is found there is cut from the original at the same place.
  */
 
 export const REDACTED = '[REDACTED]';
@@ -33,7 +41,8 @@ export interface SanitizerOptions {
   maxHold?: number;
 }
 
-const WORD = /[\p{L}\p{N}_]+/gu;
+/** Letters, digits and combining marks (so a decomposed "é" stays in its word); anything else separates. */
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 const BLOCKS: ReadonlyArray<{ open: string; close: string }> = [
   { open: '<think>', close: '</think>' },
   { open: '[inst]', close: '[/inst]' },
@@ -55,10 +64,54 @@ interface Word {
 function words(text: string): Word[] {
   const out: Word[] = [];
   for (const m of text.matchAll(WORD)) {
-    out.push({ start: m.index, end: m.index + m[0].length, norm: m[0].normalize('NFKC').toLowerCase() });
+    const nfkc = m[0].normalize('NFKC');
+    const lower = nfkc.toLowerCase();
+    // "İ" reads as "i" here too (an "İ" for "I" still matches); the common case pays one comparison.
+    const norm = lower.length === nfkc.length ? lower : foldCase(nfkc);
+    out.push({ start: m.index, end: m.index + m[0].length, norm });
   }
   return out;
 }
+
+/** Characters `toLowerCase` may change (ASCII other than A-Z never changes). */
+const CASED = /[A-Z\u0080-\u{10FFFF}]/gu;
+
+function foldChar(ch: string): string {
+  const lower = ch.toLowerCase();
+  if (lower.length === ch.length) return lower;
+  // "İ" lowercases to "i" + U+0307 (two code units): its first character alone keeps the length.
+  const first = String.fromCodePoint(lower.codePointAt(0)!);
+  return first.length === ch.length ? first : ch;
+}
+
+/**
+ * Lowercase that keeps every character's length in UTF-16 code units, so an
+ * offset found in the fold cuts the original at the same place.
+ * `toLowerCase` does not: "İ" (U+0130) becomes two code units, and every
+ * offset after it would be one too far. No character lowercases to fewer
+ * code units (sanitizer.spec.ts checks all of Unicode), so the same length
+ * means nothing grew; otherwise (a character a later Unicode adds) each
+ * character is folded on its own.
+ */
+export function foldCase(text: string): string {
+  const lower = text.toLowerCase();
+  if (lower.length === text.length) return lower;
+  // "İ" is the one character that grows today: drop the U+0307 each one gained after its "i".
+  let out = '';
+  let from = 0;
+  let shift = 0;
+  for (let at = text.indexOf('\u0130'); at >= 0; at = text.indexOf('\u0130', at + 1)) {
+    out += lower.slice(from + shift, at + shift + 1);
+    shift += 1;
+    from = at + 1;
+  }
+  out += lower.slice(from + shift);
+  // Anything else that grew (a later Unicode): fold character by character.
+  return out.length === text.length ? out : text.replace(CASED, foldChar);
+}
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
 
 export function emptyCounts(): RedactionCounts {
   return { prompt: 0, canary: 0, reasoning: 0 };
@@ -81,7 +134,7 @@ export class Sanitizer {
       const w = words(text).map((x) => x.norm);
       for (let i = 0; i + this.n <= w.length; i++) this.grams.add(w.slice(i, i + this.n).join(' '));
     }
-    this.canaries = canaries.filter((c) => c.length > 0).map((c) => c.toLowerCase());
+    this.canaries = canaries.filter((c) => c.length > 0).map(foldCase);
   }
 
   /** How many distinct protected n-grams are known (for start-up logs and tests). */
@@ -111,16 +164,25 @@ export class Sanitizer {
    * Finds the redactions in `buffer` and returns the part of it that is final
    * (`consumed` characters, rendered as `output`). Not final: keeps back what a
    * later chunk could still turn into (part of) a redaction.
+   *
+   * `skip`: the first characters are context already sent (matched against,
+   * never rendered again). `continuing`: what was sent last is a redaction
+   * reaching `skip`; a redaction that goes on from there adds no second
+   * marker. `endsRedacted` says the same of this call's end, for the next.
    */
   scan(
     buffer: string,
     final: boolean,
     counts: RedactionCounts,
     skip = 0,
+    continuing = false,
   ): { output: string; consumed: number; endsRedacted: boolean } {
-    const lower = buffer.toLowerCase();
+    const lower = foldCase(buffer);
+    // A chunk may end between the two halves of a surrogate pair: the half that came waits for the other.
+    const edge =
+      !final && isHighSurrogate(buffer.charCodeAt(buffer.length - 1)) ? buffer.length - 1 : buffer.length;
     const spans: Span[] = [];
-    let cut = buffer.length;
+    let cut = edge;
     let openAt = -1;
 
     // Reasoning blocks; an unclosed one runs to the end (final) or holds everything from it.
@@ -165,8 +227,7 @@ export class Sanitizer {
 
     const all = words(buffer);
     // The last word may still be growing unless the stream is over.
-    const complete =
-      !final && all.length && all[all.length - 1].end === buffer.length ? all.slice(0, -1) : all;
+    const complete = !final && all.length && all[all.length - 1].end >= edge ? all.slice(0, -1) : all;
     for (let i = 0; i + this.n <= complete.length; i++) {
       const gram = complete
         .slice(i, i + this.n)
@@ -196,21 +257,27 @@ export class Sanitizer {
       }
     }
     cut = Math.max(cut, skip);
+    // Never between the halves of a surrogate pair (the bound counts code units); no span ends there.
+    if (cut > skip && isLowSurrogate(buffer.charCodeAt(cut)) && isHighSurrogate(buffer.charCodeAt(cut - 1))) {
+      cut -= 1;
+    }
 
     let output = '';
     let pos = skip;
-    let endsRedacted = false;
     for (const span of merged) {
       if (span.end <= skip) continue;
-      if (span.start >= cut) break;
-      output += buffer.slice(pos, Math.max(span.start, skip)) + REDACTED;
-      counts[span.kind] += 1;
+      // A span past the cut, or one from the context still growing (cut === skip): nothing of it is final.
+      if (span.start >= cut || span.end > cut) break;
+      output += buffer.slice(pos, Math.max(span.start, skip));
+      // Touching or overlapping the redaction sent last: the same redaction (the whole text merges them too).
+      if (!(continuing && pos === skip && span.start <= skip)) {
+        output += REDACTED;
+        counts[span.kind] += 1;
+      }
       pos = span.end;
-      endsRedacted = pos === cut;
     }
     output += buffer.slice(pos, cut);
-    if (pos < cut) endsRedacted = false;
-    return { output, consumed: cut, endsRedacted };
+    return { output, consumed: cut, endsRedacted: cut > skip ? pos === cut : continuing };
   }
 }
 
@@ -233,7 +300,7 @@ function mergeSpans(spans: Span[]): Span[] {
  */
 function compactOpenBlock(buffer: string, maxHold: number): string {
   if (buffer.length <= maxHold) return buffer;
-  const lower = buffer.toLowerCase();
+  const lower = foldCase(buffer);
   for (const block of BLOCKS) {
     const at = lower.indexOf(block.open);
     if (at >= 0 && !lower.includes(block.close, at)) {
@@ -248,6 +315,7 @@ export class StreamSanitizer {
   /** The last words already sent: matched against, never sent again. */
   private context = '';
   private buffer = '';
+  /** What was sent last is a redaction that a later match may continue (without a second marker). */
   private lastRedacted = false;
   private done = false;
   readonly counts = emptyCounts();
@@ -281,13 +349,11 @@ export class StreamSanitizer {
       final,
       this.counts,
       this.context.length,
+      this.lastRedacted,
     );
     this.context = text.slice(this.sanitizer.contextStart(text.slice(0, consumed)), consumed);
     this.buffer = compactOpenBlock(text.slice(consumed), this.sanitizer.maxHold);
-    let sent = output;
-    // A passage redacted across two takes reads as one redaction.
-    if (this.lastRedacted && sent.startsWith(REDACTED)) sent = sent.slice(REDACTED.length);
-    if (output.length > 0) this.lastRedacted = endsRedacted;
-    return sent;
+    this.lastRedacted = endsRedacted;
+    return output;
   }
 }
