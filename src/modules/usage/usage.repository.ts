@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, type DataSource } from 'typeorm';
 import { UsageCall } from './entities/usage-call.entity.js';
@@ -35,12 +36,15 @@ export class UsageRepository {
    * the row and none can overshoot. False when the budget cannot cover it.
    */
   async reserve(userId: string, day: string, amount: number, budget: number): Promise<boolean> {
-    await this.ds.createQueryBuilder().insert().into(UsageDay).values({ userId, day }).orIgnore().execute();
+    // One statement: the day's first call creates the row, later ones add to it while it fits.
     const rows = returned(
       await this.ds.query(
-        `UPDATE usage_days SET reserved_micro_usd = reserved_micro_usd + $3
-          WHERE user_id = $1 AND day = $2 AND cost_micro_usd + reserved_micro_usd + $3 <= $4
-          RETURNING 1`,
+        `INSERT INTO usage_days (user_id, day, reserved_micro_usd)
+           SELECT $1::uuid, $2::date, $3::bigint WHERE $3::bigint <= $4::bigint
+         ON CONFLICT (user_id, day) DO UPDATE
+           SET reserved_micro_usd = usage_days.reserved_micro_usd + EXCLUDED.reserved_micro_usd
+           WHERE usage_days.cost_micro_usd + usage_days.reserved_micro_usd + EXCLUDED.reserved_micro_usd <= $4::bigint
+         RETURNING 1`,
         [userId, day, amount, budget],
       ),
     );
@@ -61,11 +65,15 @@ export class UsageRepository {
    * transaction, and gives back what it held. Returns the day's new spend.
    */
   async settle(call: Omit<UsageCall, 'id' | 'createdAt' | 'user'>, reserved: number): Promise<number> {
-    return this.ds.transaction(async (m) => {
-      await m.insert(UsageCall, m.create(UsageCall, call));
-      const [row] = returned<{ cost: string }>(
-        await m.query(
-          `UPDATE usage_days SET
+    // One statement (so one implicit transaction): the ledger row and the totals land together.
+    const [row] = returned<{ cost: string }>(
+      await this.ds.query(
+        `WITH call AS (
+           INSERT INTO usage_calls
+             (id, user_id, day, model, kind, prompt_tokens, completion_tokens, cost_micro_usd, estimated)
+           VALUES ($7, $1, $2, $8, $9, $4, $5, $6, $10)
+         )
+         UPDATE usage_days SET
            reserved_micro_usd = GREATEST(0, reserved_micro_usd - $3),
            requests = requests + 1,
            prompt_tokens = prompt_tokens + $4,
@@ -73,11 +81,21 @@ export class UsageRepository {
            cost_micro_usd = cost_micro_usd + $6
          WHERE user_id = $1 AND day = $2
          RETURNING cost_micro_usd AS cost`,
-          [call.userId, call.day, reserved, call.promptTokens, call.completionTokens, call.costMicroUsd],
-        ),
-      );
-      return num(row?.cost);
-    });
+        [
+          call.userId,
+          call.day,
+          reserved,
+          call.promptTokens,
+          call.completionTokens,
+          call.costMicroUsd,
+          randomUUID(),
+          call.model,
+          call.kind,
+          call.estimated,
+        ],
+      ),
+    );
+    return num(row?.cost);
   }
 
   /** Marks the day's alert as sent; true only for the one caller that marked it. */
