@@ -79,6 +79,8 @@ export class AppConfig {
   readonly storageMaxRecordBytes: number;
   /** Backups kept per user; older ones are deleted after a new one commits. */
   readonly backupKeep: number;
+  /** Sweep of blobs no row references and of interrupted writes' leftovers (0 ms interval: never by itself). */
+  readonly blobSweep: { intervalMs: number; graceMs: number };
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly shutdownTimeoutMs: number;
@@ -143,6 +145,7 @@ export class AppConfig {
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
     this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;
     this.backupKeep = env.BACKUP_KEEP;
+    this.blobSweep = { intervalMs: env.BLOB_SWEEP_INTERVAL_MS, graceMs: env.BLOB_SWEEP_GRACE_MS };
     this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
     this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;

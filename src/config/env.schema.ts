@@ -254,6 +254,11 @@ export const envSchema = z.object({
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   STORAGE_MAX_RECORD_BYTES: int(16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   BACKUP_KEEP: int(10, 1, 1000),
+  // How often unreferenced blobs and leftovers of interrupted writes are swept (0: never by itself).
+  BLOB_SWEEP_INTERVAL_MS: int(3_600_000, 0, 7 * 24 * 3_600_000),
+  // How old an unreferenced blob or a leftover must be before the sweep takes it (a younger one
+  // may be a write in flight on some instance).
+  BLOB_SWEEP_GRACE_MS: int(6 * 3_600_000, 0, 30 * 24 * 3_600_000),
   KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
   SHUTDOWN_DELAY_MS: int(0, 0, 60_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),

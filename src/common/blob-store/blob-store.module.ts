@@ -2,10 +2,14 @@ import { Global, Module } from '@nestjs/common';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config.js';
 import { BlobStore } from './blob-store.js';
+import { BlobSweepService } from './blob-sweep.service.js';
 import { FileBlobStore } from './file-blob-store.js';
 import { S3BlobStore } from './s3-blob-store.js';
 
-/** S3 when S3_BUCKET is set, else files under DATA_DIR/blobs. Readiness reports whether it answers. */
+/**
+ * S3 when S3_BUCKET is set, else files under DATA_DIR/blobs. Readiness reports whether it answers.
+ * The sweep removes what no row references; modules declare their keys to it with `blobKeyOwner`.
+ */
 @Global()
 @Module({
   providers: [
@@ -17,7 +21,8 @@ import { S3BlobStore } from './s3-blob-store.js';
           ? new S3BlobStore(config.s3.bucket, config.s3)
           : new FileBlobStore(join(config.dataDir, 'blobs')),
     },
+    BlobSweepService,
   ],
-  exports: [BlobStore],
+  exports: [BlobStore, BlobSweepService],
 })
 export class BlobStoreModule {}

@@ -21,6 +21,29 @@ export interface StoredBlob {
   checksum?: string;
 }
 
+/** One stored object, as a listing shows it. */
+export interface ListedBlob {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/**
+ * What an interrupted write leaves behind: a temp file (files driver), a
+ * checksum file whose object never arrived (files), or a multipart upload that
+ * was neither completed nor aborted (S3, where its parts are stored and billed).
+ */
+export interface UnfinishedWrite {
+  kind: 'temp_file' | 'checksum_file' | 'multipart_upload';
+  /** The driver's handle for removeUnfinished (a path under its root, or an upload id). */
+  ref: string;
+  /** The key being written, where the store records it (S3 multipart uploads). */
+  key?: string;
+  size: number;
+  /** When the write last made progress (a temp file's mtime, an upload's newest part). */
+  lastActivity: Date;
+}
+
 /**
  * Where encrypted blobs live: S3 (or any S3-protocol server) or local files.
  * Keys are `/`-separated paths of safe segments (`{user_id}/{table}/{id}`).
@@ -41,6 +64,15 @@ export abstract class BlobStore {
   abstract delete(key: string): Promise<void>;
   /** Throws when the store cannot be reached (readiness). */
   abstract ping(): Promise<void>;
+  /**
+   * Every stored object whose key starts with `prefix`, fetched page by page as
+   * the caller consumes them (never the whole listing in memory). No order is promised.
+   */
+  abstract list(prefix?: string, options?: { pageSize?: number }): AsyncIterable<ListedBlob>;
+  /** Leftovers of writes that never finished (see UnfinishedWrite), page by page. */
+  abstract listUnfinished(): AsyncIterable<UnfinishedWrite>;
+  /** Removes one leftover; idempotent. The caller decides it is abandoned (by its age). */
+  abstract removeUnfinished(write: UnfinishedWrite): Promise<void>;
 
   /**
    * Best-effort removal of a blob no row points to any more (a failed write's

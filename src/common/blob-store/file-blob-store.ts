@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, opendir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertValidKey, BlobStore, type ByteRange, type PutOptions, type StoredBlob } from './blob-store.js';
+import {
+  assertValidKey,
+  BlobStore,
+  type ByteRange,
+  type ListedBlob,
+  type PutOptions,
+  type StoredBlob,
+  type UnfinishedWrite,
+} from './blob-store.js';
 
 const WRITE_BUFFER = 4 * 1024 * 1024;
 const SYNC_EVERY = 64 * 1024 * 1024;
@@ -102,6 +110,72 @@ export class FileBlobStore extends BlobStore {
     await mkdir(this.root, { recursive: true });
     await stat(this.root);
   }
+
+  async *list(prefix = ''): AsyncIterable<ListedBlob> {
+    // Walk only the directory the prefix's whole segments name; its last, partial segment filters.
+    const segments = prefix.split('/');
+    segments.pop();
+    if (segments.some((s) => s === '' || s === '.' || s === '..')) return;
+    for await (const file of this.walk(segments.join('/'))) {
+      if (!file.key.startsWith(prefix) || isBookkeeping(file.key)) continue;
+      const info = await lstat(join(this.root, file.key)).catch(ignoreMissing);
+      if (info?.isFile()) yield { key: file.key, size: info.size, lastModified: info.mtime };
+    }
+  }
+
+  async *listUnfinished(): AsyncIterable<UnfinishedWrite> {
+    for await (const file of this.walk('')) {
+      const kind = file.key.endsWith(TMP)
+        ? 'temp_file'
+        : file.key.endsWith(SHA256) && !(await this.exists(file.key.slice(0, -SHA256.length)))
+          ? 'checksum_file'
+          : undefined;
+      if (!kind) continue;
+      const info = await lstat(join(this.root, file.key)).catch(ignoreMissing);
+      if (info?.isFile()) yield { kind, ref: file.key, size: info.size, lastActivity: info.mtime };
+    }
+  }
+
+  async removeUnfinished(write: UnfinishedWrite): Promise<void> {
+    const ref = write.ref;
+    if (ref.split('/').some((s) => s === '' || s === '.' || s === '..') || !isBookkeeping(ref)) {
+      throw new Error(`Not a leftover of this store: ${JSON.stringify(ref)}`);
+    }
+    // A checksum file whose object has arrived since it was listed is no leftover any more.
+    if (write.kind === 'checksum_file' && (await this.exists(ref.slice(0, -SHA256.length)))) return;
+    await rm(join(this.root, ref), { force: true });
+  }
+
+  private async exists(relative: string): Promise<boolean> {
+    return (await lstat(join(this.root, relative)).catch(ignoreMissing)) !== undefined;
+  }
+
+  /**
+   * Every regular file under `dir` (relative to the root), depth first. Directory entries are
+   * read a few at a time (opendir), so a directory of a million blobs is never held whole; a
+   * directory removed while it is walked is skipped.
+   */
+  private async *walk(dir: string): AsyncGenerator<{ key: string }> {
+    const handle = await opendir(join(this.root, dir)).catch(ignoreMissing);
+    if (!handle) return;
+    for await (const entry of handle) {
+      const key = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) yield* this.walk(key);
+      else if (entry.isFile()) yield { key };
+    }
+  }
+}
+
+const TMP = '.tmp';
+const SHA256 = '.sha256';
+/** Temp files and checksum files sit beside the objects; they are not objects themselves. */
+const isBookkeeping = (name: string) => name.endsWith(TMP) || name.endsWith(SHA256);
+
+/** A path removed (or never there) while a listing runs is simply not listed. */
+function ignoreMissing(err: unknown): undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+  throw err;
 }
 
 async function fsyncFile(path: string): Promise<void> {

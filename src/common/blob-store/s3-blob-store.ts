@@ -1,8 +1,13 @@
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
   NoSuchKey,
+  NoSuchUpload,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -14,9 +19,11 @@ import {
   assertValidKey,
   BlobStore,
   type ByteRange,
+  type ListedBlob,
   partSizeFor,
   type PutOptions,
   type StoredBlob,
+  type UnfinishedWrite,
 } from './blob-store.js';
 
 /** Objects up to this size go in one PutObject; larger or unknown-length streams use a multipart Upload. */
@@ -114,4 +121,112 @@ export class S3BlobStore extends BlobStore {
   async ping(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
   }
+
+  async *list(prefix = '', options: { pageSize?: number } = {}): AsyncIterable<ListedBlob> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix || undefined,
+          ContinuationToken: token,
+          MaxKeys: options.pageSize ?? 1000,
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        yield {
+          key: object.Key,
+          size: object.Size ?? 0,
+          lastModified: object.LastModified ?? new Date(0),
+        };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async *listUnfinished(): AsyncIterable<UnfinishedWrite> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+          MaxUploads: 1000,
+        }),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key || !upload.UploadId) continue;
+        const parts = await this.uploadedParts(upload.Key, upload.UploadId);
+        if (!parts) continue; // completed or aborted since the page was listed
+        const started = upload.Initiated?.getTime() ?? 0;
+        yield {
+          kind: 'multipart_upload',
+          ref: upload.UploadId,
+          key: upload.Key,
+          size: parts.size,
+          // A long upload is alive while parts keep arriving: its age is that of its newest part.
+          lastActivity: new Date(Math.max(started, parts.newest)),
+        };
+      }
+      const more = page.IsTruncated === true;
+      keyMarker = more ? page.NextKeyMarker : undefined;
+      uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+  }
+
+  async removeUnfinished(write: UnfinishedWrite): Promise<void> {
+    if (write.kind !== 'multipart_upload' || !write.key) {
+      throw new Error(`Not a leftover of this store: ${write.kind}`);
+    }
+    assertValidKey(write.key);
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: write.key, UploadId: write.ref }),
+      );
+    } catch (err) {
+      if (!isNoSuchUpload(err)) throw err;
+    }
+  }
+
+  /** Total bytes and newest part time of an upload; null when there is no such upload any more. */
+  private async uploadedParts(
+    key: string,
+    uploadId: string,
+  ): Promise<{ size: number; newest: number } | null> {
+    let size = 0;
+    let newest = 0;
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumberMarker: marker,
+          }),
+        );
+        for (const part of page.Parts ?? []) {
+          size += part.Size ?? 0;
+          newest = Math.max(newest, part.LastModified?.getTime() ?? 0);
+        }
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (err) {
+      if (isNoSuchUpload(err)) return null;
+      throw err;
+    }
+    return { size, newest };
+  }
+}
+
+function isNoSuchUpload(err: unknown): boolean {
+  return (
+    err instanceof NoSuchUpload ||
+    (err instanceof S3ServiceException &&
+      (err.name === 'NoSuchUpload' || err.$metadata.httpStatusCode === 404))
+  );
 }

@@ -1,0 +1,451 @@
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import S3rver from 's3rver';
+import { Client } from 'pg';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { BlobStore } from '../src/common/blob-store/blob-store.js';
+import { BlobSweepService } from '../src/common/blob-store/blob-sweep.service.js';
+import { type S3BlobStore } from '../src/common/blob-store/s3-blob-store.js';
+import { startTestApp, type TestApp } from './support/test-app.js';
+import { newUser, type TestUser } from './support/users.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const binary = (res: request.Response, cb: (err: Error | null, body: Buffer) => void) => {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => cb(null, Buffer.concat(chunks)));
+};
+
+/** What the middleware below uses of s3rver's (Koa's) request context. */
+interface Context {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  type: string;
+  body: unknown;
+}
+type Next = () => Promise<unknown>;
+interface S3rverStore {
+  listObjects(
+    bucket: string,
+    options: { prefix: string; maxKeys: number; startAfter: string },
+  ): Promise<{ objects: Array<{ key: string; size: number; lastModifiedDate: Date }>; isTruncated: boolean }>;
+}
+
+/**
+ * A whole second after now, once it has passed. S3 listings give LastModified to the second
+ * (s3rver truncates mtimes): whatever is written before the boundary shows as older than it,
+ * whatever is written after shows as at least it.
+ */
+async function nextSecond(): Promise<Date> {
+  const boundary = Math.ceil((Date.now() + 1) / 1000) * 1000;
+  await sleep(boundary - Date.now() + 50);
+  return new Date(boundary);
+}
+
+/**
+ * s3rver in this process, taught the three multipart calls it lacks (ListMultipartUploads,
+ * ListParts, AbortMultipartUpload) over its own upload directory, so incomplete uploads can be
+ * listed and aborted through the S3 protocol as on S3 or MinIO.
+ */
+async function startS3(bucket = 'adiuva-sweep') {
+  const directory = mkdtempSync(join(tmpdir(), 'adiuva-s3-sweep-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket, configs: [] }],
+  });
+  const uploads = join(directory, bucket, '._S3rver_uploads');
+  const store = (server as unknown as { store: S3rverStore }).store;
+  const xml = (ctx: Context, status: number, body: string) => {
+    ctx.status = status;
+    ctx.type = 'application/xml';
+    ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+  };
+  const noSuchUpload = (ctx: Context) =>
+    xml(ctx, 404, '<Error><Code>NoSuchUpload</Code><Message>No such upload</Message></Error>');
+  const parts = async (id: string) => {
+    const names = (await readdir(join(uploads, id))).filter((n) => /^\d+$/.test(n));
+    return Promise.all(
+      names.map(async (n) => ({ number: Number(n), stat: await stat(join(uploads, id, n)) })),
+    );
+  };
+  (server as unknown as { middleware: Array<(ctx: Context, next: Next) => unknown> }).middleware.unshift(
+    async (ctx: Context, next: Next) => {
+      const [, name, ...keyParts] = ctx.path.split('/');
+      const key = decodeURIComponent(keyParts.join('/'));
+      const uploadId = typeof ctx.query.uploadId === 'string' ? ctx.query.uploadId : undefined;
+      if (name !== bucket) return next();
+      // s3rver's own continuation tokens use DES, which this Node's OpenSSL no longer has.
+      if (ctx.method === 'GET' && !key && ctx.query['list-type'] === '2') {
+        const token = ctx.query['continuation-token'];
+        const page = await store.listObjects(bucket, {
+          prefix: (ctx.query.prefix as string | undefined) ?? '',
+          maxKeys: Math.min(1000, Number(ctx.query['max-keys'] ?? 1000)),
+          startAfter: typeof token === 'string' ? Buffer.from(token, 'base64url').toString() : '',
+        });
+        const last = page.objects.at(-1)?.key;
+        return xml(
+          ctx,
+          200,
+          `<ListBucketResult><Name>${bucket}</Name><KeyCount>${page.objects.length}</KeyCount>` +
+            `<IsTruncated>${page.isTruncated}</IsTruncated>` +
+            (page.isTruncated && last
+              ? `<NextContinuationToken>${Buffer.from(last).toString('base64url')}</NextContinuationToken>`
+              : '') +
+            page.objects
+              .map(
+                (o) =>
+                  `<Contents><Key>${o.key}</Key><LastModified>${o.lastModifiedDate.toISOString()}</LastModified>` +
+                  `<Size>${o.size}</Size></Contents>`,
+              )
+              .join('') +
+            '</ListBucketResult>',
+        );
+      }
+      if (ctx.method === 'GET' && !key && 'uploads' in ctx.query) {
+        const ids = existsSync(uploads) ? await readdir(uploads) : [];
+        const entries = await Promise.all(
+          ids.map(async (id) => ({
+            id,
+            key: await readFile(join(uploads, id, 'key'), 'utf8'),
+            initiated: (await stat(join(uploads, id, 'key'))).mtime,
+          })),
+        );
+        return xml(
+          ctx,
+          200,
+          `<ListMultipartUploadsResult><Bucket>${bucket}</Bucket><MaxUploads>1000</MaxUploads>` +
+            '<IsTruncated>false</IsTruncated>' +
+            entries
+              .map(
+                (u) =>
+                  `<Upload><Key>${u.key}</Key><UploadId>${u.id}</UploadId>` +
+                  `<Initiated>${u.initiated.toISOString()}</Initiated></Upload>`,
+              )
+              .join('') +
+            '</ListMultipartUploadsResult>',
+        );
+      }
+      if (!key || !uploadId || !['GET', 'DELETE'].includes(ctx.method)) return next();
+      if (!existsSync(join(uploads, uploadId))) return noSuchUpload(ctx);
+      if (ctx.method === 'DELETE') {
+        await rm(join(uploads, uploadId), { recursive: true, force: true });
+        ctx.status = 204;
+        return;
+      }
+      return xml(
+        ctx,
+        200,
+        `<ListPartsResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${uploadId}</UploadId>` +
+          '<IsTruncated>false</IsTruncated>' +
+          (await parts(uploadId))
+            .map(
+              (p) =>
+                `<Part><PartNumber>${p.number}</PartNumber><LastModified>${p.stat.mtime.toISOString()}` +
+                `</LastModified><ETag>"x"</ETag><Size>${p.stat.size}</Size></Part>`,
+            )
+            .join('') +
+          '</ListPartsResult>',
+      );
+    },
+  );
+  const address = await server.run();
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  return {
+    bucket,
+    uploads: () => (existsSync(uploads) ? readdirSync(uploads) : []),
+    env: {
+      S3_BUCKET: bucket,
+      S3_ENDPOINT_URL: endpoint,
+      S3_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    },
+    stop: async () => {
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.each(['files', 's3'] as const)('blob sweep on the %s driver', (driver) => {
+  let t: TestApp;
+  let s3: Awaited<ReturnType<typeof startS3>> | undefined;
+  let blobs: BlobStore;
+  let sweeper: BlobSweepService;
+  beforeAll(async () => {
+    s3 = driver === 's3' ? await startS3() : undefined;
+    // No sweep of its own at start: the test runs each one.
+    t = await startTestApp({
+      env: { ...(s3?.env ?? {}), BLOB_SWEEP_INTERVAL_MS: '0', RATE_LIMIT_ENABLED: 'false', BACKUP_KEEP: '5' },
+    });
+    blobs = t.app.get(BlobStore);
+    sweeper = t.app.get(BlobSweepService);
+  });
+  afterAll(async () => {
+    await t.close();
+    await s3?.stop();
+  });
+
+  const api = () => request(t.url);
+  const root = () => join(t.config.dataDir, 'blobs');
+  const createRecord = async (u: TestUser, bytes: Buffer, table = 'notes') =>
+    (
+      await api()
+        .post('/api/v1/storage/records')
+        .set(u.auth)
+        .send({ table, blob: bytes.toString('base64'), checksum: sha(bytes) })
+        .expect(201)
+    ).body.id as string;
+  const putBackup = async (u: TestUser, body: Buffer) =>
+    (
+      await api()
+        .put('/api/v1/backup')
+        .set(u.auth)
+        .set('Content-Type', 'application/octet-stream')
+        .set('X-Backup-Version', '1')
+        .set('X-Backup-Timestamp', '1767225600000')
+        .set('X-Backup-Checksum', sha(body))
+        .send(body)
+        .expect(201)
+    ).body.id as string;
+  const usage = async (u: TestUser) => ({
+    storage: (await api().get('/api/v1/storage/usage').set(u.auth).expect(200)).body as {
+      used_bytes: number;
+    },
+    backups: (
+      (await api().get('/api/v1/backup/history').set(u.auth).expect(200)).body as Array<{
+        size_bytes: number;
+      }>
+    )
+      .map((b) => b.size_bytes)
+      .reduce((a, b) => a + b, 0),
+  });
+  const get = async (path: string, u: TestUser) =>
+    (await api().get(path).set(u.auth).buffer(true).parse(binary).expect(200)).body as Buffer;
+  /** Files under the files driver's root (relative), or every key of the bucket. */
+  const everything = async () => {
+    const keys: string[] = [];
+    for await (const b of blobs.list()) keys.push(b.key);
+    return keys.sort();
+  };
+  const plantFile = (relative: string, bytes: Buffer) => {
+    const path = join(root(), relative);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+  };
+  const startUpload = async (key: string, bytes: Buffer) => {
+    const client = (blobs as S3BlobStore).client;
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: s3!.bucket, Key: key }),
+    );
+    await client.send(
+      new UploadPartCommand({ Bucket: s3!.bucket, Key: key, UploadId, PartNumber: 1, Body: bytes }),
+    );
+    return UploadId!;
+  };
+
+  it('removes old orphans and leftovers, keeps young ones and every real blob; rows, bytes and quota unchanged', async () => {
+    const u = await newUser(t, { tier: 'pro' });
+    const other = await newUser(t, { tier: 'pro' });
+
+    // Real data, some of it written before the cut-off (old and referenced).
+    const notes = [randomBytes(3000), randomBytes(5000), randomBytes(700)];
+    const ids = [];
+    for (const bytes of notes) ids.push(await createRecord(u, bytes));
+    // An update without a base: the old blob becomes a conflict copy's (a key moving between tables).
+    const replacement = randomBytes(1200);
+    await api()
+      .put(`/api/v1/storage/records/${ids[0]}`)
+      .set(u.auth)
+      .send({ blob: replacement.toString('base64'), checksum: sha(replacement) })
+      .expect(200);
+    // A records table named like the backups folder: its keys are still records'.
+    const lookalike = randomBytes(900);
+    const lookalikeId = await createRecord(other, lookalike, 'backups');
+    const backup1 = randomBytes(300_000);
+    const backup1Id = await putBackup(u, backup1);
+
+    // Old leftovers of a crash: blobs written without their row, a cut write's temp file.
+    const oldRecordOrphan = randomBytes(4096);
+    const oldBackupOrphan = randomBytes(70_000);
+    const oldRecordKey = `${u.id}/notes/${randomUUID()}.${randomBytes(6).toString('hex')}`;
+    const oldBackupKey = `${u.id}/backups/${randomUUID()}`;
+    await blobs.put(oldRecordKey, oldRecordOrphan, { checksum: sha(oldRecordOrphan) });
+    await blobs.put(oldBackupKey, oldBackupOrphan, { checksum: sha(oldBackupOrphan) });
+    // Not ours (no owner claims the key): never touched, however old.
+    await blobs.put('unclaimed/report.bin', randomBytes(10));
+    const oldTemp = randomBytes(150_000);
+    const oldUpload = randomBytes(5 * 1024 * 1024);
+    if (driver === 'files') {
+      plantFile(`${u.id}/backups/${randomUUID()}.${randomBytes(6).toString('hex')}.tmp`, oldTemp);
+      plantFile(
+        `${u.id}/notes/${randomUUID()}.${randomBytes(6).toString('hex')}.sha256`,
+        Buffer.from(sha(oldTemp)),
+      );
+    } else {
+      await startUpload(`${u.id}/backups/${randomUUID()}`, oldUpload);
+      await startUpload(`unclaimed/${randomUUID()}`, randomBytes(1024));
+    }
+
+    const cutoff = await nextSecond();
+
+    // Young: a write in flight (its row not committed yet) and a temp file being written.
+    const youngOrphan = randomBytes(2048);
+    const youngKey = `${u.id}/notes/${randomUUID()}.${randomBytes(6).toString('hex')}`;
+    await blobs.put(youngKey, youngOrphan);
+    const youngTemp = `${u.id}/backups/${randomUUID()}.${randomBytes(6).toString('hex')}.tmp`;
+    if (driver === 'files') plantFile(youngTemp, randomBytes(1000));
+    else await startUpload(`${u.id}/backups/${randomUUID()}`, randomBytes(5 * 1024 * 1024));
+    // And real data written after the cut-off.
+    const late = randomBytes(640);
+    const lateId = await createRecord(u, late);
+    const backup2 = randomBytes(200_000);
+    const backup2Id = await putBackup(u, backup2);
+
+    const before = { u: await usage(u), other: await usage(other) };
+    const keysBefore = await everything();
+    const uploadsBefore = s3?.uploads().length;
+
+    const report = await sweeper.sweep({ olderThan: cutoff });
+
+    const expected: Record<string, { count: number; bytes: number }> = {
+      record: { count: 1, bytes: oldRecordOrphan.length },
+      backup: { count: 1, bytes: oldBackupOrphan.length },
+      ...(driver === 'files'
+        ? { temp_file: { count: 1, bytes: oldTemp.length }, checksum_file: { count: 1, bytes: 64 } }
+        : { multipart_upload: { count: 1, bytes: oldUpload.length } }),
+    };
+    expect(report).toMatchObject({ removed: expected, failed: 0 });
+    expect(report!.kept).toMatchObject({
+      young: 3, // the in-flight blob, the late record, the late backup
+      unclaimed: driver === 'files' ? 1 : 2,
+      unfinished_young: 1,
+    });
+
+    // Exactly the old orphans left the store.
+    const keysAfter = await everything();
+    expect(keysBefore.filter((k) => !keysAfter.includes(k)).sort()).toEqual(
+      [oldBackupKey, oldRecordKey].sort(),
+    );
+    expect(await blobs.get(youngKey)).not.toBeNull();
+    expect(keysAfter).toContain('unclaimed/report.bin');
+    if (driver === 'files') {
+      const leftovers = (dir: string): string[] =>
+        readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+          e.isDirectory()
+            ? leftovers(join(dir, e.name))
+            : e.name.endsWith('.tmp') ||
+                (e.name.endsWith('.sha256') && !existsSync(join(dir, e.name.slice(0, -'.sha256'.length))))
+              ? [join(dir, e.name).slice(root().length + 1)]
+              : [],
+        );
+      expect(leftovers(root())).toEqual([youngTemp]);
+      expect(statSync(join(root(), youngTemp)).size).toBe(1000);
+    } else {
+      expect(s3!.uploads().length).toBe(uploadsBefore! - 1);
+    }
+
+    // Every record, conflict copy and backup reads back with its bytes; usage is what it was.
+    expect((await get(`/api/v1/storage/records/${ids[0]}`, u)).equals(replacement)).toBe(true);
+    expect((await get(`/api/v1/storage/records/${ids[1]}`, u)).equals(notes[1])).toBe(true);
+    expect((await get(`/api/v1/storage/records/${ids[2]}`, u)).equals(notes[2])).toBe(true);
+    expect((await get(`/api/v1/storage/records/${lateId}`, u)).equals(late)).toBe(true);
+    expect((await get(`/api/v1/storage/records/${lookalikeId}`, other)).equals(lookalike)).toBe(true);
+    const conflicts = (await api().get('/api/v1/storage/conflicts').set(u.auth).expect(200)).body as {
+      conflicts: Array<{ id: string }>;
+    };
+    expect(conflicts.conflicts).toHaveLength(1);
+    expect(
+      (await get(`/api/v1/storage/conflicts/${conflicts.conflicts[0].id}/blob`, u)).equals(notes[0]),
+    ).toBe(true);
+    expect((await get(`/api/v1/backup/${backup1Id}`, u)).equals(backup1)).toBe(true);
+    expect((await get(`/api/v1/backup/${backup2Id}`, u)).equals(backup2)).toBe(true);
+    expect({ u: await usage(u), other: await usage(other) }).toEqual(before);
+
+    // One log line with counts and bytes per kind, and nothing that names a user or a key.
+    const line = t.logs.lines.filter((l) => l.context === 'BlobSweep').pop()!;
+    expect(line).toMatchObject({ level: 'info', removed: expected, failed: 0, driver });
+    expect(String(line.msg)).toContain(`1 record (${oldRecordOrphan.length} bytes)`);
+    const logged = JSON.stringify(line);
+    for (const secret of [u.id, other.id, oldRecordKey, youngKey]) expect(logged).not.toContain(secret);
+
+    // Nothing left to do: a second sweep removes nothing.
+    const again = await sweeper.sweep({ olderThan: cutoff });
+    expect(again!.removed).toEqual({});
+  });
+
+  it('with the default grace (6 h) leaves a fresh orphan alone', async () => {
+    const u = await newUser(t, { tier: 'pro' });
+    const key = `${u.id}/notes/${randomUUID()}.${randomBytes(6).toString('hex')}`;
+    await blobs.put(key, randomBytes(100));
+    const report = await sweeper.sweep();
+    expect(report!.removed).toEqual({});
+    expect(await blobs.get(key)).not.toBeNull();
+    await blobs.delete(key);
+  });
+
+  it('a sweep asked for while one runs is declined, and the running one completes', async () => {
+    const [first, second] = await Promise.all([sweeper.sweep(), sweeper.sweep()]);
+    expect(first).not.toBeNull();
+    expect(second).toBeNull();
+  });
+
+  it('refuses to sweep while a table holds blob keys no module declared', async () => {
+    const db = t.app.get(DataSource);
+    await db.query('CREATE TABLE stray_files (id int, blob_key text)');
+    try {
+      await expect(sweeper.sweep({ olderThan: new Date() })).rejects.toThrow(
+        'stray_files.blob_key hold blob keys but no module declared them',
+      );
+    } finally {
+      await db.query('DROP TABLE stray_files');
+    }
+  });
+
+  it('lists page by page', async () => {
+    const u = await newUser(t, { tier: 'pro' });
+    const keys = Array.from(
+      { length: 7 },
+      () => `${u.id}/pages/${randomUUID()}.${randomBytes(6).toString('hex')}`,
+    );
+    for (const key of keys) await blobs.put(key, randomBytes(10));
+    const listed: string[] = [];
+    for await (const b of blobs.list(`${u.id}/`, { pageSize: 2 })) {
+      expect(b.size).toBe(10);
+      expect(Date.now() - b.lastModified.getTime()).toBeLessThan(60_000);
+      listed.push(b.key);
+    }
+    expect(listed.sort()).toEqual(keys.sort());
+    for (const key of keys) await blobs.delete(key);
+  });
+
+  const onServer = process.env.DATABASE_URL ? it : it.skip;
+  onServer(
+    `one instance sweeps at a time (advisory lock)${process.env.DATABASE_URL ? '' : ' (skipped: needs DATABASE_URL: the lock is taken on a server pool; the embedded database has one owner)'}`,
+    async () => {
+      const other = new Client({ connectionString: t.db.url });
+      await other.connect();
+      try {
+        // Another instance holds the sweep's lock.
+        await other.query('SELECT pg_advisory_lock(727401021)');
+        expect(await sweeper.sweep()).toBeNull();
+        expect(t.logs.text).toContain('another instance is sweeping');
+        await other.query('SELECT pg_advisory_unlock(727401021)');
+        expect(await sweeper.sweep()).not.toBeNull();
+      } finally {
+        await other.end();
+      }
+    },
+  );
+});
