@@ -72,7 +72,10 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
   ) {}
 
   onApplicationBootstrap(): void {
-    this.server = this.adapterHost.httpAdapter.getHttpServer() as Server;
+    // An application context (a CLI such as usage:verify) has no HTTP server to serve on.
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server) return;
+    this.server = server;
     this.server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.ping(), WS_PING_MS);
     this.heartbeat.unref();
