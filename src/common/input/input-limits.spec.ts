@@ -54,7 +54,7 @@ describe('input limits', () => {
     ).toMatch(/more than/);
   });
 
-  it('costs a small fraction of JSON.parse on the biggest legitimate bodies (10 MiB blob, 500 × 1536 floats)', () => {
+  it('lets the biggest legitimate bodies through (10 MiB blob, 500 × 1536 floats)', () => {
     const record = { table: 'notes', blob: randomBytes(10 * 1024 * 1024).toString('base64'), checksum: 'ab' };
     const vectors = {
       vectors: Array.from({ length: 500 }, (_, i) => ({
@@ -64,21 +64,9 @@ describe('input limits', () => {
         vector: Array.from({ length: 1536 }, Math.random),
       })),
     };
+    // (Its cost is not timed here: tests assert behaviour, benchmarks measure speed.)
     for (const body of [record, vectors]) {
-      const text = JSON.stringify(body);
-      // Best of 5 of each (the first runs warm up the JIT; a shared CI box adds noise).
-      const best = (fn: () => unknown) =>
-        Math.min(
-          ...[1, 2, 3, 4, 5].map(() => {
-            const started = performance.now();
-            fn();
-            return performance.now() - started;
-          }),
-        );
-      const parsed: unknown = JSON.parse(text);
-      const check = best(() => expect(findInputProblem(parsed)).toBeUndefined());
-      const parse = best(() => JSON.parse(text));
-      expect(check).toBeLessThan(parse / 4);
+      expect(findInputProblem(JSON.parse(JSON.stringify(body)))).toBeUndefined();
     }
   });
 });
