@@ -140,7 +140,15 @@ const llmPrices = z.preprocess(
         const ok =
           Array.isArray(pair) &&
           pair.length === 2 &&
-          pair.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1_000_000);
+          // At most three decimals: prices are kept exactly, in nano-USD per token.
+          pair.every(
+            (n) =>
+              typeof n === 'number' &&
+              Number.isFinite(n) &&
+              n >= 0 &&
+              n <= 1_000_000 &&
+              Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6,
+          );
         if (!ok) return fail();
         prices[model] = pair as [number, number];
       }

@@ -126,8 +126,8 @@ export class OpenAiChatModel extends ChatModel {
       if (!settled && reservation) {
         if (produced) {
           const [promptTokens, completionTokens] = await Promise.all([
-            countPromptTokens(messages),
-            countTokens([produced]),
+            tokensOr(countPromptTokens(messages), () => estimatePromptTokens(messages)),
+            tokensOr(countTokens([produced]), () => estimatePromptTokens([], produced)),
           ]);
           await reservation.settle({ promptTokens, completionTokens, estimated: true });
         } else {
@@ -261,10 +261,19 @@ async function usageOf(message: AIMessage, messages: BaseMessage[], output: stri
   }
   const calls = message.tool_calls?.length ? JSON.stringify(message.tool_calls) : '';
   const [promptTokens, completionTokens] = await Promise.all([
-    countPromptTokens(messages),
-    countTokens([output, calls]),
+    tokensOr(countPromptTokens(messages), () => estimatePromptTokens(messages)),
+    tokensOr(countTokens([output, calls]), () => estimatePromptTokens([], output + calls)),
   ]);
   return { promptTokens, completionTokens, estimated: true };
+}
+
+/** The tokenizer's count, or (its worker failed) the byte estimate: a call is recorded either way. */
+async function tokensOr(count: Promise<number>, estimate: () => number): Promise<number> {
+  try {
+    return await count;
+  } catch {
+    return estimate();
+  }
 }
 
 function textOf(message: AIMessage): string {

@@ -3,6 +3,16 @@ import { Logger } from '@nestjs/common';
 /** A backing service a request may find unreachable. */
 export type Dependency = 'database' | 'blob_store';
 
+const PROBE_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Seconds a client is told to wait (Retry-After) when a backing service is down. */
 export const OUTAGE_RETRY_AFTER_S = 5;
 
@@ -52,7 +62,10 @@ export function classifyOutage(err: unknown): Dependency | undefined {
  */
 export class OutageTracker {
   private readonly logger = new Logger('Outage');
-  private readonly down = new Map<Dependency, { since: number; failed: number; timer: NodeJS.Timeout }>();
+  private readonly down = new Map<
+    Dependency,
+    { since: number; failed: number; timer: NodeJS.Timeout; probing: boolean }
+  >();
   private readonly probes = new Map<Dependency, () => Promise<void>>();
 
   setProbe(dependency: Dependency, probe: () => Promise<void>): void {
@@ -74,18 +87,23 @@ export class OutageTracker {
     this.logger.warn(`${dependency} is unreachable (${message}): answering 503 until it is back`);
     const timer = setInterval(() => void this.probe(dependency), 1000);
     timer.unref();
-    this.down.set(dependency, { since: Date.now(), failed: 1, timer });
+    this.down.set(dependency, { since: Date.now(), failed: 1, timer, probing: false });
   }
 
   private async probe(dependency: Dependency): Promise<void> {
     const probe = this.probes.get(dependency);
     const state = this.down.get(dependency);
-    if (!probe || !state) return;
+    // One probe at a time, each bounded: a blackholed service must not pile them up.
+    if (!probe || !state || state.probing) return;
+    state.probing = true;
     try {
-      await probe();
+      await withTimeout(probe(), PROBE_TIMEOUT_MS);
     } catch {
       return;
+    } finally {
+      state.probing = false;
     }
+    if (this.down.get(dependency) !== state) return;
     clearInterval(state.timer);
     this.down.delete(dependency);
     this.logger.log(

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { Redis } from 'ioredis';
@@ -12,7 +12,7 @@ import { CHAT_STREAMS } from '../../common/tiers/tiers.js';
 import { SocketAuthService } from '../auth/socket-auth.service.js';
 import { type ChatStreamEvent, ChatStreamService } from './chat-stream.service.js';
 import { ChatStreamRequestDto, REQUEST_ID_PATTERN } from './dto/chat.dto.js';
-import { StreamSlots } from './stream-slots.js';
+import { MemoryStreamSlots, StreamSlots } from './stream-slots.js';
 
 const CANCEL_CHANNEL = 'adiuva:chat:cancel';
 const RENEW_MS = 20_000;
@@ -26,7 +26,10 @@ export class ChatRun {
   private readonly events: ChatStreamEvent[] = [];
   private readonly waiting = new Set<() => void>();
   private followers = 0;
-  private ended = false;
+  private finished = false;
+  private markEnded!: () => void;
+  /** Resolves when the stream has ended and its model call is accounted for. */
+  readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
 
   constructor(
     readonly userId: string,
@@ -44,8 +47,13 @@ export class ChatRun {
   }
 
   end(): void {
-    this.ended = true;
+    this.finished = true;
     this.wake();
+  }
+
+  /** Its slot is given back too: nothing of it is left. */
+  settled(): void {
+    this.markEnded();
   }
 
   abort(reason: string): void {
@@ -58,7 +66,7 @@ export class ChatRun {
     try {
       for (let i = 0; ;) {
         while (i < this.events.length) yield this.events[i++];
-        if (this.ended || signal.aborted) return;
+        if (this.finished || signal.aborted) return;
         await new Promise<void>((resolve) => {
           const done = () => {
             this.waiting.delete(done);
@@ -71,7 +79,7 @@ export class ChatRun {
       }
     } finally {
       this.followers--;
-      if (this.followers === 0 && !this.ended) this.abort('every client of the stream left');
+      if (this.followers === 0 && !this.finished) this.abort('every client of the stream left');
     }
   }
 
@@ -88,9 +96,12 @@ export class ChatRun {
  * reaches the instance running the stream through Redis pub/sub.
  */
 @Injectable()
-export class ChatRunsService implements OnModuleInit, OnApplicationShutdown {
+export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('ChatRuns');
   private readonly runs = new Map<string, Promise<ChatRun>>();
+  /** Slots counted in this instance while the shared ones (Redis) are unreachable, and the runs holding one. */
+  private readonly localSlots = new MemoryStreamSlots();
+  private readonly local = new Set<string>();
   private subscriber: Redis | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
 
@@ -102,22 +113,37 @@ export class ChatRunsService implements OnModuleInit, OnApplicationShutdown {
     private readonly rateLimit: RateLimitGuard,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     this.renewTimer = setInterval(() => void this.renewSlots(), RENEW_MS);
     this.renewTimer.unref();
     if (!this.redis.client) return;
-    this.subscriber = this.redis.client.duplicate();
+    // The subscription is made (and remade after a reconnect) by ioredis; starting never waits on Redis.
+    this.subscriber = this.redis.client.duplicate({ maxRetriesPerRequest: null });
     this.subscriber.on('error', (err: Error) => this.logger.warn(`Redis subscriber error: ${err.message}`));
     this.subscriber.on('message', (_channel: string, message: string) => {
-      const { userId, requestId } = JSON.parse(message) as { userId: string; requestId: string };
-      void this.abortLocal(userId, requestId);
+      try {
+        const { userId, requestId } = JSON.parse(message) as { userId?: unknown; requestId?: unknown };
+        if (typeof userId === 'string' && typeof requestId === 'string')
+          void this.abortLocal(userId, requestId);
+      } catch {
+        this.logger.warn('Ignored a malformed cancel message');
+      }
     });
-    await this.subscriber.subscribe(CANCEL_CHANNEL);
+    this.subscriber
+      .subscribe(CANCEL_CHANNEL)
+      .catch((err: Error) => this.logger.warn(`Cancels from other instances not received: ${err.message}`));
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before the database and Redis connections close: abort every stream and wait (at most 5 s)
+   * for each to record its usage and give back its slot.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.renewTimer);
-    for (const run of this.runs.values()) void run.then((r) => r.abort('the server is shutting down'));
+    const runs = await Promise.all([...this.runs.values()].map((r) => r.catch(() => undefined)));
+    for (const run of runs) run?.abort('the server is shutting down');
+    const ended = Promise.all(runs.map((run) => run?.ended ?? Promise.resolve()));
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     if (this.subscriber) await this.subscriber.quit().catch(() => undefined);
   }
 
@@ -172,9 +198,12 @@ export class ChatRunsService implements OnModuleInit, OnApplicationShutdown {
     try {
       slot = await this.slots.acquire(user.id, requestId, cap);
     } catch (err) {
-      // Counters unreachable (Redis down): serve the stream rather than fail it; readiness reports it.
-      this.logger.warn(`Stream cap not applied, slot store failed: ${(err as Error).message}`);
-      slot = 'acquired';
+      // Shared slots unreachable (Redis down): count this instance's streams instead, like the rate limits.
+      this.logger.warn(
+        `Stream caps counted per instance, the shared slots failed: ${(err as Error).message}`,
+      );
+      slot = await this.localSlots.acquire(user.id, requestId, cap);
+      if (slot === 'acquired') this.local.add(runKey(user.id, requestId));
     }
     if (slot === 'taken') {
       throw new AppException('duplicate', `request_id ${requestId} is already streaming on another instance`);
@@ -198,10 +227,15 @@ export class ChatRunsService implements OnModuleInit, OnApplicationShutdown {
       for await (const event of this.streams.run(user, dto, run.signal)) run.push(event);
     } finally {
       run.end();
-      this.runs.delete(runKey(run.userId, run.requestId));
-      await this.slots
-        .release(run.userId, run.requestId)
-        .catch((err: Error) => this.logger.warn(`Stream slot not released: ${err.message}`));
+      // The slot first: until it is free, a start with this request id attaches here (and replays).
+      const key = runKey(run.userId, run.requestId);
+      if (this.local.delete(key)) await this.localSlots.release(run.userId, run.requestId);
+      else
+        await this.slots
+          .release(run.userId, run.requestId)
+          .catch((err: Error) => this.logger.warn(`Stream slot not released: ${err.message}`));
+      this.runs.delete(key);
+      run.settled();
     }
   }
 

@@ -4,7 +4,7 @@ import { AppException } from '../../common/errors/app.exception.js';
 import { codeForStatus, type ErrorCode } from '../../common/errors/error-codes.js';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import { llmNotConfigured } from '../../common/llm/llm.errors.js';
-import { classifyOutage } from '../../common/outage/outage.js';
+import { classifyOutage, OUTAGE_RETRY_AFTER_S } from '../../common/outage/outage.js';
 import { OrchestratorService } from '../agents/orchestrator.service.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
 import { SanitizerService } from './sanitizer.service.js';
@@ -13,7 +13,10 @@ import { SanitizerService } from './sanitizer.service.js';
 export type ChatStreamEvent =
   | { event: 'chunk'; data: { seq: number; text: string } }
   | { event: 'done'; data: { done: true; response: string; actions: unknown[]; agent: string } }
-  | { event: 'error'; data: { code: ErrorCode; message: string | string[] } };
+  | { event: 'error'; data: StreamError };
+
+/** A stream's error: the code and message, and the fields a client can act on (resets_at, retry_after). */
+export type StreamError = { code: ErrorCode; message: string | string[] } & Record<string, unknown>;
 
 /**
  * A chat answer as a stream of events: each model token (sanitized, in
@@ -72,11 +75,11 @@ export class ChatStreamService {
 }
 
 /** The code and message a client sees; anything unexpected is logged and answered internal_error. */
-export function describeError(err: unknown, logger: Logger): { code: ErrorCode; message: string | string[] } {
+export function describeError(err: unknown, logger: Logger): StreamError {
   if (err instanceof AppException) {
     // A validation failure's message is the list of problems, as in a REST body.
     const { message } = err.getResponse() as { message: string | string[] };
-    return { code: err.appCode, message };
+    return { ...err.extra, code: err.appCode, message };
   }
   if (err instanceof HttpException) {
     const status = err.getStatus();
@@ -84,7 +87,11 @@ export function describeError(err: unknown, logger: Logger): { code: ErrorCode; 
   }
   const dependency = classifyOutage(err);
   if (dependency === 'database') {
-    return { code: 'database_unavailable', message: 'The database is unreachable; retry in a few seconds' };
+    return {
+      code: 'database_unavailable',
+      message: 'The database is unreachable; retry in a few seconds',
+      retry_after: OUTAGE_RETRY_AFTER_S,
+    };
   }
   const error = err instanceof Error ? err : new Error(String(err));
   logger.error(`chat stream failed: ${error.message}`, error.stack);

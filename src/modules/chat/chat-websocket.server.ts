@@ -8,18 +8,17 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import type { ErrorCode } from '../../common/errors/error-codes.js';
 import { API_PREFIX } from '../../openapi.document.js';
 import { SocketAuthService } from '../auth/socket-auth.service.js';
 import { ChatRunsService } from './chat-runs.service.js';
-import { describeError } from './chat-stream.service.js';
+import { describeError, type StreamError } from './chat-stream.service.js';
 import { MAX_CONTEXT_BYTES } from './dto/chat.dto.js';
 
 export const CHAT_WS_PATH = `/${API_PREFIX}/chat/stream`;
 export const WS_PING_MS = 30_000;
 
 /** Close codes: the reference's 4401 for credentials; 4400 for a frame that is not a JSON ChatRequest. */
-export const WS_CLOSE = { unauthorized: 4401, badFrame: 4400, shutdown: 1001 } as const;
+export const WS_CLOSE = { unauthorized: 4401, badFrame: 4400, shutdown: 1001, tryAgainLater: 1013 } as const;
 
 /** A frame carries at most a ChatRequest: a 16,000-character message and a 256 KiB context, with room to spare. */
 const MAX_FRAME_BYTES = 2 * MAX_CONTEXT_BYTES;
@@ -57,12 +56,13 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
   private heartbeat: NodeJS.Timeout | undefined;
   private server: Server | undefined;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    // Other upgrades (Socket.IO's /socket.io/) belong to their own handlers.
-    if (url.pathname !== CHAT_WS_PATH) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.serve(ws, url.searchParams.get('token') ?? undefined),
-    );
+    // Other upgrades (Socket.IO's /socket.io/) belong to their own handlers. No URL parsing before
+    // the path matches: a malformed request line must not throw inside the server's event.
+    const raw = req.url ?? '/';
+    const query = raw.indexOf('?');
+    if ((query < 0 ? raw : raw.slice(0, query)) !== CHAT_WS_PATH) return;
+    const token = new URLSearchParams(query < 0 ? '' : raw.slice(query + 1)).get('token') ?? undefined;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, token));
   };
 
   constructor(
@@ -97,7 +97,10 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     const ready = this.socketAuth.authenticate(token).then(
       () => true,
       (err: unknown) => {
-        this.closeUnauthorized(ws, describeError(err, this.logger).message);
+        const { code, message } = describeError(err, this.logger);
+        // Only bad credentials are 4401 (a client then signs in again); our failure is 1013, try again later.
+        if (code === 'unauthenticated' || code === 'session_ended') this.closeUnauthorized(ws, message);
+        else ws.close(WS_CLOSE.tryAgainLater, closeReason(`${code}: ${String(message)}`));
         return false;
       },
     );
@@ -117,11 +120,10 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     ws.on('error', (err) => this.logger.warn(`WebSocket error: ${err.message}`));
     ws.on('message', (data, isBinary) => {
       if (client.waiting >= MAX_WAITING) {
-        return this.sendError(
-          ws,
-          'rate_limited',
-          `at most ${MAX_WAITING} requests can wait on one connection`,
-        );
+        return this.sendError(ws, {
+          code: 'rate_limited',
+          message: `at most ${MAX_WAITING} requests can wait on one connection`,
+        });
       }
       client.waiting++;
       client.queue = client.queue
@@ -150,16 +152,19 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     if (client.gone.signal.aborted) return;
     const requestId = (payload as { request_id?: unknown } | null)?.request_id;
     const run = await this.runs.startFromSocket(token, payload).catch((err: unknown) => {
-      const { code, message } = describeError(err, this.logger);
-      if (code === 'unauthenticated' || code === 'session_ended') this.closeUnauthorized(ws, message);
-      else this.sendError(ws, code, message, requestId);
+      const error = describeError(err, this.logger);
+      if (error.code === 'unauthenticated' || error.code === 'session_ended') {
+        this.closeUnauthorized(ws, error.message);
+      } else {
+        this.sendError(ws, error, requestId);
+      }
     });
     if (!run) return;
     for await (const e of run.follow(client.gone.signal)) {
       if (ws.readyState !== WebSocket.OPEN) break;
       if (e.event === 'chunk') ws.send(e.data.text);
       else if (e.event === 'done') ws.send(JSON.stringify(e.data));
-      else this.sendError(ws, e.data.code, e.data.message, requestId);
+      else this.sendError(ws, e.data, requestId);
     }
   }
 
@@ -167,10 +172,10 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     ws.close(WS_CLOSE.unauthorized, closeReason(`unauthorized: ${String(message)}`));
   }
 
-  private sendError(ws: WebSocket, code: ErrorCode, message: string | string[], requestId?: unknown): void {
+  private sendError(ws: WebSocket, error: StreamError, requestId?: unknown): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     const id = typeof requestId === 'string' ? { request_id: requestId } : {};
-    ws.send(JSON.stringify({ error: { code, message, ...id } }));
+    ws.send(JSON.stringify({ error: { ...error, ...id } }));
   }
 
   /** A ping to every client; one that did not answer the last ping is dropped. */

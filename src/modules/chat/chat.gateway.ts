@@ -66,14 +66,19 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
     try {
       run = await this.runs.startFromSocket(principal.token, body);
     } catch (err) {
-      const { code, message } = describeError(err, this.logger);
-      socket.emit('error', { request_id: requestId, code, message });
-      if (code === 'unauthenticated' || code === 'session_ended') socket.disconnect(true);
+      const error = describeError(err, this.logger);
+      socket.emit('error', { ...error, request_id: requestId });
+      if (error.code === 'unauthenticated' || error.code === 'session_ended') socket.disconnect(true);
       return;
     }
     let gone = this.following.get(socket.id);
-    if (!gone) this.following.set(socket.id, (gone = new AbortController()));
-    if (socket.disconnected) gone.abort();
+    if (socket.disconnected) {
+      // Gone while the stream was starting: follow nothing (the run, followed by nobody, is aborted).
+      gone = new AbortController();
+      gone.abort();
+    } else if (!gone) {
+      this.following.set(socket.id, (gone = new AbortController()));
+    }
     for await (const e of run.follow(gone.signal)) {
       socket.emit(e.event, { request_id: requestId, ...e.data });
     }

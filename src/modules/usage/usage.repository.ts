@@ -109,6 +109,14 @@ export class UsageRepository {
     return rows.length === 1;
   }
 
+  /** Undoes claimAlert when the alert could not be sent, so the next call sends it. */
+  async unclaimAlert(userId: string, day: string): Promise<void> {
+    await this.ds.query(`UPDATE usage_days SET alerted_at = NULL WHERE user_id = $1 AND day = $2`, [
+      userId,
+      day,
+    ]);
+  }
+
   /** The user's totals for the days from `from` to `to` (inclusive) that have any. */
   async days(userId: string, from: string, to: string): Promise<DayTotals[]> {
     const rows = await this.ds.getRepository(UsageDay).find({
@@ -147,11 +155,10 @@ export class UsageRepository {
       `SELECT COALESCE(d.user_id, l.user_id) AS user_id, d.requests, d.prompt_tokens, d.completion_tokens, d.cost_micro_usd,
               COALESCE(l.requests, 0) AS l_requests, COALESCE(l.prompt_tokens, 0) AS l_prompt_tokens,
               COALESCE(l.completion_tokens, 0) AS l_completion_tokens, COALESCE(l.cost_micro_usd, 0) AS l_cost_micro_usd
-         FROM usage_days d
+         FROM (SELECT * FROM usage_days WHERE day = $1) d
          FULL JOIN (SELECT user_id, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
                            sum(completion_tokens) AS completion_tokens, sum(cost_micro_usd) AS cost_micro_usd
-                      FROM usage_calls WHERE day = $1 GROUP BY user_id) l ON l.user_id = d.user_id
-        WHERE d.day = $1 OR d.day IS NULL`,
+                      FROM usage_calls WHERE day = $1 GROUP BY user_id) l ON l.user_id = d.user_id`,
       [day],
     );
     const out: Array<{ userId: string; field: string; totals: number; ledger: number }> = [];

@@ -81,11 +81,7 @@ export class UsageService implements LlmMeter, OnModuleInit {
       settle: async (usage: MeteredUsage) => {
         if (!open) return;
         open = false;
-        await this.settle(call, day, held, budget, usage).catch(async (err: Error) => {
-          this.logger.error(`Usage not recorded for a ${call.model} call: ${err.message}`, err.stack);
-          // Not recorded: at least stop holding its worst case against the budget.
-          await this.repo.release(call.userId, day, held).catch(() => undefined);
-        });
+        await this.settle(call, day, held, budget, usage);
       },
       release: async () => {
         if (!open) return;
@@ -105,23 +101,46 @@ export class UsageService implements LlmMeter, OnModuleInit {
     usage: MeteredUsage,
   ): Promise<void> {
     const cost = this.prices.costMicroUsd(call.model, usage.promptTokens, usage.completionTokens);
-    const spent = await this.repo.settle(
-      {
-        userId: call.userId,
-        day,
-        model: call.model,
-        kind: call.kind,
-        promptTokens: usage.promptTokens,
-        completionTokens: usage.completionTokens,
-        costMicroUsd: cost,
-        estimated: usage.estimated,
-      },
-      held,
-    );
-    if (spent < budget * ALERT_SHARE || !(await this.repo.claimAlert(call.userId, day))) return;
+    let spent: number;
+    try {
+      spent = await this.repo.settle(
+        {
+          userId: call.userId,
+          day,
+          model: call.model,
+          kind: call.kind,
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+          costMicroUsd: cost,
+          estimated: usage.estimated,
+        },
+        held,
+      );
+    } catch (err) {
+      const error = err as Error;
+      this.logger.error(`Usage not recorded for a ${call.model} call: ${error.message}`, error.stack);
+      // Not recorded (the statement is atomic): at least stop holding its worst case.
+      await this.repo.release(call.userId, day, held).catch(() => undefined);
+      return;
+    }
+    if (spent >= budget * ALERT_SHARE) await this.alert(call.userId, day, spent, budget);
+  }
+
+  /** The day's one 80 % alert: claimed once, audited, pushed; a failure is logged and the claim undone. */
+  private async alert(userId: string, day: string, spent: number, budget: number): Promise<void> {
+    try {
+      if (!(await this.repo.claimAlert(userId, day))) return;
+    } catch (err) {
+      return void this.logger.warn(`Usage alert not checked: ${(err as Error).message}`);
+    }
     const alert = { date: day, spent_usd: usd(spent), budget_usd: usd(budget) };
-    await this.audit.record({ eventType: 'usage.alert', subjectId: call.userId, data: alert });
-    this.events.emit('alert', call.userId, alert);
+    try {
+      await this.audit.record({ eventType: 'usage.alert', subjectId: userId, data: alert });
+      this.events.emit('alert', userId, alert);
+    } catch (err) {
+      this.logger.warn(`Usage alert not sent (the next call retries): ${(err as Error).message}`);
+      await this.repo.unclaimAlert(userId, day).catch(() => undefined);
+    }
   }
 
   async today(user: AuthUser): Promise<UsageDayDto> {

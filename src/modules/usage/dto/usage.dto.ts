@@ -1,6 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min, ValidateBy } from 'class-validator';
+
+/** A calendar day that exists (2026-02-31 does not). */
+function IsRealDay(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isRealDay',
+    validator: {
+      validate: (v: unknown) =>
+        typeof v === 'string' &&
+        !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
+        new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
+      defaultMessage: () => 'date must be a day that exists (YYYY-MM-DD)',
+    },
+  });
+}
 
 export const MAX_HISTORY_DAYS = 90;
 
@@ -48,6 +62,7 @@ export class AdminUsageQueryDto {
   @ApiPropertyOptional({ example: '2026-11-28', description: 'The UTC day (today if omitted)' })
   @IsOptional()
   @Matches(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'date must be a day as YYYY-MM-DD' })
+  @IsRealDay()
   date?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
