@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
@@ -172,6 +173,17 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
       const c = openWs(t, gone.tokens.access_token);
       expect((await c.closed).code).toBe(4401);
       expect(fake.chat).toHaveLength(0);
+    });
+
+    it('survives an upgrade request whose request line is not a URL', async () => {
+      const port = Number(new URL(t.url).port);
+      const socket = netConnect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.write('GET //% HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 300));
+      socket.destroy();
+      const health = await fetch(`${t.url}/api/v1/health`);
+      expect(health.status).toBe(200);
     });
 
     it('closes with 4400 and the reason for a frame that is not JSON', async () => {

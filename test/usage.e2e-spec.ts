@@ -302,6 +302,7 @@ describe('model usage and daily budgets', () => {
       cost_usd: 0.001047,
     });
     await request(t.url).get('/api/v1/admin/usage?date=2026-13-01').set(admin.auth).expect(400);
+    await request(t.url).get('/api/v1/admin/usage?date=2026-02-31').set(admin.auth).expect(400);
   });
 });
 
