@@ -362,8 +362,7 @@ describe('bad input never reaches a 5xx', () => {
         STRIPE_SECRET_KEY: FakeStripe.SECRET_KEY,
         STRIPE_WEBHOOK_SECRET: 'whsec_test_bad_input',
         STRIPE_API_URL: stripe.url,
-        OPENAI_API_KEY: openai.apiKey,
-        OPENAI_BASE_URL: openai.baseUrl,
+        ...openai.env,
         TRUST_PROXY: 'true',
       },
     });

@@ -60,8 +60,7 @@ describe('chat streaming (SSE) and the sanitizer', () => {
     fake = await new FakeOpenAi().start();
     t = await startTestApp({
       env: {
-        OPENAI_API_KEY: fake.apiKey,
-        OPENAI_BASE_URL: fake.baseUrl,
+        ...fake.env,
         LLM_TIMEOUT_MS: '5000',
         RATE_LIMIT_ENABLED: 'false',
       },

@@ -106,8 +106,7 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
     fake = await new FakeOpenAi().start();
     t = await startTestApp({
       env: {
-        OPENAI_API_KEY: fake.apiKey,
-        OPENAI_BASE_URL: fake.baseUrl,
+        ...fake.env,
         LLM_TIMEOUT_MS: '10000',
         RATE_LIMIT_ENABLED: 'false',
         LOG_LEVEL: 'debug',
@@ -512,8 +511,7 @@ withRedis('chat streams across instances sharing Redis', () => {
     const env = {
       REDIS_URL: process.env.REDIS_URL!,
       JWT_SECRET: randomBytes(32).toString('hex'),
-      OPENAI_API_KEY: fake.apiKey,
-      OPENAI_BASE_URL: fake.baseUrl,
+      ...fake.env,
       RATE_LIMIT_ENABLED: 'false',
     };
     const a = await startTestApp({ db, env });

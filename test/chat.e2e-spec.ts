@@ -53,8 +53,7 @@ describe('chat and agents (fake OpenAI chat completions)', () => {
     fake = await new FakeOpenAi().start();
     t = await startTestApp({
       env: {
-        OPENAI_API_KEY: fake.apiKey,
-        OPENAI_BASE_URL: fake.baseUrl,
+        ...fake.env,
         LLM_TIMEOUT_MS: '3000',
         LLM_MAX_RETRIES: '2',
         RATE_LIMIT_ENABLED: 'false',

@@ -37,8 +37,7 @@ describe('model usage and daily budgets', () => {
     fake = await new FakeOpenAi().start();
     t = await startTestApp({
       env: {
-        OPENAI_API_KEY: fake.apiKey,
-        OPENAI_BASE_URL: fake.baseUrl,
+        ...fake.env,
         LLM_MAX_RETRIES: '0',
         LLM_MAX_OUTPUT_TOKENS: '100',
         // pro: 5 ¢ a day, so a few calls spend it; power keeps the default.
@@ -311,7 +310,7 @@ describe('embeddings are metered too', () => {
     const fake = await new FakeOpenAi().start();
     const t = await startTestApp({
       embeddedDb: true,
-      env: { OPENAI_API_KEY: fake.apiKey, OPENAI_BASE_URL: fake.baseUrl, VECTOR_DIMENSIONS: '8' },
+      env: { ...fake.env, VECTOR_DIMENSIONS: '8' },
     });
     try {
       const u = await newUser(t, { tier: 'pro' });

@@ -52,8 +52,7 @@ describe('vector store (embedded Postgres with pgvector)', () => {
       env: {
         VECTOR_DIMENSIONS: String(DIMS),
         VECTOR_MAX_BLOB_BYTES: '4096',
-        OPENAI_API_KEY: openai.apiKey,
-        OPENAI_BASE_URL: openai.baseUrl,
+        ...openai.env,
         EMBEDDINGS_MODEL: 'text-embedding-3-small',
         RATE_LIMIT_ENABLED: 'false',
       },

@@ -126,6 +126,11 @@ export class FakeOpenAi {
   ) {}
 
   /** http://127.0.0.1:<port>/v1, the value for OPENAI_BASE_URL. */
+  /** The environment an app needs to use this fake as its model endpoint. */
+  get env(): { OPENAI_API_KEY: string; OPENAI_BASE_URL: string } {
+    return { OPENAI_API_KEY: this.apiKey, OPENAI_BASE_URL: this.baseUrl };
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/v1`;
   }
