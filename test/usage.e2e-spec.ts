@@ -178,6 +178,22 @@ describe('model usage and daily budgets', () => {
     expect(refused.body.message).toBe(
       `Today's model budget of the pro tier ($0.05) is spent; it resets at ${new Date(nextMidnight()).toISOString()}`,
     );
+    // A stream is refused the same way, before its headers: a plain 402, not an error event.
+    const stream = await fetch(`${t.url}/api/v1/chat/stream`, {
+      method: 'POST',
+      headers: { ...u.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'stream it' }),
+    });
+    expect(stream.status).toBe(402);
+    expect(await stream.json()).toMatchObject({ code: 'spend_limit_reached', resets_at: nextMidnight() });
+    const s = await connectSocket(`${t.url}/chat`, u.tokens.access_token, sockets);
+    const error = new Promise((resolve) => s.once('error', resolve));
+    s.emit('chat', { request_id: 'over', message: 'stream it' });
+    expect(await error).toMatchObject({
+      request_id: 'over',
+      code: 'spend_limit_reached',
+      resets_at: nextMidnight(),
+    });
     // Refused before the call: the provider saw nothing more.
     expect(fake.chat.length).toBe(calls);
     const usage = await request(t.url).get('/api/v1/usage').set(u.auth).expect(200);

@@ -172,7 +172,7 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
     const user = await this.socketAuth.authenticate(token);
     await this.rateLimit.consumeForUser(user);
     const dto = await parseChatStreamRequest(payload);
-    this.streams.assertCanStream(dto);
+    await this.streams.assertCanStream(user, dto);
     return this.start(user, dto);
   }
 

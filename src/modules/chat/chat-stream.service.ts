@@ -6,6 +6,7 @@ import { ChatModel } from '../../common/llm/chat-model.js';
 import { llmNotConfigured } from '../../common/llm/llm.errors.js';
 import { classifyOutage, OUTAGE_RETRY_AFTER_S } from '../../common/outage/outage.js';
 import { OrchestratorService } from '../agents/orchestrator.service.js';
+import { UsageService } from '../usage/usage.service.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
 import { SanitizerService } from './sanitizer.service.js';
 
@@ -32,10 +33,11 @@ export class ChatStreamService {
     private readonly orchestrator: OrchestratorService,
     private readonly sanitizer: SanitizerService,
     private readonly llm: ChatModel,
+    private readonly usage: UsageService,
   ) {}
 
   /** Refusals a client gets as a plain HTTP error, before any stream starts. */
-  assertCanStream(dto: ChatRequestDto): void {
+  async assertCanStream(user: AuthUser, dto: ChatRequestDto): Promise<void> {
     if (dto.execution_mode === 'plan') {
       throw new AppException(
         'validation_failed',
@@ -43,6 +45,7 @@ export class ChatStreamService {
       );
     }
     if (!this.llm.configured) throw llmNotConfigured();
+    await this.usage.assertBudgetLeft(user);
   }
 
   async *run(user: AuthUser, dto: ChatRequestDto, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {

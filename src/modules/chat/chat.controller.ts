@@ -5,6 +5,7 @@ import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiPaymentRequiredResponse,
   ApiExtraModels,
   ApiGatewayTimeoutResponse,
   ApiOkResponse,
@@ -107,6 +108,10 @@ export class ChatController {
     type: ErrorResponseDto,
     description: "Rate limited, or the tier's number of concurrent streams reached; see Retry-After",
   })
+  @ApiPaymentRequiredResponse({
+    type: ErrorResponseDto,
+    description: "spend_limit_reached: today's model budget is spent (resets_at: the next UTC midnight)",
+  })
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description: 'duplicate: the request_id is streaming on another instance',
@@ -121,7 +126,7 @@ export class ChatController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    this.streams.assertCanStream(dto);
+    await this.streams.assertCanStream(user, dto);
     const run = await this.runs.start(user, dto);
     await serveSse(req, res, (signal) => run.follow(signal));
   }

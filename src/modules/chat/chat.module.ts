@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { RedisService } from '../../common/redis/redis.service.js';
 import { AgentsModule } from '../agents/agents.module.js';
 import { AuthModule } from '../auth/auth.module.js';
+import { UsageModule } from '../usage/usage.module.js';
 import { ChatController } from './chat.controller.js';
 import { ChatRunsService } from './chat-runs.service.js';
 import { ChatStreamService } from './chat-stream.service.js';
@@ -17,7 +18,7 @@ import { MemoryStreamSlots, RedisStreamSlots, StreamSlots } from './stream-slots
  * with REDIS_URL, their slots and cancels in Redis.
  */
 @Module({
-  imports: [AgentsModule, AuthModule],
+  imports: [AgentsModule, AuthModule, UsageModule],
   controllers: [ChatController],
   providers: [
     ChatService,

@@ -51,6 +51,15 @@ export class UsageRepository {
     return rows.length === 1;
   }
 
+  /** What the day has spent plus what running calls hold (0 for a day without calls). */
+  async committed(userId: string, day: string): Promise<number> {
+    const [row] = await this.ds.query<Array<{ total: string }>>(
+      `SELECT cost_micro_usd + reserved_micro_usd AS total FROM usage_days WHERE user_id = $1 AND day = $2`,
+      [userId, day],
+    );
+    return num(row?.total);
+  }
+
   /** Gives back what a failed call held. */
   async release(userId: string, day: string, amount: number): Promise<void> {
     await this.ds.query(

@@ -67,15 +67,7 @@ export class UsageService implements LlmMeter, OnModuleInit {
     const tier = call.tier;
     const budget = this.budgetMicroUsd(tier);
     const held = this.prices.costMicroUsd(call.model, call.promptTokens, call.maxOutputTokens);
-    if (!(await this.repo.reserve(call.userId, day, held, budget))) {
-      const resets = resetsAt(day);
-      throw new AppException(
-        'spend_limit_reached',
-        `Today's model budget of the ${tier} tier ($${usd(budget).toFixed(2)}) is spent; ` +
-          `it resets at ${new Date(resets).toISOString()}`,
-        { resets_at: resets, budget_usd: usd(budget) },
-      );
-    }
+    if (!(await this.repo.reserve(call.userId, day, held, budget))) throw spendLimit(tier, budget, day);
     let open = true;
     return {
       settle: async (usage: MeteredUsage) => {
@@ -91,6 +83,17 @@ export class UsageService implements LlmMeter, OnModuleInit {
           .catch((err: Error) => this.logger.warn(`Reservation not released: ${err.message}`));
       },
     };
+  }
+
+  /**
+   * 402 `spend_limit_reached` when today's budget is already spent or held: a stream asks before
+   * its headers go out, so a client gets the plain 402 with `resets_at` rather than an error event.
+   */
+  async assertBudgetLeft(user: { id: string; tier: Tier }): Promise<void> {
+    if (!this.config.llm.metering) return;
+    const day = utcDay();
+    const budget = this.budgetMicroUsd(user.tier);
+    if ((await this.repo.committed(user.id, day)) >= budget) throw spendLimit(user.tier, budget, day);
   }
 
   private async settle(
@@ -183,6 +186,16 @@ export class UsageService implements LlmMeter, OnModuleInit {
       resets_at: resetsAt(t.day),
     };
   }
+}
+
+function spendLimit(tier: Tier, budget: number, day: string): AppException {
+  const resets = resetsAt(day);
+  return new AppException(
+    'spend_limit_reached',
+    `Today's model budget of the ${tier} tier ($${usd(budget).toFixed(2)}) is spent; ` +
+      `it resets at ${new Date(resets).toISOString()}`,
+    { resets_at: resets, budget_usd: usd(budget) },
+  );
 }
 
 const emptyDay = (day: string): DayTotals => ({
