@@ -175,8 +175,13 @@ describe('model usage and daily budgets', () => {
       resets_at: nextMidnight(),
       budget_usd: 0.05,
     });
-    expect(refused.body.message).toBe(
-      `Today's model budget of the pro tier ($0.05) is spent; it resets at ${new Date(nextMidnight()).toISOString()}`,
+    expect(refused.body.message).toMatch(
+      new RegExp(
+        String.raw`^Today's model budget of the pro tier \(\$0\.05\) cannot cover this request: \$0\.00 is left ` +
+          String.raw`and this call may cost up to \$0\.\d+; it resets at ` +
+          new Date(nextMidnight()).toISOString().replace(/\./g, '\\.') +
+          '$',
+      ),
     );
     // A stream is refused the same way, before its headers: a plain 402, not an error event.
     const stream = await fetch(`${t.url}/api/v1/chat/stream`, {

@@ -67,7 +67,15 @@ export class UsageService implements LlmMeter, OnModuleInit {
     const tier = call.tier;
     const budget = this.budgetMicroUsd(tier);
     const held = this.prices.costMicroUsd(call.model, call.promptTokens, call.maxOutputTokens);
-    if (!(await this.repo.reserve(call.userId, day, held, budget))) throw spendLimit(tier, budget, day);
+    if (!(await this.repo.reserve(call.userId, day, held, budget))) {
+      const left = Math.max(0, budget - (await this.repo.committed(call.userId, day)));
+      throw spendLimit(
+        tier,
+        budget,
+        day,
+        `$${dollars(left)} is left and this call may cost up to $${dollars(held)}`,
+      );
+    }
     let open = true;
     return {
       settle: async (usage: MeteredUsage) => {
@@ -188,11 +196,19 @@ export class UsageService implements LlmMeter, OnModuleInit {
   }
 }
 
-function spendLimit(tier: Tier, budget: number, day: string): AppException {
+/** USD for a message: cents, or as many decimals as a small amount needs. */
+const dollars = (micro: number) =>
+  usd(micro).toLocaleString('en-US', {
+    minimumFractionDigits: 2,
+    maximumFractionDigits: 6,
+    useGrouping: false,
+  });
+
+function spendLimit(tier: Tier, budget: number, day: string, why = 'it is spent'): AppException {
   const resets = resetsAt(day);
   return new AppException(
     'spend_limit_reached',
-    `Today's model budget of the ${tier} tier ($${usd(budget).toFixed(2)}) is spent; ` +
+    `Today's model budget of the ${tier} tier ($${dollars(budget)}) cannot cover this request: ${why}; ` +
       `it resets at ${new Date(resets).toISOString()}`,
     { resets_at: resets, budget_usd: usd(budget) },
   );
