@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { withRedis } from './support/conditions.js';
 import { startLocalS3 } from './support/s3.js';
@@ -6,6 +7,9 @@ import { startTestApp, type TestApp } from './support/test-app.js';
 import { createTestDatabase } from './support/test-database.js';
 import { newUser, type TestUser } from './support/users.js';
 import { until } from './support/wait.js';
+
+/** Figures the closing notes quote, through the logger. */
+const report = new Logger('OutageSpec');
 
 interface Answer {
   at: number;
@@ -110,8 +114,7 @@ describe('backing-service outages answer 503 and heal', () => {
       expect(back).toHaveLength(1);
       expect(String(back[0].msg)).toMatch(/\d+ requests? answered 503 meanwhile/);
       expect(lines.filter((l) => l.level === 'error')).toEqual([]);
-      // eslint-disable-next-line no-console -- the closing note reports these figures
-      console.log(
+      report.log(
         `database outage: answers by status ${JSON.stringify(byStatus)}; first success ${firstBack.at - restoredAt} ms after the server's return`,
       );
     } finally {

@@ -170,7 +170,7 @@ withRedis('two instances sharing Redis', () => {
   it('hold one limit between them', async () => {
     const db = await createTestDatabase();
     // Instances behind one balancer share the JWT secret (the dev default is per DATA_DIR).
-    const env = { REDIS_URL: REDIS_URL!, JWT_SECRET: randomUUID() + randomUUID() };
+    const env = { REDIS_URL: process.env.REDIS_URL!, JWT_SECRET: randomUUID() + randomUUID() };
     const a = await startTestApp({ db, env });
     const b = await startTestApp({ db, env });
     try {

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import request from 'supertest';
 import type { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
@@ -6,6 +7,9 @@ import { FakeOpenAi } from './support/fake-openai.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
 import { connectSocket, until } from './support/wait.js';
+
+/** Figures the closing notes quote, through the logger. */
+const report = new Logger('UsageSpec');
 
 interface LedgerRow {
   model: string;
@@ -267,8 +271,7 @@ describe('model usage and daily budgets', () => {
     // One agent call's worst case: its prompt estimate plus 100 output tokens at gpt-4o prices.
     const worstCase = 1_200 * 2.5 + 100 * 10 + 2_000;
     expect(spent).toBeLessThanOrEqual(50_000 + worstCase);
-    // eslint-disable-next-line no-console -- the closing note reports this figure
-    console.log(
+    report.log(
       `50 parallel requests: ${statuses.filter((s) => s === 200).length} answered, ` +
         `${statuses.filter((s) => s === 402).length} refused 402; spent ${spent} of a 50,000 micro-USD budget ` +
         `(overshoot ${Math.max(0, spent - 50_000)}, bound ${worstCase})`,

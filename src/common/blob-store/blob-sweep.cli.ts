@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../app.module.js';
-import { loadConfig, loadDotEnv } from '../../config/app-config.js';
+import { loadConfigWith, loadDotEnv } from '../../config/app-config.js';
 import { createLogger, PinoLoggerService } from '../logging/logger.js';
 import { BlobSweepService } from './blob-sweep.service.js';
 
@@ -12,7 +12,7 @@ import { BlobSweepService } from './blob-sweep.service.js';
 async function main(): Promise<void> {
   loadDotEnv();
   // This run is the sweep: no background one beside it.
-  const config = loadConfig({ ...process.env, BLOB_SWEEP_INTERVAL_MS: '0' });
+  const config = loadConfigWith({ BLOB_SWEEP_INTERVAL_MS: '0' });
   // An HTTP application that never listens, not an application context: some modules (the chat
   // WebSocket) attach to the HTTP server at bootstrap and fail without one.
   const app = await NestFactory.create(AppModule.forRoot(config), {

@@ -26,6 +26,9 @@ import {
 import { DEFAULT_NGRAM, REDACTED } from './sanitizer.js';
 import { SanitizerService } from './sanitizer.service.js';
 
+/** Figures the closing notes quote, through the logger. */
+const report = new Logger('SanitizerLeaks');
+
 /**
  * Issue 14: no server prompt, canary or reasoning block reaches a client,
  * proven on the texts the server really holds. Nothing here is a copy of a
@@ -308,8 +311,7 @@ function leaksOf(leak: string): string[] {
 }
 
 afterAll(() => {
-  // eslint-disable-next-line no-console
-  console.log(
+  report.log(
     `leak cases: ${totals.leaks}; streams checked: ${totals.twoChunk} split in 2, ` +
       `${totals.threeChunk} split in 3, ${totals.tokenStreams} token streams; ` +
       `canary and reasoning streams: ${totals.tagStreams}`,
@@ -487,8 +489,7 @@ describe('benign answers (false positives)', () => {
     expect(answers.length).toBeGreaterThanOrEqual(1200);
     const changed = answers.filter((a) => service.sanitizeText(a) !== a || streamed(tokens(a)) !== a);
     const rate = (100 * changed.length) / answers.length;
-    // eslint-disable-next-line no-console
-    console.log(
+    report.log(
       `false-positive rate: ${rate.toFixed(2)} % (${changed.length} of ${answers.length})` +
         changed
           .map((a) => `\n  ${JSON.stringify(a)}\n  -> ${JSON.stringify(service.sanitizeText(a))}`)
