@@ -7,17 +7,17 @@ import { RedisModule } from './common/redis/redis.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
-import { AdminModule } from './modules/admin/admin.module.js';
-import { AgentsModule } from './modules/agents/agents.module.js';
-import { AuditModule } from './modules/audit/audit.module.js';
-import { AuthModule } from './modules/auth/auth.module.js';
-import { BackupModule } from './modules/backup/backup.module.js';
-import { BillingModule } from './modules/billing/billing.module.js';
-import { ChatModule } from './modules/chat/chat.module.js';
-import { HealthModule } from './modules/health/health.module.js';
-import { StorageModule } from './modules/storage/storage.module.js';
-import { UsageModule } from './modules/usage/usage.module.js';
-import { VectorModule } from './modules/vector/vector.module.js';
+import { AdminModule } from './modules/admin/index.js';
+import { AgentsModule } from './modules/agents/index.js';
+import { AuditModule } from './modules/audit/index.js';
+import { AuthModule } from './modules/auth/index.js';
+import { BackupModule } from './modules/backup/index.js';
+import { BillingModule } from './modules/billing/index.js';
+import { ChatModule } from './modules/chat/index.js';
+import { HealthModule } from './modules/health/index.js';
+import { StorageModule } from './modules/storage/index.js';
+import { UsageModule } from './modules/usage/index.js';
+import { VectorModule } from './modules/vector/index.js';
 
 @Module({})
 export class AppModule {

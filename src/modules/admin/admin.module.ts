@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module.js';
+import { AuthModule } from '../auth/index.js';
 import { AdminController } from './admin.controller.js';
 import { AdminService } from './admin.service.js';
 

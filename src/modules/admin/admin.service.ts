@@ -3,16 +3,16 @@ import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
-import { AuditService } from '../audit/audit.service.js';
-import { AuthService } from '../auth/auth.service.js';
-import { User } from '../auth/entities/user.entity.js';
-import { PrincipalService } from '../auth/principal.service.js';
+import { AuditService } from '../audit/index.js';
+import { AuthService } from '../auth/index.js';
+import { User } from '../auth/index.js';
+import { PrincipalService } from '../auth/index.js';
 import {
   effectiveTierOf,
   SUBSCRIPTION_TIER_COLUMNS,
   type SubscriptionTierColumns,
   tierFromColumns,
-} from '../billing/effective-tier.js';
+} from '../billing/index.js';
 import type { AdminUpdateUserDto, AdminUserDto, AdminUsersQueryDto } from './dto/admin.dto.js';
 import { AdminException } from './admin.errors.js';
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import { API_KEY_PREFIX, type AuthUser } from './auth.types.js';
 import type { ApiKeyDto, CreatedApiKeyDto } from './dto/auth.dto.js';
 import { ApiKey } from './entities/api-key.entity.js';

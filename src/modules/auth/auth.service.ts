@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
 import { AppConfig } from '../../config/app-config.js';
 import { isUniqueViolation, returningRows } from '../../database/sql.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import type { AuthUser } from './auth.types.js';
 import type { AuthTokensDto, LoginDto, RegisterDto, SessionDto } from './dto/auth.dto.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';

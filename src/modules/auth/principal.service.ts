@@ -5,7 +5,7 @@ import {
   SUBSCRIPTION_TIER_COLUMNS,
   type SubscriptionTierColumns,
   tierFromColumns,
-} from '../billing/effective-tier.js';
+} from '../billing/index.js';
 import { type AuthUser } from './auth.types.js';
 import type { Role } from './entities/user.entity.js';
 import { sha256Hex } from './token.service.js';

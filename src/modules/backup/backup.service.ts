@@ -10,7 +10,7 @@ import { CHECKSUM_PATTERN, checksumMatches } from '../../common/checksum.js';
 import { OffThreadHash } from '../../common/hashing/off-thread-hash.js';
 import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import type { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
 import { BackupException } from './backup.errors.js';
 

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import { effectiveTierOf } from './effective-tier.js';
 import { PAID_TIERS, type WebhookAckDto } from './dto/billing.dto.js';
 import { BILLING_NOT_CONFIGURED, PaymentsGateway, type VerifiedEvent } from './payments.gateway.js';

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { FEATURES, PRICES_EUR_CENTS, RATE_LIMITS, TIERS } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import type { CheckoutDto, CheckoutResponseDto, SubscriptionDto, TierListDto } from './dto/billing.dto.js';
 import { effectiveTierOf } from './effective-tier.js';
 import { BILLING_NOT_CONFIGURED, PaymentProviderError, PaymentsGateway } from './payments.gateway.js';

@@ -9,7 +9,7 @@ import { findInputProblem } from '../../common/input/input-limits.js';
 import { RateLimitGuard } from '../../common/rate-limit/rate-limit.guard.js';
 import { RedisService } from '../../common/redis/redis.service.js';
 import { CHAT_STREAMS } from '../../common/tiers/tiers.js';
-import { SocketAuthService } from '../auth/socket-auth.service.js';
+import { SocketAuthService } from '../auth/index.js';
 import { type ChatStreamEvent, ChatStreamService } from './chat-stream.service.js';
 import { ChatStreamRequestDto, REQUEST_ID_PATTERN } from './dto/chat.dto.js';
 import { MemoryStreamSlots, StreamSlots } from './stream-slots.js';

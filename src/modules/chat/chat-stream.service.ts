@@ -5,8 +5,8 @@ import { codeForStatus, type ErrorCode } from '../../common/errors/error-codes.j
 import { ChatModel } from '../../common/llm/chat-model.js';
 import { llmNotConfigured } from '../../common/llm/llm.errors.js';
 import { classifyOutage, OUTAGE_RETRY_AFTER_S } from '../../common/outage/outage.js';
-import { OrchestratorService } from '../agents/orchestrator.service.js';
-import { UsageService } from '../usage/usage.service.js';
+import { OrchestratorService } from '../agents/index.js';
+import { UsageService } from '../usage/index.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
 import { SanitizerService } from './sanitizer.service.js';
 

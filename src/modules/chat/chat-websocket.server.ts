@@ -9,7 +9,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { API_PREFIX } from '../../openapi.document.js';
-import { SocketAuthService } from '../auth/socket-auth.service.js';
+import { SocketAuthService } from '../auth/index.js';
 import { ChatRunsService } from './chat-runs.service.js';
 import { describeError, type StreamError } from './chat-stream.service.js';
 import { MAX_CONTEXT_BYTES } from './dto/chat.dto.js';

@@ -22,7 +22,7 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { RequestSignal } from '../../common/decorators/request-signal.decorator.js';
 import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
-import { ExecutionPlanDto } from '../agents/dto/agents.dto.js';
+import { ExecutionPlanDto } from '../agents/index.js';
 import { ChatRunsService } from './chat-runs.service.js';
 import { ChatStreamService } from './chat-stream.service.js';
 import { ChatService } from './chat.service.js';

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
 import { SkipRateLimit } from '../../common/decorators/access.decorators.js';
 import { Public } from '../../common/decorators/public.decorator.js';
-import { type SocketPrincipal, SocketAuthService } from '../auth/socket-auth.service.js';
+import { type SocketPrincipal, SocketAuthService } from '../auth/index.js';
 import { ChatRunsService, requestIdOf } from './chat-runs.service.js';
 import { describeError } from './chat-stream.service.js';
 

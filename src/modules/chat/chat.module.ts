@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { RedisService } from '../../common/redis/redis.service.js';
-import { AgentsModule } from '../agents/agents.module.js';
-import { AuthModule } from '../auth/auth.module.js';
-import { UsageModule } from '../usage/usage.module.js';
+import { AgentsModule } from '../agents/index.js';
+import { AuthModule } from '../auth/index.js';
+import { UsageModule } from '../usage/index.js';
 import { ChatController } from './chat.controller.js';
 import { ChatRunsService } from './chat-runs.service.js';
 import { ChatStreamService } from './chat-stream.service.js';

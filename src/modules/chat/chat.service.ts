@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
-import type { ExecutionPlan } from '../agents/plans/execution-plan.js';
-import { type ChatResult, OrchestratorService } from '../agents/orchestrator.service.js';
+import type { ExecutionPlan } from '../agents/index.js';
+import { type ChatResult, OrchestratorService } from '../agents/index.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
 import { SanitizerService } from './sanitizer.service.js';
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { PromptTemplates } from '../agents/plans/prompt-templates.js';
-import { AgentRegistry } from '../agents/agent-registry.service.js';
+import { PromptTemplates } from '../agents/index.js';
+import { AgentRegistry } from '../agents/index.js';
 import { type RedactionCounts, Sanitizer, type StreamSanitizer } from './sanitizer.js';
 
 /**

@@ -6,7 +6,7 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import { type SocketPrincipal, SocketAuthService } from '../auth/socket-auth.service.js';
+import { type SocketPrincipal, SocketAuthService } from '../auth/index.js';
 import { userRoom } from '../../common/realtime/rooms.js';
 import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from './storage.events.js';
 

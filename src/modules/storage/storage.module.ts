@@ -6,7 +6,7 @@ import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
 import { blobKeyOwner, UUID } from '../../common/blob-store/blob-sweep.service.js';
-import { AuthModule } from '../auth/auth.module.js';
+import { AuthModule } from '../auth/index.js';
 import { StoragePurgeService } from './storage-purge.service.js';
 import { StorageController } from './storage.controller.js';
 import { StorageEvents } from './storage.events.js';

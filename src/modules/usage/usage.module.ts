@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthModule } from '../auth/auth.module.js';
+import { AuthModule } from '../auth/index.js';
 import { UsageCall } from './entities/usage-call.entity.js';
 import { UsageDay } from './entities/usage-day.entity.js';
 import { AdminUsageController, UsageController } from './usage.controller.js';

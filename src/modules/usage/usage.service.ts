@@ -12,7 +12,7 @@ import {
 } from '../../common/llm/llm-meter.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
-import { AuditService } from '../audit/audit.service.js';
+import { AuditService } from '../audit/index.js';
 import type { UsageDayDto } from './dto/usage.dto.js';
 import { MICRO, PriceTable, resetsAt, utcDay } from './pricing.js';
 import { UsageEvents } from './usage.events.js';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../../config/app-config.js';
-import { StorageModule } from '../storage/storage.module.js';
+import { StorageModule } from '../storage/index.js';
 import { VectorItem } from './entities/vector-item.entity.js';
 import { VectorIndexService } from './vector-index.service.js';
 import { VectorController } from './vector.controller.js';

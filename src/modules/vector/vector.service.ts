@@ -6,8 +6,8 @@ import { Embeddings } from '../../common/llm/embeddings.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DatabaseService } from '../../database/database.service.js';
 import { returningRows } from '../../database/sql.js';
-import { applyUsage, assertTierHasStorage, checkQuota, lockUsage } from '../storage/storage-quota.js';
-import { StorageEvents } from '../storage/storage.events.js';
+import { applyUsage, assertTierHasStorage, checkQuota, lockUsage } from '../storage/index.js';
+import { StorageEvents } from '../storage/index.js';
 import type {
   DeleteVectorsDto,
   DeleteVectorsResultDto,

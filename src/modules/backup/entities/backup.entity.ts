@@ -9,7 +9,7 @@ import {
   PrimaryColumn,
   type Relation,
 } from 'typeorm';
-import { User } from '../../auth/entities/user.entity.js';
+import { User } from '../../auth/index.js';
 
 /** One encrypted backup of a user; the bytes are in the blob store under `blobKey`. */
 @Entity('backups')

@@ -10,7 +10,7 @@ import {
   type Relation,
   UpdateDateColumn,
 } from 'typeorm';
-import { User } from '../../auth/entities/user.entity.js';
+import { User } from '../../auth/index.js';
 
 /** A user's Stripe subscription, as the webhooks last described it. One per user. */
 @Entity('subscriptions')

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
-import type { ChatContext } from '../../agents/agent.types.js';
-import type { ExecutionMode } from '../../agents/orchestrator.service.js';
-import { PlanActionDto } from '../../agents/dto/agents.dto.js';
+import type { ChatContext } from '../../agents/index.js';
+import type { ExecutionMode } from '../../agents/index.js';
+import { PlanActionDto } from '../../agents/index.js';
 
 export const MAX_MESSAGE_CHARS = 16_000;
 export const MAX_CONTEXT_BYTES = 256 * 1024;

@@ -1,29 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryColumn,
-  type Relation,
-} from 'typeorm';
-import { User } from '../../auth/entities/user.entity.js';
+import { Column, Entity, Index } from 'typeorm';
+import { UserOwnedEntity } from '../../../database/user-owned.entity.js';
 
 /** Metadata of one end-to-end encrypted record; the bytes are in the blob store under `blobKey`. */
 @Entity('storage_records')
 @Index('ix_storage_records_user_table', ['userId', 'tableName', 'createdAt'])
-export class StorageRecord {
-  @PrimaryColumn('uuid')
-  id: string = randomUUID();
-
-  @Column('uuid')
-  userId!: string;
-
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
-  user?: Relation<User>;
+export class StorageRecord extends UserOwnedEntity {
 
   @Column('varchar', { length: 63 })
   tableName!: string;
@@ -40,9 +21,6 @@ export class StorageRecord {
 
   @Column('int')
   version!: number;
-
-  @CreateDateColumn({ type: 'timestamptz' })
-  createdAt!: Date;
 
   @Column('timestamptz')
   updatedAt!: Date;

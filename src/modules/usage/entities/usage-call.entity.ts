@@ -9,7 +9,7 @@ import {
   PrimaryColumn,
   type Relation,
 } from 'typeorm';
-import { User } from '../../auth/entities/user.entity.js';
+import { User } from '../../auth/index.js';
 import { bigintNumber } from './bigint.transformer.js';
 
 /**

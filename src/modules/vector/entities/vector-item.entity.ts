@@ -9,7 +9,7 @@ import {
   type Relation,
   UpdateDateColumn,
 } from 'typeorm';
-import { User } from '../../auth/entities/user.entity.js';
+import { User } from '../../auth/index.js';
 
 /**
  * One item of a user's vector store: the client's id, its encrypted blob and

@@ -1,0 +1,154 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import ts from 'typescript';
+
+/**
+ * The layout rules a reviewer would otherwise have to remember:
+ * - a module is reached only through its `index.ts` (what it exports);
+ * - modules do not import each other in a cycle;
+ * - SQL lives in repositories (and the database layer and migrations), nowhere else;
+ * - functions stay short enough to read in one screen.
+ */
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const SRC = join(ROOT, 'src');
+
+/** Functions allowed past MAX_FUNCTION_LINES, each with why it reads better whole. */
+const LONG_FUNCTION_ALLOWLIST: Record<string, string> = {};
+const MAX_FUNCTION_LINES = 40;
+
+interface SourceFile {
+  path: string;
+  rel: string;
+  text: string;
+  ast: ts.SourceFile;
+}
+
+function sourceFiles(dir: string): SourceFile[] {
+  const files: SourceFile[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...sourceFiles(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) {
+      const text = readFileSync(path, 'utf8');
+      const ast = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
+      files.push({ path, rel: relative(ROOT, path).split(sep).join('/'), text, ast });
+    }
+  }
+  return files;
+}
+
+const FILES = sourceFiles(SRC);
+
+function moduleOf(rel: string): string | undefined {
+  return /^src\/modules\/([^/]+)\//.exec(rel)?.[1];
+}
+
+function importsOf(file: SourceFile): string[] {
+  const targets: string[] = [];
+  file.ast.forEachChild((node) => {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier) &&
+      node.moduleSpecifier.text.startsWith('.')
+    ) {
+      const target = resolve(dirname(file.path), node.moduleSpecifier.text.replace(/\.js$/, '.ts'));
+      targets.push(relative(ROOT, target).split(sep).join('/'));
+    }
+  });
+  return targets;
+}
+
+describe('architecture', () => {
+  it('reaches another module only through its index.ts', () => {
+    const violations: string[] = [];
+    for (const file of FILES) {
+      const own = moduleOf(file.rel);
+      for (const target of importsOf(file)) {
+        const other = moduleOf(target);
+        if (!other || other === own) continue;
+        if (target !== `src/modules/${other}/index.ts`) violations.push(`${file.rel} → ${target}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('has no import cycle between modules, and common code imports no module', () => {
+    const edges = new Map<string, Set<string>>();
+    const commonToModules: string[] = [];
+    for (const file of FILES) {
+      const own = moduleOf(file.rel);
+      for (const target of importsOf(file)) {
+        const other = moduleOf(target);
+        if (!other) continue;
+        if (!own && /^src\/(common|config|database)\//.test(file.rel))
+          commonToModules.push(`${file.rel} → ${target}`);
+        if (own && other !== own) edges.set(own, (edges.get(own) ?? new Set()).add(other));
+      }
+    }
+    const cycles: string[] = [];
+    const visit = (node: string, path: string[]): void => {
+      if (path.includes(node)) {
+        cycles.push([...path.slice(path.indexOf(node)), node].join(' → '));
+        return;
+      }
+      for (const next of edges.get(node) ?? []) visit(next, [...path, node]);
+    };
+    for (const node of edges.keys()) visit(node, []);
+    expect(commonToModules).toEqual([]);
+    expect([...new Set(cycles)]).toEqual([]);
+  });
+
+  it('keeps SQL in repositories, the database layer and migrations', () => {
+    const sqlText =
+      /^\s*(SELECT\s|INSERT INTO\s|UPDATE \w+ SET\s|DELETE FROM\s|WITH \w+ AS\s|LOCK TABLE\s|(CREATE|ALTER|DROP) (TABLE|INDEX|EXTENSION)\s)/;
+    const allowed = (rel: string) => rel.endsWith('.repository.ts') || rel.startsWith('src/database/');
+    const violations: string[] = [];
+    for (const file of FILES.filter((f) => !allowed(f.rel))) {
+      const visit = (node: ts.Node): void => {
+        const literal =
+          ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
+            ? node.text
+            : ts.isTemplateExpression(node)
+              ? node.head.text
+              : undefined;
+        const isQueryCall =
+          ts.isCallExpression(node) &&
+          ts.isPropertyAccessExpression(node.expression) &&
+          ['query', 'createQueryBuilder'].includes(node.expression.name.text);
+        if ((literal !== undefined && sqlText.test(literal)) || isQueryCall) {
+          const { line } = file.ast.getLineAndCharacterOfPosition(node.getStart());
+          violations.push(`${file.rel}:${line + 1}`);
+          return;
+        }
+        node.forEachChild(visit);
+      };
+      visit(file.ast);
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it(`has no function over ${MAX_FUNCTION_LINES} lines outside the allowlist`, () => {
+    const long: string[] = [];
+    for (const file of FILES) {
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+          const start = file.ast.getLineAndCharacterOfPosition(node.getStart()).line;
+          const end = file.ast.getLineAndCharacterOfPosition(node.getEnd()).line;
+          const lines = end - start + 1;
+          const name =
+            (node.name && ts.isIdentifier(node.name) ? node.name.text : undefined) ??
+            (ts.isVariableDeclaration(node.parent) && ts.isIdentifier(node.parent.name)
+              ? node.parent.name.text
+              : '(anonymous)');
+          const key = `${file.rel}:${name}`;
+          if (lines > MAX_FUNCTION_LINES && !(key in LONG_FUNCTION_ALLOWLIST))
+            long.push(`${key} (${lines} lines)`);
+        }
+        node.forEachChild(visit);
+      };
+      visit(file.ast);
+    }
+    expect(long).toEqual([]);
+  });
+});
