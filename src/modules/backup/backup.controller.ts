@@ -29,7 +29,7 @@ import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { CHECKSUM_PATTERN } from '../../common/checksum.js';
 import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
-import { OkDto } from '../storage/index.js';
+import { OkDto } from '../../common/dto/ok.dto.js';
 import { type BackupDownload, BackupService } from './backup.service.js';
 import { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
 

@@ -1,5 +1,4 @@
 /** What the storage module offers the rest of the app; nothing else of it is imported from outside. */
-export * from './dto/storage.dto.js';
 export * from './storage-quota.js';
 export * from './storage.events.js';
 export * from './storage.module.js';

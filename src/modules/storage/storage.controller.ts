@@ -1,3 +1,4 @@
+import { OkDto } from '../../common/dto/ok.dto.js';
 import {
   Body,
   Controller,
@@ -42,7 +43,6 @@ import {
   DeviceInfoDto,
   DeviceListDto,
   ListRecordsQueryDto,
-  OkDto,
   RecordCreatedDto,
   RecordMetaDto,
   RecordUpdatedDto,

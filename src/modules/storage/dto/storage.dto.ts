@@ -96,10 +96,6 @@ export class RecordUpdatedDto {
   @ApiProperty() updated_at!: number;
 }
 
-export class OkDto {
-  @ApiProperty({ enum: [true] }) ok!: true;
-}
-
 export class RecordMetaDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() table!: string;
