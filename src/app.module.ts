@@ -4,6 +4,7 @@ import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
 import { LlmModule } from './common/llm/llm.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { RedisModule } from './common/redis/redis.module.js';
+import { SecretsModule } from './common/secrets/secrets.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
         LifecycleModule,
         DatabaseModule,
         RedisModule,
+        SecretsModule,
         BlobStoreModule,
         RateLimitModule,
         LlmModule,

@@ -1,9 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentRegistry } from './agent-registry.service.js';
 import { AgentsController, PlansController } from './agents.controller.js';
-import { DeploymentSecret } from './entities/deployment-secret.entity.js';
 import { CheckpointAgent } from './agents/checkpoint.agent.js';
 import { NoteAgent } from './agents/note.agent.js';
 import { ProjectAgent } from './agents/project.agent.js';
@@ -18,7 +16,7 @@ import { PromptTemplates } from './plans/prompt-templates.js';
  * in its request; the one table holds the deployment's prompt canary. Other modules use the orchestrator only.
  */
 @Module({
-  imports: [DiscoveryModule, TypeOrmModule.forFeature([DeploymentSecret])],
+  imports: [DiscoveryModule],
   controllers: [AgentsController, PlansController],
   providers: [
     AgentRegistry,

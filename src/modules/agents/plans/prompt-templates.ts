@@ -1,8 +1,6 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { Injectable, type OnModuleInit, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Repository } from 'typeorm';
-import { DeploymentSecret } from '../entities/deployment-secret.entity.js';
+import { DeploymentSecretsRepository } from '../../../common/secrets/deployment-secrets.repository.js';
 
 /** The six template ids; a plan carries these ids, never the text behind them. */
 export const TEMPLATE_IDS = [
@@ -77,7 +75,7 @@ const CANARY_SECRET = 'prompt_canary';
 export class PromptTemplates implements OnModuleInit {
   private canaryValue: string | undefined;
 
-  constructor(@InjectRepository(DeploymentSecret) private readonly secrets?: Repository<DeploymentSecret>) {}
+  constructor(@Optional() private readonly secrets?: DeploymentSecretsRepository) {}
 
   /** Templates with a given canary, without a database (unit tests). */
   static withCanary(canary: string): PromptTemplates {
@@ -98,14 +96,10 @@ export class PromptTemplates implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     if (this.canaryValue || !this.secrets) return;
-    // The first instance's value wins; a concurrent start inserts nothing and reads it.
-    await this.secrets
-      .createQueryBuilder()
-      .insert()
-      .values({ name: CANARY_SECRET, value: `cnry${randomBytes(12).toString('hex')}` })
-      .orIgnore()
-      .execute();
-    this.canaryValue = (await this.secrets.findOneByOrFail({ name: CANARY_SECRET })).value;
+    this.canaryValue = await this.secrets.getOrCreate(
+      CANARY_SECRET,
+      () => `cnry${randomBytes(12).toString('hex')}`,
+    );
   }
 
   /** A system prompt as sent to the model: the text with the canary planted in it. */
