@@ -11,11 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { registerTeamUser, startApp, startDatabase } from './support.mjs';
-import {
-  HNSW,
-  VectorIndexService,
-  embeddingIndexName,
-} from '../dist/src/modules/vector/vector-index.service.js';
+import { VectorIndexService } from '../dist/src/modules/vector/vector-index.service.js';
+import { HNSW, embeddingIndexName } from '../dist/src/modules/vector/vector.repository.js';
 import { embeddingTarget, nearestQuery, searchSettings } from '../dist/src/modules/vector/vector.service.js';
 
 const DIMS = 384;

@@ -1,4 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import type { Type as ClassType } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min, ValidateBy, type ValidationArguments } from 'class-validator';
 
@@ -49,4 +50,33 @@ export class PaginationQueryDto {
   @Min(1)
   @Max(100)
   limit: number = 20;
+}
+
+/** One page of `items` with the paging it was asked for and the total across all pages. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  page: number;
+  limit: number;
+}
+
+/**
+ * The response class of a paged list of `itemType`: extend it so the OpenAPI
+ * schema keeps its own name (`class AuditPageDto extends PageOf(AuditEntryDto) {}`).
+ */
+export function PageOf<T>(itemType: ClassType<T>): ClassType<Page<T>> {
+  abstract class PageDto implements Page<T> {
+    @ApiProperty({ type: [itemType] })
+    items!: T[];
+
+    @ApiProperty()
+    total!: number;
+
+    @ApiProperty()
+    page!: number;
+
+    @ApiProperty()
+    limit!: number;
+  }
+  return PageDto as ClassType<Page<T>>;
 }

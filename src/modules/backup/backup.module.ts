@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { blobKeyOwner, UUID } from '../../common/blob-store/blob-sweep.service.js';
 import { BackupController } from './backup.controller.js';
+import { BackupRepository } from './backup.repository.js';
 import { BackupService } from './backup.service.js';
 import { Backup } from './entities/backup.entity.js';
 
@@ -9,6 +10,7 @@ import { Backup } from './entities/backup.entity.js';
   imports: [TypeOrmModule.forFeature([Backup])],
   controllers: [BackupController],
   providers: [
+    BackupRepository,
     BackupService,
     // BackupService writes `{user_id}/backups/{backup_id}` (no suffix: a record key always has one).
     blobKeyOwner({

@@ -49,12 +49,18 @@ import {
   UpdateRecordDto,
   UsageDto,
 } from './dto/storage.dto.js';
+import { StorageQuotaService } from './storage-quota.service.js';
 import { StorageService } from './storage.service.js';
+import { SyncService } from './sync.service.js';
 
 @ApiTags('storage')
 @Controller('storage')
 export class StorageController {
-  constructor(private readonly storage: StorageService) {}
+  constructor(
+    private readonly storage: StorageService,
+    private readonly sync: SyncService,
+    private readonly quota: StorageQuotaService,
+  ) {}
 
   @Post('records')
   @ApiOperation({
@@ -216,7 +222,7 @@ export class StorageController {
   })
   @ApiOkResponse({ type: UsageDto })
   getStorageUsage(@CurrentUser() user: AuthUser): Promise<UsageDto> {
-    return this.storage.usage(user);
+    return this.quota.usageOf(user);
   }
 
   @Get('changes')
@@ -239,7 +245,7 @@ export class StorageController {
     @Query() q: ChangesQueryDto,
     @Headers('x-device-id') deviceId?: string,
   ): Promise<ChangesPageDto> {
-    return this.storage.changes(user, q.cursor, q.limit, checkDeviceId(deviceId));
+    return this.sync.changes(user, q.cursor, q.limit, checkDeviceId(deviceId));
   }
 
   @Put('devices/:device_id')
@@ -260,7 +266,7 @@ export class StorageController {
     @Param('device_id', DeviceIdPipe) deviceId: string,
     @Body() dto: DeviceDto,
   ): Promise<DeviceInfoDto> {
-    return this.storage.putDevice(user, deviceId, dto.name);
+    return this.sync.putDevice(user, deviceId, dto.name);
   }
 
   @Get('devices')
@@ -270,6 +276,6 @@ export class StorageController {
   })
   @ApiOkResponse({ type: DeviceListDto })
   async listDevices(@CurrentUser() user: AuthUser): Promise<DeviceListDto> {
-    return { devices: await this.storage.devices(user) };
+    return { devices: await this.sync.devices(user) };
   }
 }

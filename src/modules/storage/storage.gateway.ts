@@ -1,4 +1,4 @@
-import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { OnModuleDestroy } from '@nestjs/common';
 import {
   type OnGatewayConnection,
   type OnGatewayInit,
@@ -19,7 +19,6 @@ import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from 
  */
 @WebSocketGateway()
 export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
-  private readonly logger = new Logger('StorageGateway');
   @WebSocketServer() server!: Server;
 
   private readonly onChanged = (userId: string, e: StorageChangedEvent) =>

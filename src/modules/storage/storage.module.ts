@@ -11,7 +11,12 @@ import { StoragePurgeService } from './storage-purge.service.js';
 import { StorageController } from './storage.controller.js';
 import { StorageEvents } from './storage.events.js';
 import { StorageGateway } from './storage.gateway.js';
+import { RecordsRepository } from './records.repository.js';
+import { StorageQuotaService } from './storage-quota.service.js';
+import { StorageUsageRepository } from './storage-usage.repository.js';
 import { StorageService } from './storage.service.js';
+import { SyncRepository } from './sync.repository.js';
+import { SyncService } from './sync.service.js';
 
 /** Paths whose JSON bodies carry a base64 blob (their limit is raised to fit STORAGE_MAX_RECORD_BYTES). */
 export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
@@ -23,7 +28,12 @@ export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
   ],
   controllers: [StorageController],
   providers: [
+    RecordsRepository,
+    SyncRepository,
+    StorageUsageRepository,
+    StorageQuotaService,
     StorageService,
+    SyncService,
     StoragePurgeService,
     StorageEvents,
     StorageGateway,
@@ -37,6 +47,6 @@ export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
       ],
     }),
   ],
-  exports: [StorageService, StorageEvents],
+  exports: [StorageQuotaService, StorageEvents],
 })
 export class StorageModule {}

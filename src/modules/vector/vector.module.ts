@@ -4,6 +4,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import { StorageModule } from '../storage/index.js';
 import { VectorItem } from './entities/vector-item.entity.js';
 import { VectorIndexService } from './vector-index.service.js';
+import { VectorRepository } from './vector.repository.js';
 import { VectorController } from './vector.controller.js';
 import { VectorService } from './vector.service.js';
 
@@ -20,6 +21,6 @@ export function vectorBodyLimit(config: AppConfig, items: number): number {
 @Module({
   imports: [TypeOrmModule.forFeature([VectorItem]), StorageModule],
   controllers: [VectorController],
-  providers: [VectorService, VectorIndexService],
+  providers: [VectorRepository, VectorService, VectorIndexService],
 })
 export class VectorModule {}

@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
 import { Embeddings } from '../../common/llm/embeddings.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DatabaseService } from '../../database/database.service.js';
-import { returningRows } from '../../database/sql.js';
-import { applyUsage, assertTierHasStorage, checkQuota, lockUsage } from '../storage/index.js';
-import { StorageEvents } from '../storage/index.js';
+import { assertQuotaIncluded } from '../../common/tiers/quota.js';
+import { StorageQuotaService } from '../storage/index.js';
 import type {
   DeleteVectorsDto,
   DeleteVectorsResultDto,
@@ -17,7 +15,13 @@ import type {
   VectorItemDto,
   VectorSearchResponseDto,
 } from './dto/vector.dto.js';
-import { HASH_DIMENSIONS, HNSW } from './vector-index.service.js';
+import {
+  embeddingTarget,
+  hashTarget,
+  type NearestItem,
+  VectorRepository,
+  type VectorWrite,
+} from './vector.repository.js';
 import { VectorException } from './vector.errors.js';
 
 /** A blob-hash vector: the blob's SHA-256, one byte per dimension, centred on 0 (unrelated blobs score ≈ 0). */
@@ -25,58 +29,8 @@ export function hashVector(digest: Buffer): number[] {
   return Array.from(digest, (b) => (b - 127.5) / 127.5);
 }
 
-interface PreparedItem {
-  id: string;
-  blob: Buffer;
-  checksum: string;
-  hash: number[];
-  embedding: number[] | null;
-}
-
-/** The query column of each search mode, as indexed by VectorIndexService. */
-export type Target = { expr: string; dims: number; filter: string };
-
-export const hashTarget: Target = {
-  expr: `hash_vector::vector(${HASH_DIMENSIONS})`,
-  dims: HASH_DIMENSIONS,
-  filter: '',
-};
-export const embeddingTarget = (dims: number): Target => ({
-  expr: `embedding::vector(${dims})`,
-  dims,
-  filter: `AND dims = ${dims}`,
-});
-
-interface NearestRow {
-  item_id: string;
-  blob: Buffer;
-  distance: number;
-}
-
-/** Session settings of one search: the candidate list, and iterative scanning (below). */
-export function searchSettings(topK: number): string[] {
-  return [
-    `SET LOCAL hnsw.ef_search = ${Math.max(HNSW.efSearch, topK)}`,
-    'SET LOCAL hnsw.iterative_scan = relaxed_order',
-  ];
-}
-
-/**
- * The nearest rows of one user ($1) to $2, at most $3. The HNSW index is
- * scanned iteratively: it keeps reading until `top_k` rows of this user are
- * found, however many other users' rows sit between them. `relaxed_order`
- * results are put back in exact order by the outer query.
- */
-export function nearestQuery(target: Target): string {
-  return `WITH nearest AS MATERIALIZED (
-      SELECT item_id, blob, ${target.expr} <=> $2::vector(${target.dims}) AS distance
-      FROM vector_items WHERE user_id = $1 ${target.filter}
-      ORDER BY distance LIMIT $3
-    )
-    SELECT item_id, blob, distance FROM nearest ORDER BY distance + 0, item_id`;
-}
-
-const COLUMNS = 8;
+// The search SQL builders live in the repository; re-exported for the suites and benchmarks that run them directly.
+export { embeddingTarget, nearestQuery, searchSettings } from './vector.repository.js';
 
 /**
  * The user's vector store. Every query filters on the owner; writes run under
@@ -86,16 +40,16 @@ const COLUMNS = 8;
 @Injectable()
 export class VectorService {
   constructor(
-    private readonly ds: DataSource,
-    private readonly db: DatabaseService,
+    private readonly vectors: VectorRepository,
+    private readonly quota: StorageQuotaService,
+    private readonly database: DatabaseService,
     private readonly config: AppConfig,
     private readonly embeddings: Embeddings,
-    private readonly events: StorageEvents,
   ) {}
 
   async upsert(user: AuthUser, dto: UpsertVectorsDto): Promise<UpsertResultDto> {
     this.assertAvailable();
-    assertTierHasStorage(user.tier);
+    assertQuotaIncluded(user.tier, 'cloud_storage_gb');
     const items = dto.vectors.map((item, i) => this.prepare(item, i));
     const seen = new Set<string>();
     items.forEach((item, i) => {
@@ -107,18 +61,16 @@ export class VectorService {
       seen.add(item.id);
     });
 
-    const alert = await this.ds.transaction(async (m) => {
-      const lock = await lockUsage(m, user.id);
-      const replaced = await m.query<Array<{ bytes: string | null }>>(
-        'SELECT sum(size_bytes) AS bytes FROM vector_items WHERE user_id = $1 AND item_id = ANY($2)',
-        [user.id, items.map((item) => item.id)],
+    await this.quota.withUsageLock(user, async (manager) => {
+      const replaced = await this.vectors.bytesOf(
+        manager,
+        user.id,
+        items.map((item) => item.id),
       );
-      const delta = items.reduce((n, item) => n + item.blob.length, 0) - Number(replaced[0]?.bytes ?? 0);
-      checkQuota(lock, delta, user.tier);
-      await this.write(m, user.id, items);
-      return applyUsage(m, user, lock, lock.usedBytes + delta, lock.nextSeq);
+      const added = items.reduce((sum, item) => sum + item.blob.length, 0);
+      await this.vectors.upsertForOwner(manager, user.id, items);
+      return { value: undefined, deltaBytes: added - replaced };
     });
-    if (alert) this.events.emit('quota', user.id, alert);
     return { upserted: items.length };
   }
 
@@ -128,17 +80,22 @@ export class VectorService {
     if (forms !== 1) {
       throw new VectorException('validation_failed', 'Send exactly one of query_blob, vector or query_text');
     }
-    let rows: NearestRow[];
+    let rows: NearestItem[];
     if (dto.query_blob !== undefined) {
       const digest = sha256(this.decode(dto.query_blob, 'query_blob'));
-      const identical = await this.identical(user.id, digest.toString('hex'), dto.top_k);
-      const near = await this.nearest(user.id, hashTarget, hashVector(digest), dto.top_k);
+      const identical = await this.vectors.identical(user.id, digest.toString('hex'), dto.top_k);
+      const near = await this.vectors.nearest(user.id, hashTarget, hashVector(digest), dto.top_k);
       const seen = new Set(identical.map((r) => r.item_id));
       rows = [...identical, ...near.filter((r) => !seen.has(r.item_id))].slice(0, dto.top_k);
     } else {
       const query = dto.vector ?? (await this.embeddings.embed(dto.query_text!, user));
       this.checkVector(query, 'vector');
-      rows = await this.nearest(user.id, embeddingTarget(this.config.vectorDimensions), query, dto.top_k);
+      rows = await this.vectors.nearest(
+        user.id,
+        embeddingTarget(this.config.vectorDimensions),
+        query,
+        dto.top_k,
+      );
     }
     return {
       results: rows.map((r) => ({ id: r.item_id, score: 1 - r.distance, blob: r.blob.toString('base64') })),
@@ -147,74 +104,15 @@ export class VectorService {
 
   async delete(user: AuthUser, dto: DeleteVectorsDto): Promise<DeleteVectorsResultDto> {
     this.assertAvailable();
-    const deleted = await this.ds.transaction(async (m) => {
-      const lock = await lockUsage(m, user.id);
-      const rows = await returningRows<{ size_bytes: number }>(
-        m,
-        'DELETE FROM vector_items WHERE user_id = $1 AND item_id = ANY($2) RETURNING size_bytes',
-        [user.id, dto.ids],
-      );
-      if (rows.length > 0) {
-        const freed = rows.reduce((n, r) => n + r.size_bytes, 0);
-        await applyUsage(m, user, lock, lock.usedBytes - freed, lock.nextSeq);
-      }
-      return rows.length;
+    const deleted = await this.quota.withUsageLock(user, async (manager) => {
+      const sizes = await this.vectors.deleteForOwner(manager, user.id, dto.ids);
+      return { value: sizes.length, deltaBytes: -sizes.reduce((sum, size) => sum + size, 0) };
     });
     return { ok: true, deleted };
   }
 
-  /** HNSW search of the user's rows (see nearestQuery), in its own transaction for the SET LOCALs. */
-  private async nearest(
-    userId: string,
-    target: Target,
-    query: number[],
-    topK: number,
-  ): Promise<NearestRow[]> {
-    return this.ds.transaction(async (m) => {
-      for (const setting of searchSettings(topK)) await m.query(setting);
-      return m.query<NearestRow[]>(nearestQuery(target), [userId, `[${query.join(',')}]`, topK]);
-    });
-  }
-
-  /** Items whose blob is identical to the query blob (same checksum), found exactly through the btree. */
-  private async identical(userId: string, checksum: string, topK: number): Promise<NearestRow[]> {
-    return this.ds.query<NearestRow[]>(
-      `SELECT item_id, blob, 0::float8 AS distance FROM vector_items
-       WHERE user_id = $1 AND checksum = $2 ORDER BY item_id LIMIT $3`,
-      [userId, checksum, topK],
-    );
-  }
-
-  /** One multi-row statement; a replaced item keeps its created_at. */
-  private async write(m: EntityManager, userId: string, items: PreparedItem[]): Promise<void> {
-    const params: unknown[] = [];
-    const values = items.map((item, i) => {
-      params.push(
-        userId,
-        item.id,
-        item.blob,
-        item.checksum,
-        item.blob.length,
-        item.hash,
-        item.embedding,
-        item.embedding?.length ?? null,
-      );
-      const p = (k: number) => `$${i * COLUMNS + k}`;
-      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}::real[], ${p(7)}::real[], ${p(8)}::smallint, now())`;
-    });
-    await m.query(
-      `INSERT INTO vector_items (user_id, item_id, blob, checksum, size_bytes, hash_vector, embedding, dims, updated_at)
-       VALUES ${values.join(', ')}
-       ON CONFLICT (user_id, item_id) DO UPDATE SET
-         blob = EXCLUDED.blob, checksum = EXCLUDED.checksum, size_bytes = EXCLUDED.size_bytes,
-         hash_vector = EXCLUDED.hash_vector, embedding = EXCLUDED.embedding, dims = EXCLUDED.dims,
-         updated_at = now()`,
-      params,
-    );
-  }
-
   /** Decodes and checks one item; any problem is a 400 naming it, before anything is written. */
-  private prepare(item: VectorItemDto, i: number): PreparedItem {
+  private prepare(item: VectorItemDto, i: number): VectorWrite {
     const name = `vectors[${i}] (id "${item.id}")`;
     const blob = this.decode(item.blob, `${name}: blob`);
     const digest = sha256(blob);
@@ -256,7 +154,7 @@ export class VectorService {
   }
 
   private assertAvailable(): void {
-    const { available, reason } = this.db.vectorSupport;
+    const { available, reason } = this.database.vectorSupport;
     if (!available) {
       throw new VectorException(
         'feature_not_configured',

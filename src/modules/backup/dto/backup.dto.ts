@@ -1,3 +1,4 @@
+import type { Backup } from '../entities/backup.entity.js';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class BackupCreatedDto {
@@ -15,4 +16,16 @@ export class BackupInfoDto {
   @ApiProperty({ description: 'Parts stored (S3 multipart parts; 1 for files)' }) chunk_count!: number;
   @ApiProperty() size_bytes!: number;
   @ApiProperty() created_at!: number;
+}
+
+export function mapBackupInfo(backup: Backup): BackupInfoDto {
+  return {
+    id: backup.id,
+    version: backup.version,
+    timestamp: Number(backup.timestamp),
+    checksum: backup.checksum,
+    chunk_count: backup.chunkCount,
+    size_bytes: Number(backup.sizeBytes),
+    created_at: backup.createdAt.getTime(),
+  };
 }

@@ -1,30 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryColumn,
-  type Relation,
-} from 'typeorm';
-import { User } from '../../auth/index.js';
+import { Column, Entity, Index } from 'typeorm';
+import { UserOwnedEntity } from '../../../database/user-owned.entity.js';
 
 /** One encrypted backup of a user; the bytes are in the blob store under `blobKey`. */
 @Entity('backups')
 @Index('ix_backups_user_created', ['userId', 'createdAt'])
-export class Backup {
-  @PrimaryColumn('uuid')
-  id: string = randomUUID();
-
-  @Column('uuid')
-  userId!: string;
-
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
-  user?: Relation<User>;
-
+export class Backup extends UserOwnedEntity {
   @Column('varchar', { length: 300 })
   blobKey!: string;
 
@@ -44,7 +24,4 @@ export class Backup {
 
   @Column('int')
   chunkCount!: number;
-
-  @CreateDateColumn({ type: 'timestamptz' })
-  createdAt!: Date;
 }

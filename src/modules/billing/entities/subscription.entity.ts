@@ -3,28 +3,25 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  ForeignKey,
   Index,
-  JoinColumn,
-  OneToOne,
   PrimaryColumn,
-  type Relation,
+  Unique,
   UpdateDateColumn,
 } from 'typeorm';
-import { User } from '../../auth/index.js';
 
 /** A user's Stripe subscription, as the webhooks last described it. One per user. */
 @Entity('subscriptions')
+// One subscription per user (the constraint keeps the name it was created with).
+@Unique('REL_d0a95ef8a28188364c546eb65c', ['userId'])
 export class Subscription {
   @PrimaryColumn('uuid')
   id: string = randomUUID();
 
-  /** Unique through the one-to-one relation below. */
+  /** The owner; referenced by entity name so the billing module does not import the auth module's entities. */
+  @ForeignKey('User', { onDelete: 'CASCADE' })
   @Column('uuid')
   userId!: string;
-
-  @OneToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
-  user?: Relation<User>;
 
   @Index('uq_subscriptions_stripe_subscription_id', {
     unique: true,

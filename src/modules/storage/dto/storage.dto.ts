@@ -2,6 +2,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBase64, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
+import type { Device } from '../entities/device.entity.js';
+import type { StorageChange } from '../entities/storage-change.entity.js';
+import type { StorageConflict } from '../entities/storage-conflict.entity.js';
+import type { StorageRecord } from '../entities/storage-record.entity.js';
 import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
 
 const TABLE = /^[a-z][a-z0-9_]{0,62}$/;
@@ -165,3 +169,49 @@ export class DeviceListDto {
 }
 
 export const DEVICE_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+export function mapRecordMeta(record: StorageRecord): RecordMetaDto {
+  return {
+    id: record.id,
+    table: record.tableName,
+    checksum: record.checksum,
+    size_bytes: Number(record.sizeBytes),
+    version: record.version,
+    created_at: record.createdAt.getTime(),
+    updated_at: record.updatedAt.getTime(),
+  };
+}
+
+export function mapChange(change: StorageChange): ChangeDto {
+  return {
+    id: change.recordId,
+    table: change.tableName,
+    op: change.op as ChangeDto['op'],
+    version: change.version,
+    checksum: change.checksum,
+    size_bytes: Number(change.sizeBytes),
+    updated_at: change.changedAt.getTime(),
+  };
+}
+
+export function mapConflict(conflict: StorageConflict): ConflictDto {
+  return {
+    id: conflict.id,
+    record_id: conflict.recordId,
+    table: conflict.tableName,
+    version: conflict.version,
+    checksum: conflict.checksum,
+    size_bytes: Number(conflict.sizeBytes),
+    created_at: conflict.createdAt.getTime(),
+  };
+}
+
+/** A device with its position in the feed as a cursor the device can resume from. */
+export function mapDevice(device: Device, cursor: string): DeviceInfoDto {
+  return {
+    device_id: device.deviceId,
+    name: device.name,
+    last_sync_at: device.lastSyncAt ? device.lastSyncAt.getTime() : null,
+    cursor,
+  };
+}

@@ -5,7 +5,6 @@ import { UserOwnedEntity } from '../../../database/user-owned.entity.js';
 @Entity('storage_records')
 @Index('ix_storage_records_user_table', ['userId', 'tableName', 'createdAt'])
 export class StorageRecord extends UserOwnedEntity {
-
   @Column('varchar', { length: 63 })
   tableName!: string;
 

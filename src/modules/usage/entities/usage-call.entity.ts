@@ -1,15 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryColumn,
-  type Relation,
-} from 'typeorm';
-import { User } from '../../auth/index.js';
+import { Column, Entity, Index } from 'typeorm';
+import { UserOwnedEntity } from '../../../database/user-owned.entity.js';
 import { bigintNumber } from './bigint.transformer.js';
 
 /**
@@ -19,17 +9,7 @@ import { bigintNumber } from './bigint.transformer.js';
 @Entity('usage_calls')
 @Index('ix_usage_calls_user_day', ['userId', 'day'])
 @Index('ix_usage_calls_day', ['day'])
-export class UsageCall {
-  @PrimaryColumn('uuid')
-  id: string = randomUUID();
-
-  @Column('uuid')
-  userId!: string;
-
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
-  user?: Relation<User>;
-
+export class UsageCall extends UserOwnedEntity {
   /** The UTC day the call was reserved on (YYYY-MM-DD). */
   @Column('date')
   day!: string;
@@ -53,7 +33,4 @@ export class UsageCall {
   /** True when the figures are ours (a cut stream, a provider that sent none), not the provider's. */
   @Column('boolean')
   estimated!: boolean;
-
-  @CreateDateColumn({ type: 'timestamptz' })
-  createdAt!: Date;
 }

@@ -1,5 +1,4 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
-import { User } from '../../auth/index.js';
+import { Column, Entity, ForeignKey, PrimaryColumn } from 'typeorm';
 import { bigintNumber } from './bigint.transformer.js';
 
 /**
@@ -10,12 +9,10 @@ import { bigintNumber } from './bigint.transformer.js';
  */
 @Entity('usage_days')
 export class UsageDay {
+  /** The owner; referenced by entity name so this module does not import the auth module's entities. */
+  @ForeignKey('User', { onDelete: 'CASCADE' })
   @PrimaryColumn('uuid')
   userId!: string;
-
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
-  user?: Relation<User>;
 
   @PrimaryColumn('date')
   day!: string;

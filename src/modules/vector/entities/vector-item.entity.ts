@@ -2,14 +2,11 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  ForeignKey,
   Index,
-  JoinColumn,
-  ManyToOne,
   PrimaryColumn,
-  type Relation,
   UpdateDateColumn,
 } from 'typeorm';
-import { User } from '../../auth/index.js';
 
 /**
  * One item of a user's vector store: the client's id, its encrypted blob and
@@ -22,12 +19,10 @@ import { User } from '../../auth/index.js';
 /** Blob-hash queries first look for identical blobs by checksum: exact, whatever the index returns. */
 @Index('ix_vector_items_user_checksum', ['userId', 'checksum'])
 export class VectorItem {
+  /** The owner; referenced by entity name so this module does not import the auth module's entities. */
+  @ForeignKey('User', { onDelete: 'CASCADE' })
   @PrimaryColumn('uuid')
   userId!: string;
-
-  @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
-  user?: Relation<User>;
 
   /** The client's id, unique per user. */
   @PrimaryColumn('varchar', { length: 200 })

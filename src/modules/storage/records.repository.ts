@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type EntityManager, IsNull, LessThan, type Repository } from 'typeorm';
+import { returningRows } from '../../database/sql.js';
+import { StorageConflict } from './entities/storage-conflict.entity.js';
+import { StorageRecord } from './entities/storage-record.entity.js';
+
+/** Records (live and tombstoned) and the conflict copies kept when a write overwrote without a base version. */
+@Injectable()
+export class RecordsRepository {
+  constructor(
+    @InjectRepository(StorageRecord) private readonly records: Repository<StorageRecord>,
+    @InjectRepository(StorageConflict) private readonly conflicts: Repository<StorageConflict>,
+  ) {}
+
+  /** The user's live record, or null (another user's id is as missing as an unknown one). */
+  async getLiveForOwner(
+    userId: string,
+    id: string,
+    options: { manager?: EntityManager; lock?: boolean } = {},
+  ): Promise<StorageRecord | null> {
+    const records = options.manager?.getRepository(StorageRecord) ?? this.records;
+    return records.findOne({
+      where: { id, userId, deletedAt: IsNull() },
+      ...(options.lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+  }
+
+  async listLiveForOwner(
+    userId: string,
+    query: { table?: string; page: number; limit: number },
+  ): Promise<[StorageRecord[], number]> {
+    return this.records.findAndCount({
+      where: { userId, deletedAt: IsNull(), ...(query.table ? { tableName: query.table } : {}) },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: query.limit,
+      skip: (query.page - 1) * query.limit,
+    });
+  }
+
+  async insert(manager: EntityManager, record: StorageRecord): Promise<StorageRecord> {
+    const [row] = await manager.query<Array<{ created_at: Date; updated_at: Date }>>(
+      `INSERT INTO storage_records (id, user_id, table_name, blob_key, checksum, size_bytes, version, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, now()) RETURNING created_at, updated_at`,
+      [
+        record.id,
+        record.userId,
+        record.tableName,
+        record.blobKey,
+        record.checksum,
+        record.sizeBytes,
+        record.version,
+      ],
+    );
+    return Object.assign(record, { createdAt: row.created_at, updatedAt: row.updated_at });
+  }
+
+  /** Points the record at its new bytes; answers the new updated_at. */
+  async replaceContent(
+    manager: EntityManager,
+    id: string,
+    content: { blobKey: string; checksum: string; sizeBytes: number; version: number },
+  ): Promise<Date> {
+    const [row] = await returningRows<{ updated_at: Date }>(
+      manager,
+      `UPDATE storage_records SET blob_key = $2, checksum = $3, size_bytes = $4, version = $5, updated_at = now()
+        WHERE id = $1 RETURNING updated_at`,
+      [id, content.blobKey, content.checksum, content.sizeBytes, content.version],
+    );
+    return row.updated_at;
+  }
+
+  async tombstone(manager: EntityManager, id: string, version: number): Promise<void> {
+    await manager.query(
+      'UPDATE storage_records SET deleted_at = now(), updated_at = now(), version = $2 WHERE id = $1',
+      [id, version],
+    );
+  }
+
+  /** Deletes tombstones older than `cutoff`; answers their blob keys. */
+  async deleteTombstonesBefore(cutoff: Date): Promise<string[]> {
+    const rows = await returningRows<{ blob_key: string | null }>(
+      this.records.manager,
+      'DELETE FROM storage_records WHERE deleted_at IS NOT NULL AND deleted_at < $1 RETURNING blob_key',
+      [cutoff],
+    );
+    return rows.map((row) => row.blob_key).filter((key): key is string => !!key);
+  }
+
+  async keepConflictCopy(manager: EntityManager, overwritten: StorageRecord): Promise<void> {
+    await manager.getRepository(StorageConflict).insert(
+      Object.assign(new StorageConflict(), {
+        userId: overwritten.userId,
+        recordId: overwritten.id,
+        tableName: overwritten.tableName,
+        version: overwritten.version,
+        checksum: overwritten.checksum,
+        sizeBytes: overwritten.sizeBytes,
+        blobKey: overwritten.blobKey!,
+      }),
+    );
+  }
+
+  async listConflictsForOwner(
+    userId: string,
+    page: { page: number; limit: number },
+  ): Promise<[StorageConflict[], number]> {
+    return this.conflicts.findAndCount({
+      where: { userId },
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: page.limit,
+      skip: (page.page - 1) * page.limit,
+    });
+  }
+
+  async getConflictForOwner(userId: string, id: string): Promise<StorageConflict | null> {
+    return this.conflicts.findOneBy({ id, userId });
+  }
+
+  /** Users who have conflict copies older than `cutoff`. */
+  async ownersOfConflictsBefore(cutoff: Date): Promise<string[]> {
+    const rows = await this.conflicts
+      .createQueryBuilder('conflict')
+      .select('DISTINCT conflict.user_id', 'user_id')
+      .where('conflict.created_at < :cutoff', { cutoff })
+      .getRawMany<{ user_id: string }>();
+    return rows.map((row) => row.user_id);
+  }
+
+  /** Deletes the user's conflict copies older than `cutoff` (inside the usage lock); answers what went. */
+  async deleteConflictsBefore(
+    manager: EntityManager,
+    userId: string,
+    cutoff: Date,
+  ): Promise<StorageConflict[]> {
+    const conflicts = manager.getRepository(StorageConflict);
+    const expired = await conflicts.find({
+      where: { userId, createdAt: LessThan(cutoff) },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (expired.length) await conflicts.delete(expired.map((conflict) => conflict.id));
+    return expired;
+  }
+}

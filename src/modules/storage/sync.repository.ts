@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type EntityManager, MoreThan, type Repository } from 'typeorm';
+import { Device } from './entities/device.entity.js';
+import { StorageChange } from './entities/storage-change.entity.js';
+
+/** The per-user changes feed and the devices that pull it. */
+@Injectable()
+export class SyncRepository {
+  constructor(
+    @InjectRepository(StorageChange) private readonly changes: Repository<StorageChange>,
+    @InjectRepository(Device) private readonly devices: Repository<Device>,
+  ) {}
+
+  /** Appends a change under the usage lock, at the seq the lock handed out. */
+  async appendChange(manager: EntityManager, change: Omit<StorageChange, 'changedAt'>): Promise<void> {
+    await manager.query(
+      `INSERT INTO storage_changes (user_id, seq, record_id, table_name, op, version, checksum, size_bytes, changed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`,
+      [
+        change.userId,
+        change.seq,
+        change.recordId,
+        change.tableName,
+        change.op,
+        change.version,
+        change.checksum,
+        change.sizeBytes,
+      ],
+    );
+  }
+
+  /** Up to `limit` of the user's changes after `seq`, in commit order. */
+  async changesAfter(userId: string, seq: number, limit: number): Promise<StorageChange[]> {
+    return this.changes.find({
+      where: { userId, seq: MoreThan(String(seq)) },
+      order: { seq: 'ASC' },
+      take: limit,
+    });
+  }
+
+  /** Records that the device has pulled up to `seq` (a cursor never moves back). */
+  async recordSync(userId: string, deviceId: string, seq: number): Promise<void> {
+    await this.devices.query(
+      `INSERT INTO devices (user_id, device_id, last_sync_at, cursor_seq) VALUES ($1, $2, now(), $3)
+       ON CONFLICT (user_id, device_id)
+       DO UPDATE SET last_sync_at = now(), cursor_seq = GREATEST(devices.cursor_seq, EXCLUDED.cursor_seq)`,
+      [userId, deviceId, seq],
+    );
+  }
+
+  async nameDevice(userId: string, deviceId: string, name: string): Promise<void> {
+    await this.devices.query(
+      `INSERT INTO devices (user_id, device_id, name) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, device_id) DO UPDATE SET name = EXCLUDED.name`,
+      [userId, deviceId, name],
+    );
+  }
+
+  async listDevicesForOwner(userId: string): Promise<Device[]> {
+    return this.devices.find({ where: { userId }, order: { createdAt: 'ASC', deviceId: 'ASC' } });
+  }
+
+  /** Whether the user already has this device, and how many devices the user has. */
+  async deviceRoom(userId: string, deviceId: string): Promise<{ known: boolean; count: number }> {
+    const [row] = await this.devices.query<Array<{ known: boolean | null; count: number }>>(
+      'SELECT bool_or(device_id = $2) AS known, count(*)::int AS count FROM devices WHERE user_id = $1',
+      [userId, deviceId],
+    );
+    return { known: !!row?.known, count: row?.count ?? 0 };
+  }
+}
