@@ -5,6 +5,7 @@ import { Backups1795300260036 } from './1795300260036-Backups.js';
 import { Vectors1795303642987 } from './1795303642987-Vectors.js';
 import { DeploymentSecrets1795839511571 } from './1795839511571-DeploymentSecrets.js';
 import { Usage1795840011463 } from './1795840011463-Usage.js';
+import { SubscriptionTiersView1795852334721 } from './1795852334721-SubscriptionTiersView.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -20,4 +21,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Vectors1795303642987,
   DeploymentSecrets1795839511571,
   Usage1795840011463,
+  SubscriptionTiersView1795852334721,
 ];

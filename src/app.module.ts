@@ -5,6 +5,7 @@ import { LlmModule } from './common/llm/llm.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { RedisModule } from './common/redis/redis.module.js';
 import { SecretsModule } from './common/secrets/secrets.module.js';
+import { BodyParsersModule } from './common/http/body-parsers.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -32,6 +33,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         SecretsModule,
+        BodyParsersModule,
         BlobStoreModule,
         RateLimitModule,
         LlmModule,

@@ -16,9 +16,10 @@ import {
 import { SKIP_RATE_LIMIT_KEY } from './common/decorators/access.decorators.js';
 import { IS_PUBLIC_KEY } from './common/decorators/public.decorator.js';
 import { ErrorResponseDto } from './common/dto/error-response.dto.js';
+import { API_PREFIX } from './common/http/api-prefix.js';
 import { APP_VERSION } from './config/version.js';
 
-export const API_PREFIX = 'api/v1';
+export { API_PREFIX };
 
 /** One tag per module, in the order the Swagger UI shows them. */
 const API_TAGS: Array<[string, string]> = [

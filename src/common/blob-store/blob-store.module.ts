@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config.js';
 import { BlobStore } from './blob-store.js';
+import { BlobSweepRepository } from './blob-sweep.repository.js';
 import { BlobSweepService } from './blob-sweep.service.js';
 import { FileBlobStore } from './file-blob-store.js';
 import { S3BlobStore } from './s3-blob-store.js';
@@ -21,6 +22,7 @@ import { S3BlobStore } from './s3-blob-store.js';
           ? new S3BlobStore(config.s3.bucket, config.s3)
           : new FileBlobStore(join(config.dataDir, 'blobs')),
     },
+    BlobSweepRepository,
     BlobSweepService,
   ],
   exports: [BlobStore, BlobSweepService],

@@ -5,22 +5,16 @@ import {
   type OnApplicationShutdown,
   type Provider,
 } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
 import { BlobStore, type ListedBlob } from './blob-store.js';
+import {
+  type BlobKeyColumn,
+  BlobSweepRepository,
+  type ReferenceLookup,
+  type SweepQueries,
+} from './blob-sweep.repository.js';
 
-/** A column that holds blob keys, as one statement may name it (identifiers only). */
-export interface BlobKeyColumn {
-  table: string;
-  column: string;
-  /**
-   * An indexed column whose value a named group of the owner's key pattern
-   * gives (the row id in `{user}/backups/{id}`): most keys are then found
-   * through that index instead of a scan. Only a shortcut for finding a
-   * reference: a key it does not find is checked against `column` itself.
-   */
-  lookup?: { column: string; group: string };
-}
+export type { BlobKeyColumn };
 
 /**
  * A module whose rows point at blobs declares the keys it writes and where
@@ -53,7 +47,6 @@ export interface BlobSweepReport {
 export const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 /** Arbitrary, fixed: every instance sweeping the same database takes the same advisory lock. */
-const SWEEP_LOCK_KEY = 727_401_021;
 /** Keys checked against the database per statement. */
 const BATCH = 500;
 /** Removals in flight at once. */
@@ -90,7 +83,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
   private stopping = false;
 
   constructor(
-    private readonly ds: DataSource,
+    private readonly repository: BlobSweepRepository,
     private readonly blobs: BlobStore,
     private readonly config: AppConfig,
   ) {}
@@ -143,7 +136,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     return this.running;
   }
 
-  private async run(db: Db, options: { olderThan?: Date }): Promise<BlobSweepReport> {
+  private async run(db: SweepQueries, options: { olderThan?: Date }): Promise<BlobSweepReport> {
     const started = Date.now();
     const cutoff = options.olderThan ?? new Date(started - this.config.blobSweep.graceMs);
     await this.assertEveryKeyColumnIsOwned(db);
@@ -198,7 +191,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async sweepUnreferenced(
-    db: Db,
+    db: SweepQueries,
     cutoff: Date,
     report: BlobSweepReport,
     tally: (kind: string, bytes: number) => void,
@@ -241,41 +234,35 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
    * which alone decides that a key is unreferenced.
    */
   private async unreferenced<T extends { blob: ListedBlob; owner: BlobKeyOwner; match: RegExpExecArray }>(
-    db: Db,
+    db: SweepQueries,
     batch: T[],
   ): Promise<T[]> {
     if (batch.length === 0) return [];
-    const params: unknown[] = [batch.map((b) => b.blob.key)];
-    const shortcuts: string[] = [];
+    const lookups: ReferenceLookup[] = [];
     for (const owner of this.owners) {
-      for (const ref of owner.references) {
-        if (!ref.lookup) continue;
-        const group = ref.lookup.group;
+      for (const column of owner.references) {
+        if (!column.lookup) continue;
+        const group = column.lookup.group;
         const values = batch
           .filter((b) => b.owner === owner && b.match.groups?.[group])
           .map((b) => b.match.groups![group]);
-        if (values.length === 0) continue;
-        params.push(values);
-        shortcuts.push(
-          `SELECT ${ref.column}::text AS key FROM ${ref.table} WHERE ${ref.lookup.column} = ANY($${params.length}) AND ${ref.column} = ANY($1::text[])`,
-        );
+        if (values.length) lookups.push({ column: { ...column, lookup: column.lookup }, values });
       }
     }
-    const found = new Set<string>();
-    if (shortcuts.length) {
-      for (const row of await db.query<Array<{ key: string }>>(shortcuts.join(' UNION ALL '), params))
-        found.add(row.key);
-    }
+    const found = new Set(
+      await db.foundByLookup(
+        batch.map((b) => b.blob.key),
+        lookups,
+      ),
+    );
     const rest = batch.filter((b) => !found.has(b.blob.key));
     if (rest.length === 0) return [];
-    const everyColumn = this.owners
-      .flatMap((o) => o.references)
-      .map((r) => `SELECT ${r.column}::text AS key FROM ${r.table} WHERE ${r.column} = ANY($1::text[])`);
-    for (const row of await db.query<Array<{ key: string }>>(everyColumn.join(' UNION ALL '), [
+    const columns = this.owners.flatMap((owner) => owner.references);
+    for (const key of await db.referenced(
       rest.map((b) => b.blob.key),
-    ])) {
-      found.add(row.key);
-    }
+      columns,
+    ))
+      found.add(key);
     return rest.filter((b) => !found.has(b.blob.key));
   }
 
@@ -283,18 +270,15 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
    * Refuses to sweep when a table has a blob-key column no owner declared: its
    * blobs would look unreferenced. (Also when nothing is registered at all.)
    */
-  private async assertEveryKeyColumnIsOwned(db: Db): Promise<void> {
+  private async assertEveryKeyColumnIsOwned(db: SweepQueries): Promise<void> {
     if (this.owners.length === 0) throw new Error('No blob key owner is registered; refusing to sweep');
     const declared = new Set(this.owners.flatMap((o) => o.references.map((r) => `${r.table}.${r.column}`)));
-    const columns = await db.query<Array<{ table_name: string; column_name: string }>>(
-      `SELECT table_name, column_name FROM information_schema.columns
-        WHERE table_schema = current_schema() AND column_name LIKE '%blob_key%'`,
-    );
-    const missing = columns.map((c) => `${c.table_name}.${c.column_name}`).filter((c) => !declared.has(c));
+    const columns = await db.blobKeyColumns();
+    const missing = columns.filter((c) => !declared.has(c));
     if (missing.length) {
       throw new Error(`Refusing to sweep: ${missing.join(', ')} hold blob keys but no module declared them`);
     }
-    const present = new Set(columns.map((c) => `${c.table_name}.${c.column_name}`));
+    const present = new Set(columns);
     const absent = [...declared].filter((c) => !present.has(c));
     if (absent.length)
       throw new Error(`Refusing to sweep: declared columns ${absent.join(', ')} do not exist`);
@@ -320,40 +304,12 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /**
-   * Runs `work` holding the sweep lock. Against a server (a pool of more than
-   * one connection) the lock is a session advisory lock on a connection of its
-   * own, held for the sweep; the embedded database has one connection and one
-   * owning process, so the in-process guard is the whole lock there.
-   */
-  private async locked<T>(work: (db: Db) => Promise<T>): Promise<T | null> {
-    if (this.config.database.poolMax <= 1 || !this.config.database.url) return work(this.ds);
-    const runner = this.ds.createQueryRunner();
-    try {
-      await runner.connect();
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
-        SWEEP_LOCK_KEY,
-      ])) as Array<{ locked: boolean }>;
-      if (!locked) {
-        this.logger.log('Blob sweep skipped: another instance is sweeping');
-        return null;
-      }
-      try {
-        return await work({
-          query: <T>(sql: string, params?: unknown[]) => runner.query(sql, params) as Promise<T>,
-        });
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+  /** Runs `work` holding the sweep lock; null (logged) when another instance is sweeping. */
+  private async locked<T>(work: (db: SweepQueries) => Promise<T>): Promise<T | null> {
+    const result = await this.repository.locked(work);
+    if (result === null) this.logger.log('Blob sweep skipped: another instance is sweeping');
+    return result;
   }
-}
-
-/** Where the sweep's queries go: the pool, or the connection holding the lock. */
-interface Db {
-  query<T>(sql: string, params?: unknown[]): Promise<T>;
 }
 
 /** An error's message without the user and row ids a path or key in it would carry. */

@@ -1,67 +1,28 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import type { Tier } from '../../common/tiers/tiers.js';
-import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/index.js';
-import { AuthService } from '../auth/index.js';
-import { User } from '../auth/index.js';
-import { PrincipalService } from '../auth/index.js';
-import {
-  effectiveTierOf,
-  SUBSCRIPTION_TIER_COLUMNS,
-  type SubscriptionTierColumns,
-  tierFromColumns,
-} from '../billing/index.js';
+import { AccountsService, type User } from '../auth/index.js';
 import type { AdminUpdateUserDto, AdminUserDto, AdminUsersQueryDto } from './dto/admin.dto.js';
 import { AdminException } from './admin.errors.js';
 
-interface UserRow extends SubscriptionTierColumns {
-  id: string;
-  email: string;
-  role: 'user' | 'admin';
-  disabled_at: Date | null;
-  created_at: Date;
-}
+type Changes = Record<string, { from: unknown; to: unknown }>;
 
+/** User administration: every change is audited, tier changes as `tier.changed` too. */
 @Injectable()
 export class AdminService {
   constructor(
-    private readonly ds: DataSource,
-    private readonly auth: AuthService,
-    private readonly principals: PrincipalService,
+    private readonly accounts: AccountsService,
     private readonly audit: AuditService,
-    private readonly config: AppConfig,
   ) {}
 
-  async listUsers(q: AdminUsersQueryDto): Promise<{ items: AdminUserDto[]; total: number }> {
-    // LIKE wildcards typed by the admin are literal.
-    const pattern = q.email ? `%${q.email.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
-    const filter = `WHERE ($1::text IS NULL OR u.email LIKE $1 ESCAPE '\\')`;
-    const rows = await this.ds.query<UserRow[]>(
-      `SELECT u.id, u.email, u.role, u.tier_override, u.disabled_at, u.created_at, ${SUBSCRIPTION_TIER_COLUMNS}
-         FROM users u LEFT JOIN subscriptions sub ON sub.user_id = u.id ${filter}
-        ORDER BY u.created_at DESC, u.id LIMIT $2 OFFSET $3`,
-      [pattern, q.limit, (q.page - 1) * q.limit],
-    );
-    const [{ total }] = await this.ds.query<Array<{ total: number }>>(
-      `SELECT count(*)::int AS total FROM users u ${filter}`,
-      [pattern],
-    );
-    const items = rows.map((r) =>
-      this.toDto(
-        {
-          id: r.id,
-          email: r.email,
-          role: r.role,
-          tierOverride: r.tier_override as Tier | null,
-          disabledAt: r.disabled_at,
-          createdAt: r.created_at,
-        },
-        tierFromColumns(r, this.config.defaultTier),
-      ),
-    );
-    return { items, total };
+  async listUsers(query: AdminUsersQueryDto): Promise<{ items: AdminUserDto[]; total: number }> {
+    const [rows, total] = await this.accounts.list({
+      emailPart: query.email,
+      page: query.page,
+      limit: query.limit,
+    });
+    return { items: rows.map((row) => this.toDto(row.user, row.tier)), total };
   }
 
   async updateUser(admin: AuthUser, id: string, dto: AdminUpdateUserDto): Promise<AdminUserDto> {
@@ -71,61 +32,55 @@ export class AdminService {
     if (id === admin.id && (dto.disabled === true || dto.role === 'user')) {
       throw new AdminException('validation_failed', 'You cannot disable or demote your own account');
     }
-    return this.ds.transaction(async (m) => {
-      const user = await m.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    return this.accounts.transaction(async (manager) => {
+      const user = await this.accounts.lockUser(manager, id);
       if (!user) throw new AdminException('not_found', 'User not found');
-      const before = this.toDto(user, await effectiveTierOf(m, user.id, this.config.defaultTier));
-      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      const before = await this.accounts.effectiveTierOf(user.id, manager);
+      const wasDisabled = user.disabledAt !== null;
+      const changes = applyChanges(user, dto);
+      if (Object.keys(changes).length === 0) return this.toDto(user, before);
 
-      if (dto.tier !== undefined && dto.tier !== user.tierOverride) {
-        changes.tier_override = { from: user.tierOverride, to: dto.tier };
-        user.tierOverride = dto.tier;
-      }
-      if (dto.role !== undefined && dto.role !== user.role) {
-        changes.role = { from: user.role, to: dto.role };
-        user.role = dto.role;
-      }
-      if (dto.disabled !== undefined && dto.disabled !== (user.disabledAt !== null)) {
-        changes.disabled = { from: user.disabledAt !== null, to: dto.disabled };
-        user.disabledAt = dto.disabled ? new Date() : null;
-        if (dto.disabled) await this.auth.revokeEverything(m, user.id, 'account_disabled');
-      }
-      if (Object.keys(changes).length === 0) return before;
-
-      await m.save(user);
-      const after = this.toDto(user, await effectiveTierOf(m, user.id, this.config.defaultTier));
+      await this.accounts.saveUser(manager, user, !wasDisabled && user.disabledAt !== null);
+      const after = await this.accounts.effectiveTierOf(user.id, manager);
       await this.audit.record(
         { eventType: 'admin.user_updated', actorId: admin.id, subjectId: user.id, data: { changes } },
-        m,
+        manager,
       );
-      if (after.tier !== before.tier) {
-        await this.audit.record(
-          {
-            eventType: 'tier.changed',
-            actorId: admin.id,
-            subjectId: user.id,
-            reason: 'admin override',
-            data: { from: before.tier, to: after.tier },
-          },
-          m,
-        );
-      }
-      return after;
+      await this.accounts.recordTierChange(
+        { userId: user.id, from: before, to: after, actorId: admin.id, reason: 'admin override' },
+        manager,
+      );
+      return this.toDto(user, after);
     });
   }
 
-  private toDto(
-    u: Pick<User, 'id' | 'email' | 'role' | 'tierOverride' | 'disabledAt' | 'createdAt'>,
-    tier: Tier,
-  ): AdminUserDto {
+  private toDto(user: User, tier: Tier): AdminUserDto {
     return {
-      id: u.id,
-      email: u.email,
+      id: user.id,
+      email: user.email,
       tier,
-      tier_override: u.tierOverride,
-      role: this.principals.roleOf({ role: u.role, email: u.email }),
-      disabled: u.disabledAt !== null,
-      created_at: u.createdAt.getTime(),
+      tier_override: user.tierOverride,
+      role: this.accounts.roleOf(user),
+      disabled: user.disabledAt !== null,
+      created_at: user.createdAt.getTime(),
     };
   }
+}
+
+/** Applies what the admin asked to the user; answers what actually changed, from → to. */
+function applyChanges(user: User, dto: AdminUpdateUserDto): Changes {
+  const changes: Changes = {};
+  if (dto.tier !== undefined && dto.tier !== user.tierOverride) {
+    changes.tier_override = { from: user.tierOverride, to: dto.tier };
+    user.tierOverride = dto.tier;
+  }
+  if (dto.role !== undefined && dto.role !== user.role) {
+    changes.role = { from: user.role, to: dto.role };
+    user.role = dto.role;
+  }
+  if (dto.disabled !== undefined && dto.disabled !== (user.disabledAt !== null)) {
+    changes.disabled = { from: user.disabledAt !== null, to: dto.disabled };
+    user.disabledAt = dto.disabled ? new Date() : null;
+  }
+  return changes;
 }

@@ -1,3 +1,3 @@
 /** What the audit module offers the rest of the app; nothing else of it is imported from outside. */
-export * from './audit.module.js';
-export * from './audit.service.js';
+export { AuditModule } from './audit.module.js';
+export { AuditService, type AuditEvent } from './audit.service.js';

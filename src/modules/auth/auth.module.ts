@@ -5,7 +5,11 @@ import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { FeatureGuard } from '../../common/guards/feature.guard.js';
 import { RolesGuard } from '../../common/guards/roles.guard.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { RateLimitGuard } from '../../common/rate-limit/rate-limit.guard.js';
+import { AccountsRepository } from './accounts.repository.js';
+import { AccountsService } from './accounts.service.js';
+import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
@@ -16,6 +20,7 @@ import { User } from './entities/user.entity.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { PasswordService } from './password.service.js';
 import { PrincipalService } from './principal.service.js';
+import { PrincipalsRepository } from './principals.repository.js';
 import { SocketAuthService } from './socket-auth.service.js';
 import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
 import { JwtStrategy } from './strategies/jwt.strategy.js';
@@ -34,6 +39,11 @@ import { TokenService } from './token.service.js';
   ],
   controllers: [AuthController],
   providers: [
+    AccountsRepository,
+    SessionsRepository,
+    ApiKeysRepository,
+    PrincipalsRepository,
+    AccountsService,
     AuthService,
     ApiKeysService,
     PasswordService,
@@ -47,6 +57,6 @@ import { TokenService } from './token.service.js';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: FeatureGuard },
   ],
-  exports: [AuthService, PrincipalService, SocketAuthService],
+  exports: [AccountsService, SocketAuthService],
 })
 export class AuthModule {}

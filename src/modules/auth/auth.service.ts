@@ -1,22 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { normaliseEmail } from '../../common/input/email.js';
 import { RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
 import { AppConfig } from '../../config/app-config.js';
-import { isUniqueViolation, returningRows } from '../../database/sql.js';
+import { isUniqueViolation } from '../../database/sql.js';
 import { AuditService } from '../audit/index.js';
+import { AccountsRepository } from './accounts.repository.js';
 import type { AuthUser } from './auth.types.js';
 import type { AuthTokensDto, LoginDto, RegisterDto, SessionDto } from './dto/auth.dto.js';
-import { RefreshToken } from './entities/refresh-token.entity.js';
-import { Session } from './entities/session.entity.js';
-import { User } from './entities/user.entity.js';
 import { PasswordService } from './password.service.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { sha256Hex, TokenService } from './token.service.js';
 import { AuthException } from './auth.errors.js';
 
 const INVALID_LOGIN = 'Invalid email or password';
 
-/** Emails are unique case-insensitively: stored and compared trimmed and lower-cased. */
-export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 /** A burst: this many failed logins for one account within the window is written to the audit log. */
 const FAILURE_BURST = 5;
 const FAILURE_WINDOW_MS = 15 * 60_000;
@@ -28,7 +26,8 @@ type RefreshOutcome =
 @Injectable()
 export class AuthService {
   constructor(
-    private readonly ds: DataSource,
+    private readonly accounts: AccountsRepository,
+    private readonly sessions: SessionsRepository,
     private readonly config: AppConfig,
     private readonly passwords: PasswordService,
     private readonly tokens: TokenService,
@@ -40,17 +39,19 @@ export class AuthService {
     const email = normaliseEmail(dto.email);
     const passwordHash = await this.passwords.hash(dto.password);
     try {
-      return await this.ds.transaction(async (m) => {
-        const user = m.create(User, {
+      return await this.accounts.transaction(async (manager) => {
+        const user = await this.accounts.insert(manager, {
           email,
           passwordHash,
           role: this.config.adminEmails.includes(email) ? 'admin' : 'user',
           tierOverride: null,
           disabledAt: null,
         });
-        await m.insert(User, user);
-        await this.audit.record({ eventType: 'auth.register', actorId: user.id, subjectId: user.id }, m);
-        return this.openSession(m, user.id, dto.device_name ?? null);
+        await this.audit.record(
+          { eventType: 'auth.register', actorId: user.id, subjectId: user.id },
+          manager,
+        );
+        return this.openSession(manager, user.id, dto.device_name ?? null);
       });
     } catch (err) {
       if (isUniqueViolation(err))
@@ -61,14 +62,16 @@ export class AuthService {
 
   async login(dto: LoginDto): Promise<AuthTokensDto> {
     const email = normaliseEmail(dto.email);
-    const user = await this.ds.getRepository(User).findOne({ where: { email } });
+    const user = await this.accounts.findByEmail(email);
     // Unknown email still costs one argon2 verification: same answer, about the same time.
     const ok = await this.passwords.verify(user?.passwordHash ?? null, dto.password);
     if (!ok || !user || user.disabledAt) {
       await this.countFailure(email, user?.id ?? null);
       throw new AuthException('invalid_credentials', INVALID_LOGIN);
     }
-    return this.ds.transaction((m) => this.openSession(m, user.id, dto.device_name ?? null));
+    return this.sessions.transaction((manager) =>
+      this.openSession(manager, user.id, dto.device_name ?? null),
+    );
   }
 
   /**
@@ -78,156 +81,87 @@ export class AuthService {
    */
   async refresh(token: string): Promise<AuthTokensDto> {
     const hash = sha256Hex(token);
-    const outcome = await this.ds.transaction(async (m): Promise<RefreshOutcome> => {
-      const [rotated] = await returningRows<{ session_id: string }>(
-        m,
-        'UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id',
-        [hash],
-      );
-      if (!rotated) {
-        const [known] = await m.query<Array<{ session_id: string; user_id: string }>>(
-          `SELECT t.session_id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-            WHERE t.token_hash = $1`,
-          [hash],
-        );
-        if (!known) return { kind: 'invalid' };
-        const revoked = await this.revokeSessions(m, 'id = $1', [known.session_id], 'reuse_detected');
-        if (revoked > 0) {
-          await this.audit.record(
-            {
-              eventType: 'auth.refresh_token_reuse',
-              actorId: known.user_id,
-              subjectId: known.session_id,
-              reason: 'a rotated refresh token was presented again; session revoked',
-            },
-            m,
-          );
-        }
-        return { kind: 'reused' };
-      }
-      const [session] = await m.query<
-        Array<{
-          id: string;
-          user_id: string;
-          revoked_at: Date | null;
-          idle_expired: boolean;
-          disabled_at: Date | null;
-        }>
-      >(
-        `SELECT s.id, s.user_id, s.revoked_at, u.disabled_at,
-                s.last_used_at < now() - make_interval(days => $2) AS idle_expired
-           FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 FOR UPDATE OF s`,
-        [rotated.session_id, this.config.jwt.refreshTokenDays],
-      );
-      if (!session || session.revoked_at || session.disabled_at) return { kind: 'revoked' };
-      if (session.idle_expired) {
-        await this.revokeSessions(m, 'id = $1', [session.id], 'expired');
-        return { kind: 'expired' };
-      }
-      await m.query('UPDATE sessions SET last_used_at = now() WHERE id = $1', [session.id]);
-      return { kind: 'ok', tokens: await this.issueRefresh(m, session.user_id, session.id) };
+    const outcome = await this.sessions.transaction(async (manager): Promise<RefreshOutcome> => {
+      const sessionId = await this.sessions.useRefreshToken(manager, hash);
+      if (!sessionId) return this.refusePresentedAgain(manager, hash);
+      return this.rotate(manager, sessionId);
     });
-    switch (outcome.kind) {
-      case 'ok':
-        return outcome.tokens;
-      case 'invalid':
-        throw new AuthException('unauthenticated', 'Invalid refresh token');
-      case 'reused':
-        throw new AuthException(
-          'session_ended',
-          'This refresh token was already used. The session has been revoked for safety: log in again.',
-        );
-      case 'expired':
-        throw new AuthException('session_ended', 'The session expired after inactivity: log in again');
-      case 'revoked':
-        throw new AuthException('session_ended', 'The session has been revoked: log in again');
-    }
+    if (outcome.kind === 'ok') return outcome.tokens;
+    throw refreshRefusal(outcome.kind);
   }
 
   /** Ends the session of a refresh token. Idempotent: an unknown token changes nothing. */
   async logout(token: string): Promise<void> {
-    await this.ds.transaction(async (m) => {
-      const [row] = await m.query<Array<{ session_id: string }>>(
-        'SELECT session_id FROM refresh_tokens WHERE token_hash = $1',
-        [sha256Hex(token)],
-      );
-      if (row) await this.revokeSessions(m, 'id = $1', [row.session_id], 'logout');
+    await this.sessions.transaction(async (manager) => {
+      const owner = await this.sessions.ownerOfToken(sha256Hex(token), manager);
+      if (owner) await this.sessions.revoke(manager, owner.sessionId, 'logout');
     });
   }
 
   async listSessions(user: AuthUser): Promise<SessionDto[]> {
-    const rows = await this.ds.query<
-      Array<{ id: string; device_name: string | null; created_at: Date; last_used_at: Date }>
-    >(
-      `SELECT id, device_name, created_at, last_used_at FROM sessions
-        WHERE user_id = $1 AND revoked_at IS NULL AND last_used_at >= now() - make_interval(days => $2)
-        ORDER BY last_used_at DESC`,
-      [user.id, this.config.jwt.refreshTokenDays],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      device_name: r.device_name,
-      created_at: r.created_at.getTime(),
-      last_active_at: r.last_used_at.getTime(),
-      current: r.id === user.sessionId,
+    const sessions = await this.sessions.listActiveForOwner(user.id, this.config.jwt.refreshTokenDays);
+    return sessions.map((session) => ({
+      id: session.id,
+      device_name: session.deviceName,
+      created_at: session.createdAt.getTime(),
+      last_active_at: session.lastUsedAt.getTime(),
+      current: session.id === user.sessionId,
     }));
   }
 
   async deleteSession(user: AuthUser, sessionId: string): Promise<void> {
-    const revoked = await this.revokeSessions(
-      this.ds.manager,
-      'id = $1 AND user_id = $2',
-      [sessionId, user.id],
-      'deleted',
+    const revoked = await this.sessions.transaction((manager) =>
+      this.sessions.revoke(manager, sessionId, 'deleted', user.id),
     );
-    if (revoked === 0) throw new AuthException('not_found', 'Session not found');
+    if (!revoked) throw new AuthException('not_found', 'Session not found');
   }
 
-  /** Revokes every session and API key of a user (used when an account is disabled). */
-  async revokeEverything(m: EntityManager, userId: string, reason: string): Promise<void> {
-    await this.revokeSessions(m, 'user_id = $1', [userId], reason);
-    await m.query('UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [
-      userId,
-    ]);
+  /** An unknown token, or a rotated one presented again: reuse revokes the whole session. */
+  private async refusePresentedAgain(manager: EntityManager, hash: string): Promise<RefreshOutcome> {
+    const owner = await this.sessions.ownerOfToken(hash, manager);
+    if (!owner) return { kind: 'invalid' };
+    if (await this.sessions.revoke(manager, owner.sessionId, 'reuse_detected')) {
+      await this.audit.record(
+        {
+          eventType: 'auth.refresh_token_reuse',
+          actorId: owner.userId,
+          subjectId: owner.sessionId,
+          reason: 'a rotated refresh token was presented again; session revoked',
+        },
+        manager,
+      );
+    }
+    return { kind: 'reused' };
   }
 
-  private async revokeSessions(
-    m: EntityManager,
-    where: string,
-    params: unknown[],
-    reason: string,
-  ): Promise<number> {
-    const rows = await returningRows<{ id: string }>(
-      m,
-      `UPDATE sessions SET revoked_at = now(), revoked_reason = $${params.length + 1}
-        WHERE ${where} AND revoked_at IS NULL RETURNING id`,
-      [...params, reason],
-    );
-    return rows.length;
+  /** Issues the next refresh token of a live session (an idle one expires instead). */
+  private async rotate(manager: EntityManager, sessionId: string): Promise<RefreshOutcome> {
+    const session = await this.sessions.lockForRefresh(manager, sessionId, this.config.jwt.refreshTokenDays);
+    if (!session || session.ended) return { kind: 'revoked' };
+    if (session.idleExpired) {
+      await this.sessions.revoke(manager, session.id, 'expired');
+      return { kind: 'expired' };
+    }
+    await this.sessions.touch(manager, session.id);
+    return { kind: 'ok', tokens: await this.issueRefresh(manager, session.userId, session.id) };
   }
 
   private async openSession(
-    m: EntityManager,
+    manager: EntityManager,
     userId: string,
     deviceName: string | null,
   ): Promise<AuthTokensDto> {
-    const session = m.create(Session, {
-      userId,
-      deviceName,
-      lastUsedAt: new Date(),
-      revokedAt: null,
-      revokedReason: null,
-    });
-    await m.insert(Session, session);
-    return this.issueRefresh(m, userId, session.id);
+    const session = await this.sessions.open(manager, userId, deviceName);
+    return this.issueRefresh(manager, userId, session.id);
   }
 
-  private async issueRefresh(m: EntityManager, userId: string, sessionId: string): Promise<AuthTokensDto> {
+  private async issueRefresh(
+    manager: EntityManager,
+    userId: string,
+    sessionId: string,
+  ): Promise<AuthTokensDto> {
     const refresh = this.tokens.newRefreshToken();
-    await m.insert(
-      RefreshToken,
-      m.create(RefreshToken, { sessionId, tokenHash: refresh.hash, usedAt: null }),
-    );
+    await this.sessions.addRefreshToken(manager, sessionId, refresh.hash);
     return this.tokens.authTokens(userId, sessionId, refresh.token);
   }
 
@@ -243,5 +177,22 @@ export class AuthService {
         data: { account_known: userId !== null, email_sha256: sha256Hex(email).slice(0, 16) },
       });
     }
+  }
+}
+
+/** The error a refused refresh answers: 401, saying why the client must log in again. */
+function refreshRefusal(kind: Exclude<RefreshOutcome['kind'], 'ok'>): AuthException {
+  switch (kind) {
+    case 'invalid':
+      return new AuthException('unauthenticated', 'Invalid refresh token');
+    case 'reused':
+      return new AuthException(
+        'session_ended',
+        'This refresh token was already used. The session has been revoked for safety: log in again.',
+      );
+    case 'expired':
+      return new AuthException('session_ended', 'The session expired after inactivity: log in again');
+    case 'revoked':
+      return new AuthException('session_ended', 'The session has been revoked: log in again');
   }
 }

@@ -1,6 +1,5 @@
 /** What the auth module offers the rest of the app; nothing else of it is imported from outside. */
-export * from './auth.module.js';
-export * from './auth.service.js';
-export * from './entities/user.entity.js';
-export * from './principal.service.js';
-export * from './socket-auth.service.js';
+export { AuthModule } from './auth.module.js';
+export { AccountsService, type TierChange } from './accounts.service.js';
+export { SocketAuthService, type SocketPrincipal } from './socket-auth.service.js';
+export type { Role, User } from './entities/user.entity.js';

@@ -1,22 +1,25 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { bodyParserRoute } from '../../common/http/body-parsers.js';
+import { AuthModule } from '../auth/index.js';
 import { BillingWebhookService } from './billing-webhook.service.js';
+import { BillingRepository } from './billing.repository.js';
 import { BillingController } from './billing.controller.js';
 import { BillingService } from './billing.service.js';
 import { StripeEvent } from './entities/stripe-event.entity.js';
 import { Subscription } from './entities/subscription.entity.js';
 import { PaymentsGateway, StripePaymentsGateway } from './payments.gateway.js';
 
-/** Route whose body must reach the controller as raw bytes (Stripe signs them). */
-export const STRIPE_WEBHOOK_PATH = '/api/v1/billing/webhook';
-
 @Module({
-  imports: [TypeOrmModule.forFeature([Subscription, StripeEvent])],
+  imports: [TypeOrmModule.forFeature([Subscription, StripeEvent]), AuthModule],
   controllers: [BillingController],
   providers: [
+    BillingRepository,
     BillingService,
     BillingWebhookService,
     { provide: PaymentsGateway, useClass: StripePaymentsGateway },
+    // Stripe signs the exact bytes it sends: the webhook gets them raw (and the JSON parser then skips it).
+    bodyParserRoute({ path: '/billing/webhook', kind: 'raw', limit: (config) => config.jsonBodyLimitBytes }),
   ],
 })
 export class BillingModule {}

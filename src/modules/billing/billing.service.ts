@@ -1,18 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { FEATURES, PRICES_EUR_CENTS, RATE_LIMITS, TIERS } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/index.js';
-import type { CheckoutDto, CheckoutResponseDto, SubscriptionDto, TierListDto } from './dto/billing.dto.js';
-import { effectiveTierOf } from './effective-tier.js';
+import { AccountsService } from '../auth/index.js';
+import { BillingRepository } from './billing.repository.js';
+import {
+  type CheckoutDto,
+  type CheckoutResponseDto,
+  mapSubscription,
+  type SubscriptionDto,
+  type TierListDto,
+} from './dto/billing.dto.js';
 import { BILLING_NOT_CONFIGURED, PaymentProviderError, PaymentsGateway } from './payments.gateway.js';
 import { BillingException } from './billing.errors.js';
 
 @Injectable()
 export class BillingService {
   constructor(
-    private readonly ds: DataSource,
+    private readonly billing: BillingRepository,
+    private readonly accounts: AccountsService,
     private readonly config: AppConfig,
     private readonly gateway: PaymentsGateway,
     private readonly audit: AuditService,
@@ -55,39 +62,20 @@ export class BillingService {
 
   async subscription(user: AuthUser): Promise<SubscriptionDto> {
     this.requireConfigured();
-    const [row] = await this.ds.query<
-      Array<{ status: string; current_period_end: Date | null; cancel_at_period_end: boolean; seats: number }>
-    >(
-      'SELECT status, current_period_end, cancel_at_period_end, seats FROM subscriptions WHERE user_id = $1',
-      [user.id],
-    );
-    return {
-      tier: user.tier,
-      status: row?.status ?? 'none',
-      current_period_end: row?.current_period_end ? row.current_period_end.getTime() : null,
-      cancel_at_period_end: row?.cancel_at_period_end ?? false,
-      seats: row ? row.seats : null,
-    };
+    return mapSubscription(user.tier, await this.billing.subscriptionOf(user.id));
   }
 
   /** Cancels at Stripe now and drops to the subscription-less tier at once (the reference's behaviour). */
   async cancel(user: AuthUser): Promise<SubscriptionDto> {
     this.requireConfigured();
-    const [row] = await this.ds.query<Array<{ stripe_subscription_id: string | null; status: string }>>(
-      'SELECT stripe_subscription_id, status FROM subscriptions WHERE user_id = $1',
-      [user.id],
-    );
-    if (!row?.stripe_subscription_id || row.status === 'canceled') {
+    const current = await this.billing.subscriptionOf(user.id);
+    if (!current?.stripeSubscriptionId || current.status === 'canceled') {
       throw new BillingException('not_found', 'No active subscription to cancel');
     }
-    const subscriptionId = row.stripe_subscription_id;
+    const subscriptionId = current.stripeSubscriptionId;
     await this.provider(() => this.gateway.cancelSubscription(subscriptionId));
-    await this.ds.transaction(async (m) => {
-      await m.query(
-        `UPDATE subscriptions SET status = 'canceled', cancel_at_period_end = false, last_event_at = now(), updated_at = now()
-          WHERE user_id = $1`,
-        [user.id],
-      );
+    await this.billing.transaction(async (manager) => {
+      await this.billing.markCanceled(manager, user.id);
       await this.audit.record(
         {
           eventType: 'billing.subscription_canceled',
@@ -95,39 +83,27 @@ export class BillingService {
           subjectId: user.id,
           data: { subscription: subscriptionId },
         },
-        m,
+        manager,
       );
     });
-    const after = await effectiveTierOf(this.ds.manager, user.id, this.config.defaultTier);
-    if (after !== user.tier) {
-      await this.audit.record({
-        eventType: 'tier.changed',
-        actorId: user.id,
-        subjectId: user.id,
-        reason: 'subscription canceled by the user',
-        data: { from: user.tier, to: after },
-      });
-    }
+    const after = await this.accounts.effectiveTierOf(user.id);
+    await this.accounts.recordTierChange({
+      userId: user.id,
+      from: user.tier,
+      to: after,
+      actorId: user.id,
+      reason: 'subscription canceled by the user',
+    });
     return { ...(await this.subscription(user)), tier: after };
   }
 
   /** The user's Stripe customer, created once (idempotently at Stripe) and kept on the account. */
   private async customerFor(user: AuthUser): Promise<string> {
-    const [row] = await this.ds.query<Array<{ stripe_customer_id: string | null }>>(
-      'SELECT stripe_customer_id FROM users WHERE id = $1',
-      [user.id],
-    );
-    if (row?.stripe_customer_id) return row.stripe_customer_id;
+    const known = await this.accounts.stripeCustomerIdOf(user.id);
+    if (known) return known;
     const created = await this.gateway.createCustomer(user.id, user.email);
-    await this.ds.query(
-      'UPDATE users SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL',
-      [user.id, created],
-    );
-    const [after] = await this.ds.query<Array<{ stripe_customer_id: string }>>(
-      'SELECT stripe_customer_id FROM users WHERE id = $1',
-      [user.id],
-    );
-    return after.stripe_customer_id;
+    await this.accounts.keepStripeCustomerId(user.id, created);
+    return (await this.accounts.stripeCustomerIdOf(user.id))!;
   }
 
   /**

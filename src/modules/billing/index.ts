@@ -1,3 +1,2 @@
 /** What the billing module offers the rest of the app; nothing else of it is imported from outside. */
-export * from './billing.module.js';
-export * from './effective-tier.js';
+export { BillingModule } from './billing.module.js';

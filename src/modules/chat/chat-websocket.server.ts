@@ -8,7 +8,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { API_PREFIX } from '../../openapi.document.js';
+import { API_PREFIX } from '../../common/http/api-prefix.js';
 import { SocketAuthService } from '../auth/index.js';
 import { ChatRunsService } from './chat-runs.service.js';
 import { describeError, type StreamError } from './chat-stream.service.js';

@@ -6,6 +6,7 @@ import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
 import { blobKeyOwner, UUID } from '../../common/blob-store/blob-sweep.service.js';
+import { bodyParserRoute } from '../../common/http/body-parsers.js';
 import { AuthModule } from '../auth/index.js';
 import { StoragePurgeService } from './storage-purge.service.js';
 import { StorageController } from './storage.controller.js';
@@ -17,9 +18,6 @@ import { StorageUsageRepository } from './storage-usage.repository.js';
 import { StorageService } from './storage.service.js';
 import { SyncRepository } from './sync.repository.js';
 import { SyncService } from './sync.service.js';
-
-/** Paths whose JSON bodies carry a base64 blob (their limit is raised to fit STORAGE_MAX_RECORD_BYTES). */
-export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
 
 @Module({
   imports: [
@@ -37,6 +35,12 @@ export const RECORD_BODY_PATHS = ['/api/v1/storage/records'];
     StoragePurgeService,
     StorageEvents,
     StorageGateway,
+    // Record writes carry up to STORAGE_MAX_RECORD_BYTES as base64 (4/3 of it) plus a little JSON.
+    bodyParserRoute({
+      path: '/storage/records',
+      kind: 'json',
+      limit: (config) => Math.ceil((config.storageMaxRecordBytes * 4) / 3) + 64 * 1024,
+    }),
     // StorageService writes `{user_id}/{table}/{record_id}.{random}`; a conflict copy keeps the key.
     blobKeyOwner({
       kind: 'record',

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
+import { normaliseEmailField } from '../../../common/input/email.js';
 import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
 
 export class AdminUsersQueryDto extends PaginationQueryDto {
@@ -9,9 +10,7 @@ export class AdminUsersQueryDto extends PaginationQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(320)
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' ? value.trim().toLowerCase() : value,
-  )
+  @Transform(normaliseEmailField)
   email?: string;
 }
 

@@ -1,15 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, MaxLength, MinLength } from 'class-validator';
+import { normaliseEmailField } from '../../../common/input/email.js';
 import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
 
-const normaliseEmail = ({ value }: { value: unknown }) =>
-  typeof value === 'string' ? value.trim().toLowerCase() : value;
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class CredentialsDto {
   @ApiProperty({ example: 'ada@example.com', description: 'Trimmed; compared case-insensitively' })
-  @Transform(normaliseEmail)
+  @Transform(normaliseEmailField)
   @IsEmail({}, { message: 'email must be a valid email address' })
   @MaxLength(320)
   email!: string;

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
+import type { Subscription } from '../entities/subscription.entity.js';
 
 export const PAID_TIERS = ['pro', 'power', 'team'] as const;
 export type PaidTier = (typeof PAID_TIERS)[number];
@@ -90,4 +91,15 @@ export class WebhookAckDto {
   @ApiProperty({ enum: [true] }) ok!: true;
   @ApiPropertyOptional({ description: 'The event id was processed before; nothing changed' })
   duplicate?: boolean;
+}
+
+/** The caller's subscription as the API shows it; `tier` is the effective tier, which an admin override may set. */
+export function mapSubscription(tier: Tier, subscription: Subscription | null): SubscriptionDto {
+  return {
+    tier,
+    status: subscription?.status ?? 'none',
+    current_period_end: subscription?.currentPeriodEnd ? subscription.currentPeriodEnd.getTime() : null,
+    cancel_at_period_end: subscription?.cancelAtPeriodEnd ?? false,
+    seats: subscription ? subscription.seats : null,
+  };
 }

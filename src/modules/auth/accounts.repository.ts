@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type EntityManager, IsNull, type Repository } from 'typeorm';
+import type { SubscriptionState } from '../../common/tiers/tiers.js';
+import { User } from './entities/user.entity.js';
+
+/** A user with the subscription state its effective tier is computed from. */
+export interface UserWithSubscription {
+  user: User;
+  subscription: SubscriptionState;
+}
+
+interface RawSubscription {
+  sub_tier: string | null;
+  sub_status: string | null;
+  sub_in_period: boolean | null;
+}
+
+/** Subscription columns from `subscription_tiers`, the read-only view the billing module publishes. */
+const SUBSCRIPTION_COLUMNS =
+  'sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period';
+
+const subscriptionOf = (row: RawSubscription | undefined): SubscriptionState => ({
+  tier: row?.sub_tier ?? null,
+  status: row?.sub_status ?? null,
+  inPeriod: row?.sub_in_period ?? null,
+});
+
+/** The users table. */
+@Injectable()
+export class AccountsRepository {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.users.manager.transaction(work);
+  }
+
+  async insert(
+    manager: EntityManager,
+    user: Pick<User, 'email' | 'passwordHash' | 'role' | 'tierOverride' | 'disabledAt'>,
+  ): Promise<User> {
+    const row = manager.create(User, user);
+    await manager.insert(User, row);
+    return row;
+  }
+
+  async findByEmail(email: string): Promise<User | null> {
+    return this.users.findOne({ where: { email } });
+  }
+
+  /** The user, locked for the rest of `manager`'s transaction; null when there is none. */
+  async lockById(manager: EntityManager, id: string): Promise<User | null> {
+    return manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async save(manager: EntityManager, user: User): Promise<void> {
+    await manager.save(user);
+  }
+
+  async exists(id: string, manager: EntityManager = this.users.manager): Promise<boolean> {
+    return manager.exists(User, { where: { id } });
+  }
+
+  async stripeCustomerIdOf(id: string): Promise<string | null> {
+    const user = await this.users.findOne({ where: { id }, select: { id: true, stripeCustomerId: true } });
+    return user?.stripeCustomerId ?? null;
+  }
+
+  /** Records the user's Stripe customer unless one is already recorded (the first one is kept). */
+  async keepStripeCustomerId(
+    id: string,
+    stripeCustomerId: string,
+    manager: EntityManager = this.users.manager,
+  ): Promise<void> {
+    await manager.update(User, { id, stripeCustomerId: IsNull() }, { stripeCustomerId });
+  }
+
+  async userOfStripeCustomer(
+    stripeCustomerId: string,
+    manager: EntityManager = this.users.manager,
+  ): Promise<string | null> {
+    const user = await manager.findOne(User, { where: { stripeCustomerId }, select: { id: true } });
+    return user?.id ?? null;
+  }
+
+  /** The admin's override and the subscription state of a user (inside `manager`'s transaction). */
+  async tierInputs(
+    id: string,
+    manager: EntityManager = this.users.manager,
+  ): Promise<{ override: string | null; subscription: SubscriptionState } | null> {
+    const [row] = await manager.query<Array<RawSubscription & { tier_override: string | null }>>(
+      `SELECT u.tier_override, ${SUBSCRIPTION_COLUMNS}
+         FROM users u LEFT JOIN subscription_tiers sub ON sub.user_id = u.id WHERE u.id = $1`,
+      [id],
+    );
+    return row ? { override: row.tier_override, subscription: subscriptionOf(row) } : null;
+  }
+
+  /** A page of users, newest first, optionally those whose email contains `emailPart`. */
+  async listWithSubscriptions(query: {
+    emailPart?: string;
+    page: number;
+    limit: number;
+  }): Promise<[UserWithSubscription[], number]> {
+    const builder = this.users
+      .createQueryBuilder('u')
+      .leftJoin('subscription_tiers', 'sub', 'sub.user_id = u.id')
+      .addSelect(SUBSCRIPTION_COLUMNS)
+      .orderBy('u.created_at', 'DESC')
+      .addOrderBy('u.id', 'ASC')
+      .limit(query.limit)
+      .offset((query.page - 1) * query.limit);
+    if (query.emailPart) {
+      // LIKE wildcards typed by the admin are literal.
+      const pattern = `%${query.emailPart.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      builder.where(`u.email LIKE :pattern ESCAPE '\\'`, { pattern });
+    }
+    const { entities, raw } = await builder.getRawAndEntities<RawSubscription>();
+    const total = await builder.getCount();
+    return [entities.map((user, index) => ({ user, subscription: subscriptionOf(raw[index]) })), total];
+  }
+}

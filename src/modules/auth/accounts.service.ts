@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { effectiveTier, type Tier } from '../../common/tiers/tiers.js';
+import { AppConfig } from '../../config/app-config.js';
+import { AuditService } from '../audit/index.js';
+import { AccountsRepository, type UserWithSubscription } from './accounts.repository.js';
+import { ApiKeysRepository } from './api-keys.repository.js';
+import type { Role, User } from './entities/user.entity.js';
+import { SessionsRepository } from './sessions.repository.js';
+
+/** A change of a user's effective tier, for the audit log. */
+export interface TierChange {
+  userId: string;
+  from: Tier;
+  to: Tier;
+  /** Who caused it: an admin, the user, or null for Stripe. */
+  actorId?: string | null;
+  reason: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * What other modules may do with accounts: look users up, change what an
+ * admin may change, and learn or audit a user's effective tier (its admin
+ * override, else a live subscription's tier, else the default).
+ */
+@Injectable()
+export class AccountsService {
+  constructor(
+    private readonly accounts: AccountsRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly apiKeys: ApiKeysRepository,
+    private readonly audit: AuditService,
+    private readonly config: AppConfig,
+  ) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.accounts.transaction(work);
+  }
+
+  exists(userId: string, manager?: EntityManager): Promise<boolean> {
+    return this.accounts.exists(userId, manager);
+  }
+
+  /** The Stripe customer recorded for the user (at the first checkout), or null. */
+  stripeCustomerIdOf(userId: string): Promise<string | null> {
+    return this.accounts.stripeCustomerIdOf(userId);
+  }
+
+  /** Records the user's Stripe customer unless one is recorded already: the first one is kept. */
+  keepStripeCustomerId(userId: string, stripeCustomerId: string, manager?: EntityManager): Promise<void> {
+    return this.accounts.keepStripeCustomerId(userId, stripeCustomerId, manager);
+  }
+
+  userOfStripeCustomer(stripeCustomerId: string, manager?: EntityManager): Promise<string | null> {
+    return this.accounts.userOfStripeCustomer(stripeCustomerId, manager);
+  }
+
+  /** The user's tier now (inside `manager`'s transaction when given one); the default for an unknown user. */
+  async effectiveTierOf(userId: string, manager?: EntityManager): Promise<Tier> {
+    const inputs = await this.accounts.tierInputs(userId, manager);
+    if (!inputs) return this.config.defaultTier;
+    return effectiveTier(inputs.override, inputs.subscription, this.config.defaultTier);
+  }
+
+  /** Writes the `tier.changed` audit entry when the tier did change; the one place it is written. */
+  async recordTierChange(change: TierChange, manager?: EntityManager): Promise<void> {
+    if (change.from === change.to) return;
+    await this.audit.record(
+      {
+        eventType: 'tier.changed',
+        actorId: change.actorId ?? null,
+        subjectId: change.userId,
+        reason: change.reason,
+        data: { from: change.from, to: change.to, ...change.data },
+      },
+      manager,
+    );
+  }
+
+  /** A page of users with their effective tiers. */
+  async list(query: {
+    emailPart?: string;
+    page: number;
+    limit: number;
+  }): Promise<[Array<{ user: User; tier: Tier }>, number]> {
+    const [rows, total] = await this.accounts.listWithSubscriptions(query);
+    return [rows.map((row) => ({ user: row.user, tier: this.tierOf(row) })), total];
+  }
+
+  lockUser(manager: EntityManager, id: string): Promise<User | null> {
+    return this.accounts.lockById(manager, id);
+  }
+
+  /** Saves what an admin changed; disabling also ends every session and API key of the user. */
+  async saveUser(manager: EntityManager, user: User, disabledNow: boolean): Promise<void> {
+    await this.accounts.save(manager, user);
+    if (!disabledNow) return;
+    await this.sessions.revokeAllOfUser(manager, user.id, 'account_disabled');
+    await this.apiKeys.revokeAllOfUser(manager, user.id);
+  }
+
+  /** The role a user acts with: stored admins and the ADMIN_EMAILS accounts are admins. */
+  roleOf(user: { role: Role; email: string }): Role {
+    return user.role === 'admin' || this.config.adminEmails.includes(user.email) ? 'admin' : 'user';
+  }
+
+  private tierOf(row: UserWithSubscription): Tier {
+    return effectiveTier(row.user.tierOverride, row.subscription, this.config.defaultTier);
+  }
+}

@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type EntityManager, IsNull, type Repository } from 'typeorm';
+import { returningRows } from '../../database/sql.js';
+import { ApiKey } from './entities/api-key.entity.js';
+
+/** Integrators' API keys (stored hashed). */
+@Injectable()
+export class ApiKeysRepository {
+  constructor(@InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.keys.manager.transaction(work);
+  }
+
+  async countActiveForOwner(manager: EntityManager, userId: string): Promise<number> {
+    return manager.count(ApiKey, { where: { userId, revokedAt: IsNull() } });
+  }
+
+  async insert(manager: EntityManager, key: Omit<ApiKey, 'id' | 'createdAt'>): Promise<ApiKey> {
+    const row = manager.create(ApiKey, key);
+    await manager.insert(ApiKey, row);
+    return manager.findOneByOrFail(ApiKey, { id: row.id });
+  }
+
+  async listActiveForOwner(userId: string): Promise<ApiKey[]> {
+    return this.keys.find({ where: { userId, revokedAt: IsNull() }, order: { createdAt: 'DESC' } });
+  }
+
+  /** Revokes the user's key; answers whether it was live. */
+  async revokeForOwner(manager: EntityManager, userId: string, id: string): Promise<boolean> {
+    const rows = await returningRows<{ id: string }>(
+      manager,
+      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id',
+      [id, userId],
+    );
+    return rows.length > 0;
+  }
+
+  async revokeAllOfUser(manager: EntityManager, userId: string): Promise<void> {
+    await manager.update(ApiKey, { userId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
+  }
+}

@@ -1,0 +1,90 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { SubscriptionState } from '../../common/tiers/tiers.js';
+import type { Role } from './entities/user.entity.js';
+
+/** What one request's credentials resolve to, read in one query. */
+export interface PrincipalRow {
+  id: string;
+  email: string;
+  role: Role;
+  tierOverride: string | null;
+  subscription: SubscriptionState;
+  /** The session's or key's last-used time is older than the touch interval. */
+  stale: boolean;
+  keyId?: string;
+}
+
+interface RawPrincipal {
+  id: string;
+  email: string;
+  role: Role;
+  tier_override: string | null;
+  sub_tier: string | null;
+  sub_status: string | null;
+  sub_in_period: boolean | null;
+  stale: boolean;
+  key_id?: string;
+}
+
+/**
+ * The subscription state comes from `subscription_tiers`, the read-only view
+ * the billing module publishes for exactly this: every authenticated request
+ * costs one query, with the tier read fresh, without auth reading billing's
+ * tables or importing its code.
+ */
+const USER_AND_TIER = `u.id, u.email, u.role, u.tier_override,
+  sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period`;
+const TIER_JOIN = 'LEFT JOIN subscription_tiers sub ON sub.user_id = u.id';
+
+/** How often "last used" timestamps are written, at most (not on every request). */
+const TOUCH_INTERVAL = '60 seconds';
+
+function toPrincipal(row: RawPrincipal): PrincipalRow {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    tierOverride: row.tier_override,
+    subscription: { tier: row.sub_tier, status: row.sub_status, inPeriod: row.sub_in_period },
+    stale: row.stale,
+    keyId: row.key_id,
+  };
+}
+
+/** The per-request lookups of the authentication guard. */
+@Injectable()
+export class PrincipalsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The enabled user of a live session, or null. */
+  async forSession(userId: string, sessionId: string): Promise<PrincipalRow | null> {
+    const [row] = await this.dataSource.query<RawPrincipal[]>(
+      `SELECT ${USER_AND_TIER}, s.last_used_at < now() - interval '${TOUCH_INTERVAL}' AS stale
+         FROM users u JOIN sessions s ON s.user_id = u.id ${TIER_JOIN}
+        WHERE u.id = $1 AND s.id = $2 AND u.disabled_at IS NULL AND s.revoked_at IS NULL`,
+      [userId, sessionId],
+    );
+    return row ? toPrincipal(row) : null;
+  }
+
+  /** The enabled owner of an active API key (by the key's hash), or null. */
+  async forApiKeyHash(keyHash: string): Promise<PrincipalRow | null> {
+    const [row] = await this.dataSource.query<RawPrincipal[]>(
+      `SELECT ${USER_AND_TIER}, k.id AS key_id,
+              (k.last_used_at IS NULL OR k.last_used_at < now() - interval '${TOUCH_INTERVAL}') AS stale
+         FROM api_keys k JOIN users u ON u.id = k.user_id ${TIER_JOIN}
+        WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL`,
+      [keyHash],
+    );
+    return row?.key_id ? toPrincipal(row) : null;
+  }
+
+  async touchSession(sessionId: string): Promise<void> {
+    await this.dataSource.query('UPDATE sessions SET last_used_at = now() WHERE id = $1', [sessionId]);
+  }
+
+  async touchApiKey(keyId: string): Promise<void> {
+    await this.dataSource.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]);
+  }
+}

@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager, Repository } from 'typeorm';
+import { returningRows } from '../../database/sql.js';
+import { RefreshToken } from './entities/refresh-token.entity.js';
+import { Session } from './entities/session.entity.js';
+
+/** A session as the refresh step sees it, locked. */
+export interface RefreshableSession {
+  id: string;
+  userId: string;
+  /** Revoked, or its user disabled. */
+  ended: boolean;
+  /** Unused for longer than the refresh-token lifetime. */
+  idleExpired: boolean;
+}
+
+/** Sessions (one per device login) and their rotating refresh tokens. */
+@Injectable()
+export class SessionsRepository {
+  constructor(@InjectRepository(Session) private readonly sessions: Repository<Session>) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.sessions.manager.transaction(work);
+  }
+
+  async open(manager: EntityManager, userId: string, deviceName: string | null): Promise<Session> {
+    const session = manager.create(Session, {
+      userId,
+      deviceName,
+      lastUsedAt: new Date(),
+      revokedAt: null,
+      revokedReason: null,
+    });
+    await manager.insert(Session, session);
+    return session;
+  }
+
+  async addRefreshToken(manager: EntityManager, sessionId: string, tokenHash: string): Promise<void> {
+    await manager.insert(RefreshToken, manager.create(RefreshToken, { sessionId, tokenHash, usedAt: null }));
+  }
+
+  /**
+   * Marks an unused refresh token used; answers its session, or null when the
+   * token is unknown or already used. Of concurrent uses exactly one wins.
+   */
+  async useRefreshToken(manager: EntityManager, tokenHash: string): Promise<string | null> {
+    const [row] = await returningRows<{ session_id: string }>(
+      manager,
+      'UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id',
+      [tokenHash],
+    );
+    return row?.session_id ?? null;
+  }
+
+  /** The session and user of a refresh token, used or not; null when the token is unknown. */
+  async ownerOfToken(
+    tokenHash: string,
+    manager: EntityManager = this.sessions.manager,
+  ): Promise<{ sessionId: string; userId: string } | null> {
+    const [row] = await manager.query<Array<{ session_id: string; user_id: string }>>(
+      `SELECT t.session_id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE t.token_hash = $1`,
+      [tokenHash],
+    );
+    return row ? { sessionId: row.session_id, userId: row.user_id } : null;
+  }
+
+  /** Locks the session for a refresh and says whether it may still be used. */
+  async lockForRefresh(
+    manager: EntityManager,
+    sessionId: string,
+    idleDays: number,
+  ): Promise<RefreshableSession | null> {
+    const [row] = await manager.query<
+      Array<{ id: string; user_id: string; ended: boolean; idle_expired: boolean }>
+    >(
+      `SELECT s.id, s.user_id, (s.revoked_at IS NOT NULL OR u.disabled_at IS NOT NULL) AS ended,
+              s.last_used_at < now() - make_interval(days => $2) AS idle_expired
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 FOR UPDATE OF s`,
+      [sessionId, idleDays],
+    );
+    return row ? { id: row.id, userId: row.user_id, ended: row.ended, idleExpired: row.idle_expired } : null;
+  }
+
+  async touch(manager: EntityManager, sessionId: string): Promise<void> {
+    await manager.update(Session, { id: sessionId }, { lastUsedAt: () => 'now()' });
+  }
+
+  /** The user's sessions that are neither revoked nor idle past `idleDays`, most recently used first. */
+  async listActiveForOwner(userId: string, idleDays: number): Promise<Session[]> {
+    return this.sessions
+      .createQueryBuilder('session')
+      .where('session.user_id = :userId AND session.revoked_at IS NULL', { userId })
+      .andWhere('session.last_used_at >= now() - make_interval(days => :idleDays)', { idleDays })
+      .orderBy('session.last_used_at', 'DESC')
+      .getMany();
+  }
+
+  /** Revokes one session (of `userId` when given); answers whether it was live. */
+  async revoke(manager: EntityManager, sessionId: string, reason: string, userId?: string): Promise<boolean> {
+    const rows = await returningRows<{ id: string }>(
+      manager,
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE id = $1 AND ($3::uuid IS NULL OR user_id = $3) AND revoked_at IS NULL RETURNING id`,
+      [sessionId, reason, userId ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  async revokeAllOfUser(manager: EntityManager, userId: string, reason: string): Promise<void> {
+    await manager.query(
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
+      [userId, reason],
+    );
+  }
+}

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager, Repository } from 'typeorm';
+import { StripeEvent } from './entities/stripe-event.entity.js';
+import { Subscription } from './entities/subscription.entity.js';
+
+/** Fields of a subscription a webhook may set. */
+export type SubscriptionFields = Partial<
+  Pick<
+    Subscription,
+    | 'stripeSubscriptionId'
+    | 'stripeCustomerId'
+    | 'tier'
+    | 'status'
+    | 'currentPeriodEnd'
+    | 'cancelAtPeriodEnd'
+    | 'seats'
+    | 'lastEventAt'
+  >
+>;
+
+/** A verified Stripe event as stored. */
+export interface StoredEvent {
+  id: string;
+  type: string;
+  /** Stripe's `created`, seconds. */
+  created: number;
+  payload: unknown;
+}
+
+/** Subscriptions and the webhook event log. */
+@Injectable()
+export class BillingRepository {
+  constructor(
+    @InjectRepository(Subscription) private readonly subscriptions: Repository<Subscription>,
+    @InjectRepository(StripeEvent) private readonly events: Repository<StripeEvent>,
+  ) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.subscriptions.manager.transaction(work);
+  }
+
+  async subscriptionOf(userId: string): Promise<Subscription | null> {
+    return this.subscriptions.findOneBy({ userId });
+  }
+
+  /** The user's subscription, locked for the rest of the transaction. */
+  async lockByUser(manager: EntityManager, userId: string): Promise<Subscription | null> {
+    return manager.findOne(Subscription, { where: { userId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async lockByStripeId(manager: EntityManager, stripeSubscriptionId: string): Promise<Subscription | null> {
+    return manager.findOne(Subscription, {
+      where: { stripeSubscriptionId },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async insertSubscription(
+    manager: EntityManager,
+    userId: string,
+    fields: SubscriptionFields,
+  ): Promise<void> {
+    await manager.insert(Subscription, Object.assign(new Subscription(), { userId, ...fields }));
+  }
+
+  async updateSubscription(manager: EntityManager, id: string, fields: SubscriptionFields): Promise<void> {
+    await manager.update(Subscription, { id }, fields);
+  }
+
+  /** Fills in Stripe ids the row does not have yet (an out-of-order event only links, never overwrites). */
+  async linkStripeIds(
+    manager: EntityManager,
+    id: string,
+    ids: { subscriptionId: string | null; customerId: string | null },
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE subscriptions SET stripe_subscription_id = COALESCE(stripe_subscription_id, $2),
+              stripe_customer_id = COALESCE(stripe_customer_id, $3) WHERE id = $1`,
+      [id, ids.subscriptionId, ids.customerId],
+    );
+  }
+
+  async markCanceled(manager: EntityManager, userId: string): Promise<void> {
+    await manager.update(
+      Subscription,
+      { userId },
+      { status: 'canceled', cancelAtPeriodEnd: false, lastEventAt: () => 'now()' },
+    );
+  }
+
+  /** Stores a verified event once (a replay stores nothing). */
+  async storeEvent(event: StoredEvent): Promise<void> {
+    await this.events.query(
+      `INSERT INTO stripe_events (id, type, created, payload) VALUES ($1, $2, to_timestamp($3), $4)
+       ON CONFLICT (id) DO NOTHING`,
+      [event.id, event.type, event.created, JSON.stringify(event.payload)],
+    );
+  }
+
+  /** Locks the stored event (waiting at most 5 s for a concurrent delivery); answers whether it was processed. */
+  async lockEvent(manager: EntityManager, id: string): Promise<{ processed: boolean }> {
+    await manager.query(`SET LOCAL lock_timeout = '5s'`);
+    const event = await manager.findOne(StripeEvent, {
+      select: { id: true, processedAt: true },
+      where: { id },
+      lock: { mode: 'pessimistic_write' },
+    });
+    return { processed: !!event?.processedAt };
+  }
+
+  async markProcessed(manager: EntityManager, id: string, outcome: string): Promise<void> {
+    await manager.update(StripeEvent, { id }, { processedAt: () => 'now()', outcome: outcome.slice(0, 200) });
+  }
+}
