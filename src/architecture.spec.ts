@@ -13,7 +13,14 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const SRC = join(ROOT, 'src');
 
 /** Functions allowed past MAX_FUNCTION_LINES, each with why it reads better whole. */
-const LONG_FUNCTION_ALLOWLIST: Record<string, string> = {};
+const LONG_FUNCTION_ALLOWLIST: Record<string, string> = {
+  'src/config/app-config.ts:constructor':
+    'a flat one-to-one mapping of the validated environment onto typed config, one line per variable',
+  'src/common/input/input-limits.ts:findInputProblem':
+    'one iterative walk over a JSON value with an explicit stack; every case shares the stack and the counters',
+  'src/modules/chat/sanitizer.ts:scan':
+    'the per-chunk hot loop of the streaming sanitizer: one pass with its match state in locals; calls per character would cost, and one state machine would be spread over several functions',
+};
 const MAX_FUNCTION_LINES = 40;
 
 interface SourceFile {
@@ -130,25 +137,30 @@ describe('architecture', () => {
 
   it(`has no function over ${MAX_FUNCTION_LINES} lines outside the allowlist`, () => {
     const long: string[] = [];
+    const allowedAndLong = new Set<string>();
     for (const file of FILES) {
       const visit = (node: ts.Node): void => {
         if (ts.isFunctionLike(node) && 'body' in node && node.body) {
-          const start = file.ast.getLineAndCharacterOfPosition(node.getStart()).line;
+          // From the name (decorators are declarations, not code) to the closing brace.
+          const start = file.ast.getLineAndCharacterOfPosition((node.name ?? node).getStart()).line;
           const end = file.ast.getLineAndCharacterOfPosition(node.getEnd()).line;
           const lines = end - start + 1;
           const name =
+            (ts.isConstructorDeclaration(node) ? 'constructor' : undefined) ??
             (node.name && ts.isIdentifier(node.name) ? node.name.text : undefined) ??
             (ts.isVariableDeclaration(node.parent) && ts.isIdentifier(node.parent.name)
               ? node.parent.name.text
               : '(anonymous)');
           const key = `${file.rel}:${name}`;
-          if (lines > MAX_FUNCTION_LINES && !(key in LONG_FUNCTION_ALLOWLIST))
-            long.push(`${key} (${lines} lines)`);
+          if (lines > MAX_FUNCTION_LINES && key in LONG_FUNCTION_ALLOWLIST) allowedAndLong.add(key);
+          else if (lines > MAX_FUNCTION_LINES) long.push(`${key} (${lines} lines)`);
         }
         node.forEachChild(visit);
       };
       visit(file.ast);
     }
     expect(long).toEqual([]);
+    // An entry whose function got short (or went away) leaves the list.
+    expect(Object.keys(LONG_FUNCTION_ALLOWLIST).filter((key) => !allowedAndLong.has(key))).toEqual([]);
   });
 });

@@ -41,7 +41,7 @@ const API_TAGS: Array<[string, string]> = [
   ['admin', 'Administration (admin role): accounts, model usage and the audit log'],
 ];
 
-/** Both credentials work on every guarded route (SPEC: API keys have the owner's tier and limits). */
+/** Both credentials work on every guarded route (API keys have the owner's tier and limits). */
 const SECURITY: SecurityRequirementObject[] = [{ bearer: [] }, { api_key: [] }];
 
 const HEADERS: Record<string, HeaderObject> = {
@@ -77,6 +77,21 @@ interface HandlerAccess {
  * rate-limited routes, X-Request-Id on every response, error bodies as JSON.
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const handlers = scanHandlers(app);
+  const document = SwaggerModule.createDocument(app, documentConfig(), {
+    ignoreGlobalPrefix: true,
+    // Resolved to the method name below, once the handler's access rules are known.
+    operationIdFactory: (controllerKey, methodKey) => `${controllerKey}.${methodKey}`,
+    extraModels: [ErrorResponseDto],
+  });
+  document.components = { ...document.components, headers: HEADERS };
+  nameOperations(document, handlers);
+  includeNullInNullableEnums(document.components.schemas ?? {});
+  return sortKeys(document);
+}
+
+/** The document's title, description, server, auth schemes and tags. */
+function documentConfig(): Omit<OpenAPIObject, 'paths'> {
   const builder = new DocumentBuilder()
     .setTitle('Adiuva Cloud API')
     .setDescription(
@@ -101,16 +116,14 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'api_key',
     );
   for (const [name, description] of API_TAGS) builder.addTag(name, description);
+  return builder.build();
+}
 
-  const handlers = scanHandlers(app);
-  const document = SwaggerModule.createDocument(app, builder.build(), {
-    ignoreGlobalPrefix: true,
-    // Resolved to the method name below, once the handler's access rules are known.
-    operationIdFactory: (controllerKey, methodKey) => `${controllerKey}.${methodKey}`,
-    extraModels: [ErrorResponseDto],
-  });
-  document.components = { ...document.components, headers: HEADERS };
-
+/**
+ * Controller method names become the operation ids (unique across the API),
+ * and each operation gets its access rules' security and error responses.
+ */
+function nameOperations(document: OpenAPIObject, handlers: ReturnType<typeof scanHandlers>): void {
   const seen = new Map<string, string>();
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [verb, op] of Object.entries(item) as Array<[string, OperationObject]>) {
@@ -129,8 +142,6 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       normalizeOperation(op, access);
     }
   }
-  includeNullInNullableEnums(document.components.schemas ?? {});
-  return sortKeys(document);
 }
 
 /** `Controller.method` → who may call it, from the metadata the guards read. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Every environment variable the service reads (SPEC §3 plus the operational
+ * Every environment variable the service reads (the product's settings plus the operational
  * knobs of the foundation). Values arrive as strings; each field parses and
  * checks its own. Variables of modules that land later are validated here too,
  * so a typo fails at start instead of at first use.

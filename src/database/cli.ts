@@ -17,25 +17,19 @@ import { EmbeddedPostgres } from './embedded-postgres.js';
  */
 async function main(argv: string[]): Promise<number> {
   const [command, name] = argv;
-  if (!command || !['run', 'generate', 'check'].includes(command)) {
-    process.stderr.write('usage: cli.js run | generate <Name> | check\n');
+  const usage = usageError(command, name);
+  if (usage) {
+    process.stderr.write(usage);
     return 2;
   }
-  if (command === 'generate' && !/^[A-Za-z][A-Za-z0-9]*$/.test(name ?? '')) {
-    process.stderr.write(
-      'generate needs a migration name in PascalCase, e.g. `npm run migration:generate -- AddUsers`\n',
-    );
-    return 2;
-  }
-
   loadDotEnv();
   const config = loadConfig();
   const embedded = config.database.url ? undefined : new EmbeddedPostgres(join(config.dataDir, 'pgdata'));
   const url = config.database.url ?? (await embedded!.start());
-  const ds = new DataSource(dataSourceOptions(config, url, !!embedded));
+  const dataSource = new DataSource(dataSourceOptions(config, url, !!embedded));
   try {
-    await ds.initialize();
-    const setup = await setUpDatabase(ds, { lock: !embedded && config.database.poolMax > 1 });
+    await dataSource.initialize();
+    const setup = await setUpDatabase(dataSource, { lock: !embedded && config.database.poolMax > 1 });
     log(
       setup.migrationsApplied.length
         ? `applied: ${setup.migrationsApplied.join(', ')}`
@@ -43,38 +37,52 @@ async function main(argv: string[]): Promise<number> {
     );
     if (!setup.vector) log(`note: pgvector is not available (${setup.vectorReason})`);
     if (command === 'run') return 0;
-
-    const sql = await ds.driver.createSchemaBuilder().log();
-    if (command === 'check') {
-      if (sql.upQueries.length === 0) {
-        log('schema matches the entities: no migration needed');
-        return 0;
-      }
-      log('the entities differ from the migrated schema; a migration is missing:');
-      for (const q of sql.upQueries) log(`  ${q.query}`);
-      return 1;
-    }
-    if (sql.upQueries.length === 0) {
-      log('no changes: nothing to generate');
-      return 0;
-    }
-    const timestamp = Date.now();
-    // Generated as TypeScript source in the repository (run from its root), not into dist/.
-    const dir = join(process.cwd(), 'migrations');
-    const file = join(dir, `${timestamp}-${name}.ts`);
-    const up = sql.upQueries.map((q) => queryLine(q.query, q.parameters));
-    const down = sql.downQueries.reverse().map((q) => queryLine(q.query, q.parameters));
-    if (!existsSync(dir)) mkdirSync(dir);
-    writeFileSync(file, migrationSource(`${name}${timestamp}`, up, down));
-    registerMigration(join(dir, 'index.ts'), `${name}${timestamp}`, `./${timestamp}-${name}.js`);
-    log(
-      `wrote ${relative(process.cwd(), file)} and listed it in migrations/index.ts (run \`npm run format\`)`,
-    );
-    return 0;
+    const sql = await dataSource.driver.createSchemaBuilder().log();
+    return command === 'check' ? check(sql) : generate(sql, name);
   } finally {
-    if (ds.isInitialized) await ds.destroy();
+    if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
   }
+}
+
+type SchemaDiff = Awaited<ReturnType<ReturnType<DataSource['driver']['createSchemaBuilder']>['log']>>;
+
+/** The usage text for a bad command line, or undefined when it is fine. */
+function usageError(command: string | undefined, name: string | undefined): string | undefined {
+  if (!command || !['run', 'generate', 'check'].includes(command))
+    return 'usage: cli.js run | generate <Name> | check\n';
+  if (command === 'generate' && !/^[A-Za-z][A-Za-z0-9]*$/.test(name ?? '')) {
+    return 'generate needs a migration name in PascalCase, e.g. `npm run migration:generate -- AddUsers`\n';
+  }
+  return undefined;
+}
+
+function check(sql: SchemaDiff): number {
+  if (sql.upQueries.length === 0) {
+    log('schema matches the entities: no migration needed');
+    return 0;
+  }
+  log('the entities differ from the migrated schema; a migration is missing:');
+  for (const query of sql.upQueries) log(`  ${query.query}`);
+  return 1;
+}
+
+function generate(sql: SchemaDiff, name: string): number {
+  if (sql.upQueries.length === 0) {
+    log('no changes: nothing to generate');
+    return 0;
+  }
+  const timestamp = Date.now();
+  // Generated as TypeScript source in the repository (run from its root), not into dist/.
+  const dir = join(process.cwd(), 'migrations');
+  const file = join(dir, `${timestamp}-${name}.ts`);
+  const up = sql.upQueries.map((query) => queryLine(query.query, query.parameters));
+  const down = sql.downQueries.reverse().map((query) => queryLine(query.query, query.parameters));
+  if (!existsSync(dir)) mkdirSync(dir);
+  writeFileSync(file, migrationSource(`${name}${timestamp}`, up, down));
+  registerMigration(join(dir, 'index.ts'), `${name}${timestamp}`, `./${timestamp}-${name}.js`);
+  log(`wrote ${relative(process.cwd(), file)} and listed it in migrations/index.ts (run \`npm run format\`)`);
+  return 0;
 }
 
 /** Appends the new migration to the static list in migrations/index.ts. */

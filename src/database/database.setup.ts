@@ -15,15 +15,15 @@ export interface DatabaseSetupResult {
  * starting together do not migrate twice. (The embedded server belongs to one
  * process and has a single connection, so it needs no lock.)
  */
-export async function setUpDatabase(ds: DataSource, opts: { lock: boolean }): Promise<DatabaseSetupResult> {
-  const runner = opts.lock ? ds.createQueryRunner() : undefined;
+export async function setUpDatabase(dataSource: DataSource, opts: { lock: boolean }): Promise<DatabaseSetupResult> {
+  const runner = opts.lock ? dataSource.createQueryRunner() : undefined;
   try {
     if (runner) {
       await runner.connect();
       await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     }
-    const vector = await enableVector(ds);
-    const applied = await ds.runMigrations({ transaction: 'each' });
+    const vector = await enableVector(dataSource);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
     return { ...vector, migrationsApplied: applied.map((m) => m.name) };
   } finally {
     if (runner) {
@@ -36,10 +36,10 @@ export async function setUpDatabase(ds: DataSource, opts: { lock: boolean }): Pr
   }
 }
 
-async function enableVector(ds: DataSource): Promise<{ vector: boolean; vectorReason?: string }> {
-  const installed: unknown[] = await ds.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`);
+async function enableVector(dataSource: DataSource): Promise<{ vector: boolean; vectorReason?: string }> {
+  const installed: unknown[] = await dataSource.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`);
   if (installed.length > 0) return { vector: true };
-  const available: unknown[] = await ds.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
+  const available: unknown[] = await dataSource.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
   if (available.length === 0) {
     return {
       vector: false,
@@ -47,7 +47,7 @@ async function enableVector(ds: DataSource): Promise<{ vector: boolean; vectorRe
     };
   }
   try {
-    await ds.query('CREATE EXTENSION IF NOT EXISTS vector');
+    await dataSource.query('CREATE EXTENSION IF NOT EXISTS vector');
     return { vector: true };
   } catch (err) {
     return {

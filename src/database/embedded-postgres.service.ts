@@ -41,8 +41,8 @@ export class EmbeddedPostgresService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.embedded) return;
-    const ds = this.moduleRef.get(DataSource, { strict: false });
-    if (ds.isInitialized) await ds.destroy();
+    const dataSource = this.moduleRef.get(DataSource, { strict: false });
+    if (dataSource.isInitialized) await dataSource.destroy();
     await this.embedded.stop();
     this.embedded = undefined;
   }

@@ -54,7 +54,7 @@ const PARALLEL_DELETES = 8;
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * Removes what no row accounts for (SPEC rule 5: no blob without its row):
+ * Removes what no row accounts for (no blob may outlive its row):
  * leftovers of interrupted writes (temp files, checksum files without their
  * object, incomplete S3 multipart uploads), and blobs whose key no row
  * references — each only once it is older than BLOB_SWEEP_GRACE_MS.

@@ -43,36 +43,9 @@ export class FileBlobStore extends BlobStore {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    let size = 0;
+    let size: number;
     try {
-      const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      const file = await open(tmp, 'wx', 0o600);
-      // A second descriptor flushes what is written so far every SYNC_EVERY bytes, on the thread
-      // pool while the upload goes on, so the final fsync of a large object has little left to do.
-      const flusher = await open(tmp, 'r').catch(async (err: unknown) => {
-        await file.close();
-        throw err;
-      });
-      let flushing: Promise<void> | undefined;
-      let flushedAt = 0;
-      source.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (flushing || size - flushedAt < SYNC_EVERY) return;
-        const at = size;
-        flushing = flusher.datasync().then(
-          () => void ((flushedAt = at), (flushing = undefined)),
-          () => void (flushing = undefined),
-        );
-      });
-      try {
-        // Several chunks per write (writev) when the source is ahead of the disk.
-        await pipeline(source, createWriteStream(tmp, { fd: file, highWaterMark: WRITE_BUFFER }));
-        await flushing;
-        await flusher.sync();
-      } finally {
-        await flushing;
-        await flusher.close();
-      }
+      size = await writeSynced(Buffer.isBuffer(body) ? Readable.from([body]) : body, tmp);
       if (options.checksum) await atomicWrite(`${target}.sha256`, options.checksum);
       else await rm(`${target}.sha256`, { force: true });
       await rename(tmp, target);
@@ -192,4 +165,40 @@ async function atomicWrite(path: string, content: string): Promise<void> {
   await writeFile(tmp, content, { mode: 0o600 });
   await fsyncFile(tmp);
   await rename(tmp, path);
+}
+
+/**
+ * Writes `source` to the new file `path` and syncs it; answers the bytes
+ * written. A second descriptor flushes what is written so far every
+ * SYNC_EVERY bytes, on the thread pool while the upload goes on, so the
+ * final fsync of a large object has little left to do.
+ */
+async function writeSynced(source: Readable, path: string): Promise<number> {
+  const file = await open(path, 'wx', 0o600);
+  const flusher = await open(path, 'r').catch(async (err: unknown) => {
+    await file.close();
+    throw err;
+  });
+  let size = 0;
+  let flushing: Promise<void> | undefined;
+  let flushedAt = 0;
+  source.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (flushing || size - flushedAt < SYNC_EVERY) return;
+    const at = size;
+    flushing = flusher.datasync().then(
+      () => void ((flushedAt = at), (flushing = undefined)),
+      () => void (flushing = undefined),
+    );
+  });
+  try {
+    // Several chunks per write (writev) when the source is ahead of the disk.
+    await pipeline(source, createWriteStream(path, { fd: file, highWaterMark: WRITE_BUFFER }));
+    await flushing;
+    await flusher.sync();
+  } finally {
+    await flushing;
+    await flusher.close();
+  }
+  return size;
 }

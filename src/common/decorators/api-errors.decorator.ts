@@ -4,7 +4,7 @@ import { ErrorResponseDto } from '../dto/error-response.dto.js';
 
 export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 416 | 429 | 502 | 503 | 504;
 
-/** What each status means on this API (SPEC §2); a route may say more. */
+/** What each status means on this API; a route may say more. */
 const DEFAULT_DESCRIPTION: Record<ErrorStatus, string> = {
   400: 'Invalid input (code validation_failed, checksum_mismatch, …); message names the problem',
   401: 'Missing, invalid or expired credentials (code unauthenticated, token_expired, session_ended, …)',

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.js';
 
-/** The body of every error response (SPEC §2). */
+/** The body of every error response. */
 export class ErrorResponseDto {
   @ApiProperty({ example: 400 })
   statusCode!: number;

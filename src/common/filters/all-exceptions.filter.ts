@@ -28,7 +28,7 @@ interface HttpishError {
 const MIB = 1024 * 1024;
 
 /**
- * The one place where errors become responses (SPEC §2 shape plus request_id).
+ * The one place where errors become responses ({statusCode, error, code, message, request_id}).
  * Anything that is not a deliberate 4xx becomes a 500 whose details stay in
  * the log, never in the body.
  */
@@ -48,21 +48,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     const dependency = exception instanceof AppException ? undefined : classifyOutage(exception);
     const { status, message, extra, code } = dependency ? unavailable(dependency) : describe(exception);
-    if (dependency) {
-      this.outages?.failed(dependency, exception);
-    } else if (status >= 500 && exception instanceof HttpException) {
-      // A deliberate 502/503/504 (provider down, feature not configured): its message says it all.
-      this.logger.warn(
-        `${req.method} ${req.path} answered ${status} [request_id=${requestId}]: ${String(message)}`,
-      );
-    } else if (status >= 500) {
-      const err = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.error(
-        `${req.method} ${req.path} failed [request_id=${requestId}]: ${err.message}`,
-        err.stack,
-        'Exceptions',
-      );
-    }
+    if (dependency) this.outages?.failed(dependency, exception);
+    else this.logServerError(exception, status, message, `${req.method} ${req.path}`, requestId);
     if (res.headersSent) {
       res.destroy();
       return;
@@ -80,6 +67,23 @@ export class AllExceptionsFilter implements ExceptionFilter {
       res.setHeader('Retry-After', extra.retry_after);
     }
     res.status(status).json(body);
+  }
+
+  /** 5xx only: a deliberate one (provider down, not configured) at warn, an unexpected one at error with its stack. */
+  private logServerError(
+    exception: unknown,
+    status: number,
+    message: unknown,
+    route: string,
+    requestId: string,
+  ): void {
+    if (status < 500) return;
+    if (exception instanceof HttpException) {
+      this.logger.warn(`${route} answered ${status} [request_id=${requestId}]: ${String(message)}`);
+      return;
+    }
+    const err = exception instanceof Error ? exception : new Error(String(exception));
+    this.logger.error(`${route} failed [request_id=${requestId}]: ${err.message}`, err.stack, 'Exceptions');
   }
 }
 

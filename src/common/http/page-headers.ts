@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 
 /**
- * Paging of a list whose body is a plain JSON array (the reference contract):
+ * Paging of a list whose body is a plain JSON array (the shape clients of the earlier API already parse):
  * the total goes in `X-Total-Count` and, when there is a page after this one,
  * `Link: <same URL with page+1>; rel="next"` (relative to the request, RFC 8288).
  */

@@ -8,7 +8,7 @@ type Ctor = new () => object;
  * "sent" from "not sent" with `!== undefined` met `null` as a value (a 500 on
  * `{"query_blob": null}`, `LIMIT NULL` on `{"top_k": null}`). Runs after
  * validation on every body DTO, nested ones included: a `null` in an
- * optional field means absent, as it did for the reference's optional
+ * optional field means absent, as it did for the earlier API's optional
  * fields, and the field gets its default back. A field that gives `null` a
  * meaning of its own declares a `@ValidateIf` beside `@IsOptional` (e.g. an
  * admin's `tier: null` clears the override) and keeps its `null`.

@@ -92,10 +92,8 @@ export class OpenAiChatModel extends ChatModel {
         const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
         let received = false;
         try {
-          const chunks = await client.stream(messages, {
-            signal: call.signal,
-            ...(options.tools?.length ? { tools: options.tools } : {}),
-          });
+          const tools = options.tools?.length ? { tools: options.tools } : {};
+          const chunks = await client.stream(messages, { signal: call.signal, ...tools });
           let full: AIMessageChunk | undefined;
           for await (const chunk of chunks) {
             received = true;
@@ -121,19 +119,7 @@ export class OpenAiChatModel extends ChatModel {
         }
       }
     } finally {
-      // Cut before the provider's usage came (cancelled, dropped, failed, or the caller stopped
-      // reading): what was produced is billed by the provider, so it is recorded, as an estimate.
-      if (!settled && reservation) {
-        if (produced) {
-          const [promptTokens, completionTokens] = await Promise.all([
-            tokensOr(countPromptTokens(messages), () => estimatePromptTokens(messages)),
-            tokensOr(countTokens([produced]), () => estimatePromptTokens([], produced)),
-          ]);
-          await reservation.settle({ promptTokens, completionTokens, estimated: true });
-        } else {
-          await reservation.release();
-        }
-      }
+      if (!settled && reservation) await settleCut(reservation, messages, produced);
     }
   }
 
@@ -315,4 +301,22 @@ function toMessage(chunk: AIMessageChunk): AIMessage {
     response_metadata: chunk.response_metadata,
     id: chunk.id,
   });
+}
+
+/**
+ * A stream cut before the provider's usage came (cancelled, dropped, failed,
+ * or the caller stopped reading): what was produced is billed by the
+ * provider, so it is recorded, as an estimate; nothing produced, nothing billed.
+ */
+async function settleCut(
+  reservation: MeterReservation,
+  messages: BaseMessage[],
+  produced: string,
+): Promise<void> {
+  if (!produced) return reservation.release();
+  const [promptTokens, completionTokens] = await Promise.all([
+    tokensOr(countPromptTokens(messages), () => estimatePromptTokens(messages)),
+    tokensOr(countTokens([produced]), () => estimatePromptTokens([], produced)),
+  ]);
+  await reservation.settle({ promptTokens, completionTokens, estimated: true });
 }

@@ -55,17 +55,7 @@ export class OpenAiEmbeddings extends Embeddings {
       );
     }
     const model = this.config.llm.embeddingsModel;
-    const reservation =
-      this.meter && user
-        ? await this.meter.reserve({
-            userId: user.id,
-            tier: user.tier,
-            model,
-            kind: 'embedding',
-            promptTokens: estimatePromptTokens([], text),
-            maxOutputTokens: 0,
-          })
-        : undefined;
+    const reservation = await this.reserve(text, model, user);
     let vector: number[];
     try {
       const result = await this.client.embedWithUsage(text);
@@ -88,6 +78,19 @@ export class OpenAiEmbeddings extends Embeddings {
       );
     }
     return vector;
+  }
+
+  /** Holds the call's worst case against the user's budget (none for calls made on nobody's behalf). */
+  private async reserve(text: string, model: string, user?: { id: string; tier: Tier }) {
+    if (!this.meter || !user) return undefined;
+    return this.meter.reserve({
+      userId: user.id,
+      tier: user.tier,
+      model,
+      kind: 'embedding',
+      promptTokens: estimatePromptTokens([], text),
+      maxOutputTokens: 0,
+    });
   }
 }
 

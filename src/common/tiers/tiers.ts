@@ -3,7 +3,7 @@ import type { Tier } from '../../config/env.schema.js';
 export type { Tier };
 export const TIERS: readonly Tier[] = ['free', 'pro', 'power', 'team'];
 
-/** -1 means unlimited. Exactly the reference's matrix (reference plan, Step 11 TierManager). */
+/** -1 means unlimited. The tier matrix clients of the earlier API already show (keep it as it is). */
 export interface TierFeatures {
   agents: number;
   batch_active: number;

@@ -20,9 +20,9 @@ export class AdminController {
     description: 'Admin role only. Page with page and limit; total says how many accounts match.',
   })
   @ApiOkResponse({ type: AdminUserPageDto })
-  async listUsers(@Query() q: AdminUsersQueryDto): Promise<AdminUserPageDto> {
-    const { items, total } = await this.admin.listUsers(q);
-    return { items, total, page: q.page, limit: q.limit };
+  async listUsers(@Query() query: AdminUsersQueryDto): Promise<AdminUserPageDto> {
+    const { items, total } = await this.admin.listUsers(query);
+    return { items, total, page: query.page, limit: query.limit };
   }
 
   @Patch(':id')

@@ -55,7 +55,7 @@ export const msTimestamp = (what: string) =>
     .min(946_684_800_000)
     .max(7_258_118_400_000)
     .describe(`${what}, in milliseconds since the Unix epoch`);
-/** Optional integers of update tools: -1 (the reference's sentinel) means "leave unchanged". */
+/** Optional integers of update tools: -1 (the sentinel the desktop app's tools have always sent) means "leave unchanged". */
 export const unchangedIfMinusOne = <T extends z.ZodType>(schema: T) =>
   z.union([z.literal(-1), schema]).optional();
 export const TASK_STATUS = z.enum(['todo', 'in_progress', 'done']);

@@ -86,6 +86,17 @@ export class OrchestratorService {
       const result = await this.registry.callAgent(name, message, { ...context, previous_results }, caller);
       results.push({ ...result, agent: name });
     }
+    const response = await this.synthesise(message, results, caller, onToken);
+    return { response, actions: results.flatMap((r) => r.actions), agent: names.join(',') };
+  }
+
+  /** One answer from the agents' results, streamed token by token when `onToken` is given. */
+  private async synthesise(
+    message: string,
+    results: Array<AgentResult & { agent: string }>,
+    caller: Caller,
+    onToken?: TokenSink,
+  ): Promise<string> {
     const synthesis = [
       new SystemMessage(this.templates.system(SYNTHESIS_PROMPT)),
       new HumanMessage(
@@ -101,17 +112,13 @@ export class OrchestratorService {
       userId: caller.userId,
       tier: caller.tier,
     } as const;
-    let response: string;
-    if (onToken) {
-      response = '';
-      for await (const event of this.llm.stream(synthesis, options)) {
-        if (event.type === 'token') onToken(event.text);
-        else response = textOf(event.message);
-      }
-    } else {
-      response = textOf(await this.llm.invoke(synthesis, options));
+    if (!onToken) return textOf(await this.llm.invoke(synthesis, options));
+    let response = '';
+    for await (const event of this.llm.stream(synthesis, options)) {
+      if (event.type === 'token') onToken(event.text);
+      else response = textOf(event.message);
     }
-    return { response, actions: results.flatMap((r) => r.actions), agent: names.join(',') };
+    return response;
   }
 
   async orchestrate(request: OrchestrateRequest, caller: Caller): Promise<ChatResult | ExecutionPlan> {

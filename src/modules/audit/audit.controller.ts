@@ -18,8 +18,8 @@ export class AuditController {
       'so any edit of a stored entry shows in GET /admin/audit/verify.',
   })
   @ApiOkResponse({ type: AuditPageDto })
-  async listAuditEvents(@Query() q: AuditQueryDto): Promise<AuditPageDto> {
-    const { items, total } = await this.audit.list({ page: q.page, limit: q.limit, eventType: q.event_type });
+  async listAuditEvents(@Query() query: AuditQueryDto): Promise<AuditPageDto> {
+    const { items, total } = await this.audit.list({ page: query.page, limit: query.limit, eventType: query.event_type });
     return {
       items: items.map((e) => ({
         id: String(e.id),
@@ -33,8 +33,8 @@ export class AuditController {
         chain_hash: e.chainHash,
       })),
       total,
-      page: q.page,
-      limit: q.limit,
+      page: query.page,
+      limit: query.limit,
     };
   }
 

@@ -65,7 +65,7 @@ export class BillingService {
     return mapSubscription(user.tier, await this.billing.subscriptionOf(user.id));
   }
 
-  /** Cancels at Stripe now and drops to the subscription-less tier at once (the reference's behaviour). */
+  /** Cancels at Stripe now and drops to the subscription-less tier at once (as the earlier API did, which clients rely on). */
   async cancel(user: AuthUser): Promise<SubscriptionDto> {
     this.requireConfigured();
     const current = await this.billing.subscriptionOf(user.id);

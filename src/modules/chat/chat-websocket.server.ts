@@ -17,7 +17,7 @@ import { MAX_CONTEXT_BYTES } from './dto/chat.dto.js';
 export const CHAT_WS_PATH = `/${API_PREFIX}/chat/stream`;
 export const WS_PING_MS = 30_000;
 
-/** Close codes: the reference's 4401 for credentials; 4400 for a frame that is not a JSON ChatRequest. */
+/** Close codes: 4401 for credentials (what the desktop clients already handle); 4400 for a frame that is not a JSON ChatRequest. */
 export const WS_CLOSE = { unauthorized: 4401, badFrame: 4400, shutdown: 1001, tryAgainLater: 1013 } as const;
 
 /** A frame carries at most a ChatRequest: a 16,000-character message and a 256 KiB context, with room to spare. */
@@ -38,7 +38,7 @@ interface Client {
 const MAX_WAITING = 4;
 
 /**
- * The reference's plain WebSocket for existing desktop clients, served beside
+ * The plain WebSocket the existing desktop clients speak, served beside
  * Socket.IO on the same port: `GET /api/v1/chat/stream?token=<access token or
  * API key>`. Each ChatRequest frame (JSON, with an optional `request_id`) is
  * answered by one text frame per chunk, then a JSON frame

@@ -97,11 +97,11 @@ export class StorageController {
   })
   async listRecords(
     @CurrentUser() user: AuthUser,
-    @Query() q: ListRecordsQueryDto,
+    @Query() query: ListRecordsQueryDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RecordMetaDto[]> {
-    const page = await this.storage.list(user, { table: q.table, page: q.page, limit: q.limit ?? 50 });
+    const page = await this.storage.list(user, { table: query.table, page: query.page, limit: query.limit ?? 50 });
     setPageHeaders(req, res, page);
     return page.records;
   }
@@ -186,8 +186,8 @@ export class StorageController {
       'client can merge it. Its bytes: GET /storage/conflicts/{id}/blob.',
   })
   @ApiOkResponse({ type: ConflictPageDto })
-  listConflicts(@CurrentUser() user: AuthUser, @Query() q: PaginationQueryDto): Promise<ConflictPageDto> {
-    return this.storage.conflicts(user, q);
+  listConflicts(@CurrentUser() user: AuthUser, @Query() query: PaginationQueryDto): Promise<ConflictPageDto> {
+    return this.storage.conflicts(user, query);
   }
 
   @Get('conflicts/:id/blob')
@@ -242,10 +242,10 @@ export class StorageController {
   @ApiErrors({ status: 400, description: 'Invalid cursor (code invalid_cursor), limit or X-Device-Id' })
   listChanges(
     @CurrentUser() user: AuthUser,
-    @Query() q: ChangesQueryDto,
+    @Query() query: ChangesQueryDto,
     @Headers('x-device-id') deviceId?: string,
   ): Promise<ChangesPageDto> {
-    return this.sync.changes(user, q.cursor, q.limit, checkDeviceId(deviceId));
+    return this.sync.changes(user, query.cursor, query.limit, checkDeviceId(deviceId));
   }
 
   @Put('devices/:device_id')

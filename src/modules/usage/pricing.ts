@@ -1,4 +1,4 @@
-/** Built-in prices, USD per million tokens [input, output] (SPEC "Usage and spend"). */
+/** Built-in prices, USD per million tokens [input, output]. */
 export const DEFAULT_PRICES: Readonly<Record<string, [number, number]>> = {
   'gpt-4o': [2.5, 10],
   'gpt-4o-mini': [0.15, 0.6],

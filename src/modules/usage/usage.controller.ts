@@ -35,8 +35,8 @@ export class UsageController {
   })
   @ApiOkResponse({ type: [UsageDayDto] })
   @ApiErrors(400)
-  getUsageHistory(@CurrentUser() user: AuthUser, @Query() q: UsageHistoryQueryDto): Promise<UsageDayDto[]> {
-    return this.usage.history(user, q.days);
+  getUsageHistory(@CurrentUser() user: AuthUser, @Query() query: UsageHistoryQueryDto): Promise<UsageDayDto[]> {
+    return this.usage.history(user, query.days);
   }
 }
 
@@ -53,9 +53,9 @@ export class AdminUsageController {
   })
   @ApiOkResponse({ type: AdminUsageDto })
   @ApiErrors(400)
-  async getAdminUsage(@Query() q: AdminUsageQueryDto): Promise<AdminUsageDto> {
-    const date = q.date ?? utcDay();
-    const rows = await this.usage.usersOn(date, q.limit);
+  async getAdminUsage(@Query() query: AdminUsageQueryDto): Promise<AdminUsageDto> {
+    const date = query.date ?? utcDay();
+    const rows = await this.usage.usersOn(date, query.limit);
     return {
       date,
       users: rows.map((r) => ({

@@ -28,7 +28,7 @@ function returned<T>(result: unknown): T[] {
 /** The usage tables: the per-call ledger and the per-day totals and reservations. */
 @Injectable()
 export class UsageRepository {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
    * Holds `amount` against the day's budget if spent + held + amount stays
@@ -38,7 +38,7 @@ export class UsageRepository {
   async reserve(userId: string, day: string, amount: number, budget: number): Promise<boolean> {
     // One statement: the day's first call creates the row, later ones add to it while it fits.
     const rows = returned(
-      await this.ds.query(
+      await this.dataSource.query(
         `INSERT INTO usage_days (user_id, day, reserved_micro_usd)
            SELECT $1::uuid, $2::date, $3::bigint WHERE $3::bigint <= $4::bigint
          ON CONFLICT (user_id, day) DO UPDATE
@@ -53,7 +53,7 @@ export class UsageRepository {
 
   /** What the day has spent plus what running calls hold (0 for a day without calls). */
   async committed(userId: string, day: string): Promise<number> {
-    const [row] = await this.ds.query<Array<{ total: string }>>(
+    const [row] = await this.dataSource.query<Array<{ total: string }>>(
       `SELECT cost_micro_usd + reserved_micro_usd AS total FROM usage_days WHERE user_id = $1 AND day = $2`,
       [userId, day],
     );
@@ -62,7 +62,7 @@ export class UsageRepository {
 
   /** Gives back what a failed call held. */
   async release(userId: string, day: string, amount: number): Promise<void> {
-    await this.ds.query(
+    await this.dataSource.query(
       `UPDATE usage_days SET reserved_micro_usd = GREATEST(0, reserved_micro_usd - $3)
         WHERE user_id = $1 AND day = $2`,
       [userId, day, amount],
@@ -76,7 +76,7 @@ export class UsageRepository {
   async settle(call: Omit<UsageCall, 'id' | 'createdAt' | 'user'>, reserved: number): Promise<number> {
     // One statement (so one implicit transaction): the ledger row and the totals land together.
     const [row] = returned<{ cost: string }>(
-      await this.ds.query(
+      await this.dataSource.query(
         `WITH call AS (
            INSERT INTO usage_calls
              (id, user_id, day, model, kind, prompt_tokens, completion_tokens, cost_micro_usd, estimated)
@@ -110,7 +110,7 @@ export class UsageRepository {
   /** Marks the day's alert as sent; true only for the one caller that marked it. */
   async claimAlert(userId: string, day: string): Promise<boolean> {
     const rows = returned(
-      await this.ds.query(
+      await this.dataSource.query(
         `UPDATE usage_days SET alerted_at = now() WHERE user_id = $1 AND day = $2 AND alerted_at IS NULL RETURNING 1`,
         [userId, day],
       ),
@@ -120,7 +120,7 @@ export class UsageRepository {
 
   /** Undoes claimAlert when the alert could not be sent, so the next call sends it. */
   async unclaimAlert(userId: string, day: string): Promise<void> {
-    await this.ds.query(`UPDATE usage_days SET alerted_at = NULL WHERE user_id = $1 AND day = $2`, [
+    await this.dataSource.query(`UPDATE usage_days SET alerted_at = NULL WHERE user_id = $1 AND day = $2`, [
       userId,
       day,
     ]);
@@ -128,7 +128,7 @@ export class UsageRepository {
 
   /** The user's totals for the days from `from` to `to` (inclusive) that have any. */
   async days(userId: string, from: string, to: string): Promise<DayTotals[]> {
-    const rows = await this.ds.getRepository(UsageDay).find({
+    const rows = await this.dataSource.getRepository(UsageDay).find({
       where: { userId, day: Between(from, to) },
       order: { day: 'ASC' },
     });
@@ -137,7 +137,7 @@ export class UsageRepository {
 
   /** Every user's totals for one day, the biggest spenders first. */
   async usersOn(day: string, limit: number): Promise<UserDayTotals[]> {
-    const rows = await this.ds.query<Array<Record<string, unknown>>>(
+    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(
       `SELECT d.user_id, u.email, d.requests, d.prompt_tokens, d.completion_tokens, d.cost_micro_usd
          FROM usage_days d JOIN users u ON u.id = d.user_id
         WHERE d.day = $1 AND d.requests > 0
@@ -160,7 +160,7 @@ export class UsageRepository {
   async mismatches(
     day: string,
   ): Promise<Array<{ userId: string; field: string; totals: number; ledger: number }>> {
-    const rows = await this.ds.query<Array<Record<string, unknown>>>(
+    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(
       `SELECT COALESCE(d.user_id, l.user_id) AS user_id, d.requests, d.prompt_tokens, d.completion_tokens, d.cost_micro_usd,
               COALESCE(l.requests, 0) AS l_requests, COALESCE(l.prompt_tokens, 0) AS l_prompt_tokens,
               COALESCE(l.completion_tokens, 0) AS l_completion_tokens, COALESCE(l.cost_micro_usd, 0) AS l_cost_micro_usd

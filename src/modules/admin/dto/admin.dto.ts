@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
-import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
+import { PaginationQueryDto, PageOf } from '../../../common/dto/pagination.dto.js';
 import { normaliseEmailField } from '../../../common/input/email.js';
 import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
 
@@ -59,16 +59,4 @@ export class AdminUserDto {
   created_at!: number;
 }
 
-export class AdminUserPageDto {
-  @ApiProperty({ type: [AdminUserDto] })
-  items!: AdminUserDto[];
-
-  @ApiProperty()
-  total!: number;
-
-  @ApiProperty()
-  page!: number;
-
-  @ApiProperty()
-  limit!: number;
-}
+export class AdminUserPageDto extends PageOf(AdminUserDto) {}

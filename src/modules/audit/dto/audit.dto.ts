@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
+import { PaginationQueryDto, PageOf } from '../../../common/dto/pagination.dto.js';
 
 export class AuditQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ example: 'auth.register' })
@@ -39,19 +39,7 @@ export class AuditEntryDto {
   chain_hash!: string;
 }
 
-export class AuditPageDto {
-  @ApiProperty({ type: [AuditEntryDto] })
-  items!: AuditEntryDto[];
-
-  @ApiProperty()
-  total!: number;
-
-  @ApiProperty()
-  page!: number;
-
-  @ApiProperty()
-  limit!: number;
-}
+export class AuditPageDto extends PageOf(AuditEntryDto) {}
 
 export class AuditVerificationDto {
   @ApiProperty()
