@@ -15,7 +15,10 @@ export interface DatabaseSetupResult {
  * starting together do not migrate twice. (The embedded server belongs to one
  * process and has a single connection, so it needs no lock.)
  */
-export async function setUpDatabase(dataSource: DataSource, opts: { lock: boolean }): Promise<DatabaseSetupResult> {
+export async function setUpDatabase(
+  dataSource: DataSource,
+  opts: { lock: boolean },
+): Promise<DatabaseSetupResult> {
   const runner = opts.lock ? dataSource.createQueryRunner() : undefined;
   try {
     if (runner) {
@@ -39,7 +42,9 @@ export async function setUpDatabase(dataSource: DataSource, opts: { lock: boolea
 async function enableVector(dataSource: DataSource): Promise<{ vector: boolean; vectorReason?: string }> {
   const installed: unknown[] = await dataSource.query(`SELECT 1 FROM pg_extension WHERE extname = 'vector'`);
   if (installed.length > 0) return { vector: true };
-  const available: unknown[] = await dataSource.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
+  const available: unknown[] = await dataSource.query(
+    `SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`,
+  );
   if (available.length === 0) {
     return {
       vector: false,

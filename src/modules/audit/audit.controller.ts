@@ -19,7 +19,11 @@ export class AuditController {
   })
   @ApiOkResponse({ type: AuditPageDto })
   async listAuditEvents(@Query() query: AuditQueryDto): Promise<AuditPageDto> {
-    const { items, total } = await this.audit.list({ page: query.page, limit: query.limit, eventType: query.event_type });
+    const { items, total } = await this.audit.list({
+      page: query.page,
+      limit: query.limit,
+      eventType: query.event_type,
+    });
     return {
       items: items.map((e) => ({
         id: String(e.id),

@@ -101,7 +101,11 @@ export class StorageController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RecordMetaDto[]> {
-    const page = await this.storage.list(user, { table: query.table, page: query.page, limit: query.limit ?? 50 });
+    const page = await this.storage.list(user, {
+      table: query.table,
+      page: query.page,
+      limit: query.limit ?? 50,
+    });
     setPageHeaders(req, res, page);
     return page.records;
   }

@@ -35,7 +35,10 @@ export class UsageController {
   })
   @ApiOkResponse({ type: [UsageDayDto] })
   @ApiErrors(400)
-  getUsageHistory(@CurrentUser() user: AuthUser, @Query() query: UsageHistoryQueryDto): Promise<UsageDayDto[]> {
+  getUsageHistory(
+    @CurrentUser() user: AuthUser,
+    @Query() query: UsageHistoryQueryDto,
+  ): Promise<UsageDayDto[]> {
     return this.usage.history(user, query.days);
   }
 }
