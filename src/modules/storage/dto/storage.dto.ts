@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBase64, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
 import type { Device } from '../entities/device.entity.js';
 import type { StorageChange } from '../entities/storage-change.entity.js';
 import type { StorageConflict } from '../entities/storage-conflict.entity.js';
 import type { StorageRecord } from '../entities/storage-record.entity.js';
+import { IsBase64Payload } from '../../../common/input/base64.js';
 import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
 
 const TABLE = /^[a-z][a-z0-9_]{0,62}$/;
@@ -18,7 +19,7 @@ export class CreateRecordDto {
 
   @ApiProperty({ description: 'The encrypted bytes, base64', format: 'byte' })
   @IsString()
-  @IsBase64({}, { message: 'blob must be base64' })
+  @IsBase64Payload({ message: 'blob must be base64' })
   blob!: string;
 
   @ApiProperty({
@@ -32,7 +33,7 @@ export class CreateRecordDto {
 export class UpdateRecordDto {
   @ApiProperty({ description: 'The encrypted bytes, base64', format: 'byte' })
   @IsString()
-  @IsBase64({}, { message: 'blob must be base64' })
+  @IsBase64Payload({ message: 'blob must be base64' })
   blob!: string;
 
   @ApiProperty({ pattern: CHECKSUM_PATTERN.source })

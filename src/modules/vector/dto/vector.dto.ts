@@ -3,7 +3,6 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsBase64,
   IsInt,
   IsOptional,
   IsString,
@@ -15,6 +14,7 @@ import {
   ValidateBy,
 } from 'class-validator';
 import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
+import { IsBase64Payload } from '../../../common/input/base64.js';
 import { NestedDto } from '../../../common/decorators/validation.decorators.js';
 
 /** 1–200 characters, no control characters (they cannot be stored as text). */
@@ -60,7 +60,7 @@ export class VectorItemDto {
 
   @ApiProperty({ description: 'The encrypted item (payload and metadata), base64', format: 'byte' })
   @IsString()
-  @IsBase64({}, { message: 'blob must be base64' })
+  @IsBase64Payload({ message: 'blob must be base64' })
   blob!: string;
 
   @ApiProperty({
@@ -100,7 +100,7 @@ export class SearchVectorsDto {
   })
   @IsOptional()
   @IsString()
-  @IsBase64({}, { message: 'query_blob must be base64' })
+  @IsBase64Payload({ message: 'query_blob must be base64' })
   query_blob?: string;
 
   @vectorProperty('Semantic mode: VECTOR_DIMENSIONS floats')
