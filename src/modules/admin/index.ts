@@ -1,2 +1,2 @@
 /** What the admin module offers the rest of the app; nothing else of it is imported from outside. */
-export * from './admin.module.js';
+export { AdminModule } from './admin.module.js';

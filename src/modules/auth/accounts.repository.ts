@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, IsNull, type Repository } from 'typeorm';
+import { type EntityManager, In, IsNull, type Repository } from 'typeorm';
 import type { SubscriptionState } from '../../common/tiers/tiers.js';
 import { User } from './entities/user.entity.js';
 
@@ -42,6 +42,12 @@ export class AccountsRepository {
     const row = manager.create(User, user);
     await manager.insert(User, row);
     return row;
+  }
+
+  /** The users among `ids` that exist (id and email only). */
+  async findEmails(ids: string[]): Promise<User[]> {
+    if (ids.length === 0) return [];
+    return this.users.find({ where: { id: In(ids) }, select: { id: true, email: true } });
   }
 
   async findByEmail(email: string): Promise<User | null> {

@@ -42,6 +42,12 @@ export class AccountsService {
     return this.accounts.exists(userId, manager);
   }
 
+  /** The email of each of the given users that exists, by user id. */
+  async emailsOf(userIds: string[]): Promise<Map<string, string>> {
+    const users = await this.accounts.findEmails(userIds);
+    return new Map(users.map((user) => [user.id, user.email]));
+  }
+
   /** The Stripe customer recorded for the user (at the first checkout), or null. */
   stripeCustomerIdOf(userId: string): Promise<string | null> {
     return this.accounts.stripeCustomerIdOf(userId);

@@ -127,8 +127,8 @@ export class StripePaymentsGateway extends PaymentsGateway {
       return await fn();
     } catch (err) {
       if (err instanceof ServiceUnavailableException) throw err;
-      const e = err as { message?: string; type?: string };
-      throw new PaymentProviderError(`Stripe: ${e.message ?? 'request failed'}`, { cause: err });
+      const stripeError = err as { message?: string; type?: string };
+      throw new PaymentProviderError(`Stripe: ${stripeError.message ?? 'request failed'}`, { cause: err });
     }
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Between, type DataSource } from 'typeorm';
+import { Between, type DataSource, MoreThan } from 'typeorm';
+import { returningRows } from '../../database/sql.js';
 import { UsageCall } from './entities/usage-call.entity.js';
 import { UsageDay } from './entities/usage-day.entity.js';
 
@@ -15,15 +16,9 @@ export interface DayTotals {
 
 export interface UserDayTotals extends DayTotals {
   userId: string;
-  email: string;
 }
 
 const num = (v: unknown) => Number(v ?? 0);
-
-/** The rows of an UPDATE … RETURNING: TypeORM answers [rows, affected count] for UPDATE. */
-function returned<T>(result: unknown): T[] {
-  return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as T[];
-}
 
 /** The usage tables: the per-call ledger and the per-day totals and reservations. */
 @Injectable()
@@ -37,16 +32,15 @@ export class UsageRepository {
    */
   async reserve(userId: string, day: string, amount: number, budget: number): Promise<boolean> {
     // One statement: the day's first call creates the row, later ones add to it while it fits.
-    const rows = returned(
-      await this.dataSource.query(
-        `INSERT INTO usage_days (user_id, day, reserved_micro_usd)
+    const rows = await returningRows(
+      this.dataSource,
+      `INSERT INTO usage_days (user_id, day, reserved_micro_usd)
            SELECT $1::uuid, $2::date, $3::bigint WHERE $3::bigint <= $4::bigint
          ON CONFLICT (user_id, day) DO UPDATE
            SET reserved_micro_usd = usage_days.reserved_micro_usd + EXCLUDED.reserved_micro_usd
            WHERE usage_days.cost_micro_usd + usage_days.reserved_micro_usd + EXCLUDED.reserved_micro_usd <= $4::bigint
          RETURNING 1`,
-        [userId, day, amount, budget],
-      ),
+      [userId, day, amount, budget],
     );
     return rows.length === 1;
   }
@@ -75,9 +69,9 @@ export class UsageRepository {
    */
   async settle(call: Omit<UsageCall, 'id' | 'createdAt' | 'user'>, reserved: number): Promise<number> {
     // One statement (so one implicit transaction): the ledger row and the totals land together.
-    const [row] = returned<{ cost: string }>(
-      await this.dataSource.query(
-        `WITH call AS (
+    const [row] = await returningRows<{ cost: string }>(
+      this.dataSource,
+      `WITH call AS (
            INSERT INTO usage_calls
              (id, user_id, day, model, kind, prompt_tokens, completion_tokens, cost_micro_usd, estimated)
            VALUES ($7, $1, $2, $8, $9, $4, $5, $6, $10)
@@ -90,30 +84,28 @@ export class UsageRepository {
            cost_micro_usd = cost_micro_usd + $6
          WHERE user_id = $1 AND day = $2
          RETURNING cost_micro_usd AS cost`,
-        [
-          call.userId,
-          call.day,
-          reserved,
-          call.promptTokens,
-          call.completionTokens,
-          call.costMicroUsd,
-          randomUUID(),
-          call.model,
-          call.kind,
-          call.estimated,
-        ],
-      ),
+      [
+        call.userId,
+        call.day,
+        reserved,
+        call.promptTokens,
+        call.completionTokens,
+        call.costMicroUsd,
+        randomUUID(),
+        call.model,
+        call.kind,
+        call.estimated,
+      ],
     );
     return num(row?.cost);
   }
 
   /** Marks the day's alert as sent; true only for the one caller that marked it. */
   async claimAlert(userId: string, day: string): Promise<boolean> {
-    const rows = returned(
-      await this.dataSource.query(
-        `UPDATE usage_days SET alerted_at = now() WHERE user_id = $1 AND day = $2 AND alerted_at IS NULL RETURNING 1`,
-        [userId, day],
-      ),
+    const rows = await returningRows(
+      this.dataSource,
+      `UPDATE usage_days SET alerted_at = now() WHERE user_id = $1 AND day = $2 AND alerted_at IS NULL RETURNING 1`,
+      [userId, day],
     );
     return rows.length === 1;
   }
@@ -135,25 +127,14 @@ export class UsageRepository {
     return rows.map(totalsOf);
   }
 
-  /** Every user's totals for one day, the biggest spenders first. */
+  /** Every user's totals for one day, the biggest spenders first (ties by user id). */
   async usersOn(day: string, limit: number): Promise<UserDayTotals[]> {
-    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(
-      `SELECT d.user_id, u.email, d.requests, d.prompt_tokens, d.completion_tokens, d.cost_micro_usd
-         FROM usage_days d JOIN users u ON u.id = d.user_id
-        WHERE d.day = $1 AND d.requests > 0
-        ORDER BY d.cost_micro_usd DESC, d.user_id
-        LIMIT $2`,
-      [day, limit],
-    );
-    return rows.map((r) => ({
-      userId: String(r.user_id),
-      email: String(r.email),
-      day,
-      requests: num(r.requests),
-      promptTokens: num(r.prompt_tokens),
-      completionTokens: num(r.completion_tokens),
-      costMicroUsd: num(r.cost_micro_usd),
-    }));
+    const rows = await this.dataSource.getRepository(UsageDay).find({
+      where: { day, requests: MoreThan(0) },
+      order: { costMicroUsd: 'DESC', userId: 'ASC' },
+      take: limit,
+    });
+    return rows.map((row) => ({ ...totalsOf(row), userId: row.userId }));
   }
 
   /** Days whose totals differ from the sums of their ledger rows (the ledger check). */
@@ -171,23 +152,23 @@ export class UsageRepository {
       [day],
     );
     const out: Array<{ userId: string; field: string; totals: number; ledger: number }> = [];
-    for (const r of rows) {
+    for (const row of rows) {
       for (const field of ['requests', 'prompt_tokens', 'completion_tokens', 'cost_micro_usd']) {
-        const totals = num(r[field]);
-        const ledger = num(r[`l_${field}`]);
-        if (totals !== ledger) out.push({ userId: String(r.user_id), field, totals, ledger });
+        const totals = num(row[field]);
+        const ledger = num(row[`l_${field}`]);
+        if (totals !== ledger) out.push({ userId: String(row.user_id), field, totals, ledger });
       }
     }
     return out;
   }
 }
 
-function totalsOf(r: UsageDay): DayTotals {
+function totalsOf(day: UsageDay): DayTotals {
   return {
-    day: r.day,
-    requests: r.requests,
-    promptTokens: r.promptTokens,
-    completionTokens: r.completionTokens,
-    costMicroUsd: r.costMicroUsd,
+    day: day.day,
+    requests: day.requests,
+    promptTokens: day.promptTokens,
+    completionTokens: day.completionTokens,
+    costMicroUsd: day.costMicroUsd,
   };
 }

@@ -13,10 +13,11 @@ import {
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/index.js';
+import { AccountsService } from '../auth/index.js';
 import type { UsageDayDto } from './dto/usage.dto.js';
 import { MICRO, PriceTable, resetsAt, utcDay } from './pricing.js';
 import { UsageEvents } from './usage.events.js';
-import { type DayTotals, UsageRepository } from './usage.repository.js';
+import { type DayTotals, UsageRepository, type UserDayTotals } from './usage.repository.js';
 
 /** Share of the daily budget that triggers the day's one alert. */
 export const ALERT_SHARE = 0.8;
@@ -39,6 +40,7 @@ export class UsageService implements LlmMeter, OnModuleInit {
   constructor(
     private readonly repo: UsageRepository,
     private readonly audit: AuditService,
+    private readonly accounts: AccountsService,
     private readonly events: UsageEvents,
     private readonly config: AppConfig,
     private readonly chatModel: ChatModel,
@@ -171,8 +173,15 @@ export class UsageService implements LlmMeter, OnModuleInit {
     });
   }
 
-  async usersOn(day: string, limit: number) {
-    return this.repo.usersOn(day, limit);
+  /** Every user's totals for one day, the biggest spenders first, with their emails. */
+  async usersOn(day: string, limit: number): Promise<Array<UserDayTotals & { email: string }>> {
+    const totals = await this.repo.usersOn(day, limit);
+    const emails = await this.accounts.emailsOf(totals.map((row) => row.userId));
+    // A user deleted between the two reads has lost its usage rows too (cascade): leave it out.
+    return totals.flatMap((row) => {
+      const email = emails.get(row.userId);
+      return email === undefined ? [] : [{ ...row, email }];
+    });
   }
 
   /** Compares the day's totals with the sums of its ledger rows. */

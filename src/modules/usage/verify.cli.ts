@@ -22,8 +22,10 @@ async function main(): Promise<number> {
   });
   try {
     const mismatches = await app.get(UsageService).verify(day);
-    for (const m of mismatches) {
-      process.stdout.write(`${day} user ${m.userId}: ${m.field} totals ${m.totals} ≠ ledger ${m.ledger}\n`);
+    for (const mismatch of mismatches) {
+      process.stdout.write(
+        `${day} user ${mismatch.userId}: ${mismatch.field} totals ${mismatch.totals} ≠ ledger ${mismatch.ledger}\n`,
+      );
     }
     process.stdout.write(
       mismatches.length
