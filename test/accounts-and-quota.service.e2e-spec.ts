@@ -105,8 +105,8 @@ describe('accounts and the storage quota, as services', () => {
     const refused = results.filter((result) => result.status === 'rejected');
     expect(refused).toHaveLength(7);
     for (const result of refused) {
-      expect((result as PromiseRejectedResult).reason).toBeInstanceOf(StorageException);
-      expect(((result as PromiseRejectedResult).reason as StorageException).code).toBe('quota_exceeded');
+      expect(result.reason).toBeInstanceOf(StorageException);
+      expect((result.reason as StorageException).code).toBe('quota_exceeded');
     }
     const [{ used_bytes: used }] = await db.query('SELECT used_bytes FROM storage_usage WHERE user_id = $1', [
       user.id,
