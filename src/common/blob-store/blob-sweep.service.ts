@@ -46,7 +46,6 @@ export interface BlobSweepReport {
 /** A lowercase UUID (`randomUUID()`, Postgres `uuid` as text), for owners' key patterns. */
 export const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
-/** Arbitrary, fixed: every instance sweeping the same database takes the same advisory lock. */
 /** Keys checked against the database per statement. */
 const BATCH = 500;
 /** Removals in flight at once. */
@@ -128,7 +127,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
    */
   sweep(options: { olderThan?: Date } = {}): Promise<BlobSweepReport | null> {
     if (this.running) return Promise.resolve(null);
-    const run = this.locked((db) => this.run(db, options)).catch((err: unknown) => {
+    const run = this.locked((queries) => this.run(queries, options)).catch((err: unknown) => {
       this.logger.error(`Blob sweep failed (the next one retries): ${withoutIds(err)}`);
       throw err;
     });
@@ -136,10 +135,10 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     return this.running;
   }
 
-  private async run(db: SweepQueries, options: { olderThan?: Date }): Promise<BlobSweepReport> {
+  private async run(queries: SweepQueries, options: { olderThan?: Date }): Promise<BlobSweepReport> {
     const started = Date.now();
     const cutoff = options.olderThan ?? new Date(started - this.config.blobSweep.graceMs);
-    await this.assertEveryKeyColumnIsOwned(db);
+    await this.assertEveryKeyColumnIsOwned(queries);
     const report: BlobSweepReport = {
       removed: {},
       kept: { referenced: 0, young: 0, unclaimed: 0, unfinished_young: 0 },
@@ -147,13 +146,13 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
       duration_ms: 0,
     };
     const tally = (kind: string, bytes: number) => {
-      const t = (report.removed[kind] ??= { count: 0, bytes: 0 });
-      t.count += 1;
-      t.bytes += bytes;
+      const kindTally = (report.removed[kind] ??= { count: 0, bytes: 0 });
+      kindTally.count += 1;
+      kindTally.bytes += bytes;
     };
     try {
       await this.sweepUnfinished(cutoff, report, tally);
-      await this.sweepUnreferenced(db, cutoff, report, tally);
+      await this.sweepUnreferenced(queries, cutoff, report, tally);
     } finally {
       report.duration_ms = Date.now() - started;
       this.logger.log({
@@ -191,23 +190,19 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async sweepUnreferenced(
-    db: SweepQueries,
+    queries: SweepQueries,
     cutoff: Date,
     report: BlobSweepReport,
     tally: (kind: string, bytes: number) => void,
   ): Promise<void> {
     let batch: Array<{ blob: ListedBlob; owner: BlobKeyOwner; match: RegExpExecArray }> = [];
     const flush = async () => {
-      const orphans = await this.unreferenced(db, batch);
+      const orphans = await this.unreferenced(queries, batch);
       report.kept.referenced += batch.length - orphans.length;
       batch = [];
       for (let i = 0; i < orphans.length; i += PARALLEL_DELETES) {
         await Promise.all(
-          orphans
-            .slice(i, i + PARALLEL_DELETES)
-            .map((o) =>
-              this.removing(report, () => this.blobs.delete(o.blob.key), o.owner.kind, o.blob.size, tally),
-            ),
+          orphans.slice(i, i + PARALLEL_DELETES).map((orphan) => this.removeOrphan(orphan, report, tally)),
         );
       }
     };
@@ -234,7 +229,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
    * which alone decides that a key is unreferenced.
    */
   private async unreferenced<T extends { blob: ListedBlob; owner: BlobKeyOwner; match: RegExpExecArray }>(
-    db: SweepQueries,
+    queries: SweepQueries,
     batch: T[],
   ): Promise<T[]> {
     if (batch.length === 0) return [];
@@ -250,7 +245,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
       }
     }
     const found = new Set(
-      await db.foundByLookup(
+      await queries.foundByLookup(
         batch.map((b) => b.blob.key),
         lookups,
       ),
@@ -258,7 +253,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     const rest = batch.filter((b) => !found.has(b.blob.key));
     if (rest.length === 0) return [];
     const columns = this.owners.flatMap((owner) => owner.references);
-    for (const key of await db.referenced(
+    for (const key of await queries.referenced(
       rest.map((b) => b.blob.key),
       columns,
     ))
@@ -270,10 +265,10 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
    * Refuses to sweep when a table has a blob-key column no owner declared: its
    * blobs would look unreferenced. (Also when nothing is registered at all.)
    */
-  private async assertEveryKeyColumnIsOwned(db: SweepQueries): Promise<void> {
+  private async assertEveryKeyColumnIsOwned(queries: SweepQueries): Promise<void> {
     if (this.owners.length === 0) throw new Error('No blob key owner is registered; refusing to sweep');
     const declared = new Set(this.owners.flatMap((o) => o.references.map((r) => `${r.table}.${r.column}`)));
-    const columns = await db.blobKeyColumns();
+    const columns = await queries.blobKeyColumns();
     const missing = columns.filter((c) => !declared.has(c));
     if (missing.length) {
       throw new Error(`Refusing to sweep: ${missing.join(', ')} hold blob keys but no module declared them`);
@@ -282,6 +277,15 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     const absent = [...declared].filter((c) => !present.has(c));
     if (absent.length)
       throw new Error(`Refusing to sweep: declared columns ${absent.join(', ')} do not exist`);
+  }
+
+  private removeOrphan(
+    orphan: { blob: ListedBlob; owner: BlobKeyOwner },
+    report: BlobSweepReport,
+    tally: (kind: string, bytes: number) => void,
+  ): Promise<void> {
+    const remove = () => this.blobs.delete(orphan.blob.key);
+    return this.removing(report, remove, orphan.owner.kind, orphan.blob.size, tally);
   }
 
   private ownerOf(key: string): BlobKeyOwner | undefined {
@@ -305,7 +309,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Runs `work` holding the sweep lock; null (logged) when another instance is sweeping. */
-  private async locked<T>(work: (db: SweepQueries) => Promise<T>): Promise<T | null> {
+  private async locked<T>(work: (queries: SweepQueries) => Promise<T>): Promise<T | null> {
     const result = await this.repository.locked(work);
     if (result === null) this.logger.log('Blob sweep skipped: another instance is sweeping');
     return result;

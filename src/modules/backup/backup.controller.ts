@@ -198,30 +198,37 @@ export class BackupController {
     return { ok: true };
   }
 
-  private async send(req: Request, res: Response, d: BackupDownload): Promise<void> {
-    const modified = new Date(d.row.created_at);
-    res.setHeader('X-Backup-Version', String(d.row.version));
-    res.setHeader('X-Backup-Timestamp', String(d.row.timestamp));
-    res.setHeader('X-Backup-Checksum', d.row.checksum);
+  private async send(req: Request, res: Response, download: BackupDownload): Promise<void> {
+    const modified = new Date(download.row.created_at);
+    res.setHeader('X-Backup-Version', String(download.row.version));
+    res.setHeader('X-Backup-Timestamp', String(download.row.timestamp));
+    res.setHeader('X-Backup-Checksum', download.row.checksum);
     res.setHeader('Last-Modified', modified.toUTCString());
     res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('Content-Type', 'application/octet-stream');
     const since = req.headers['if-modified-since'];
     const sinceMs = since ? Date.parse(since) : NaN;
     // HTTP dates have one-second resolution.
-    if (!d.range && Number.isFinite(sinceMs) && Math.floor(d.row.created_at / 1000) * 1000 <= sinceMs) {
-      d.blob.stream.destroy();
+    if (
+      !download.range &&
+      Number.isFinite(sinceMs) &&
+      Math.floor(download.row.created_at / 1000) * 1000 <= sinceMs
+    ) {
+      download.blob.stream.destroy();
       res.status(304).end();
       return;
     }
-    if (d.range) {
+    if (download.range) {
       res.status(206);
-      res.setHeader('Content-Range', `bytes ${d.range.start}-${d.range.end}/${d.row.size_bytes}`);
-      res.setHeader('Content-Length', String(d.range.end - d.range.start + 1));
+      res.setHeader(
+        'Content-Range',
+        `bytes ${download.range.start}-${download.range.end}/${download.row.size_bytes}`,
+      );
+      res.setHeader('Content-Length', String(download.range.end - download.range.start + 1));
     } else {
       res.status(200);
-      res.setHeader('Content-Length', String(d.row.size_bytes));
+      res.setHeader('Content-Length', String(download.row.size_bytes));
     }
-    await pipeline(d.blob.stream, res).catch(() => undefined);
+    await pipeline(download.blob.stream, res).catch(() => undefined);
   }
 }
