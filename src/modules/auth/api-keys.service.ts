@@ -4,20 +4,11 @@ import { AuditService } from '../audit/index.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { API_KEY_PREFIX, type AuthUser } from './auth.types.js';
-import type { ApiKeyDto, CreatedApiKeyDto } from './dto/auth.dto.js';
-import type { ApiKey } from './entities/api-key.entity.js';
+import { type ApiKeyDto, type CreatedApiKeyDto, mapApiKey } from './dto/auth.dto.js';
 import { sha256Hex } from './token.service.js';
 import { AuthException } from './auth.errors.js';
 
 export const MAX_API_KEYS = 25;
-
-const toDto = (key: ApiKey): ApiKeyDto => ({
-  id: key.id,
-  name: key.name,
-  prefix: key.prefix,
-  created_at: key.createdAt.getTime(),
-  last_used_at: key.lastUsedAt ? key.lastUsedAt.getTime() : null,
-});
 
 @Injectable()
 export class ApiKeysService {
@@ -56,12 +47,12 @@ export class ApiKeysService {
         },
         manager,
       );
-      return { ...toDto(saved), key };
+      return { ...mapApiKey(saved), key };
     });
   }
 
   async list(user: AuthUser): Promise<ApiKeyDto[]> {
-    return (await this.keys.listActiveForOwner(user.id)).map(toDto);
+    return (await this.keys.listActiveForOwner(user.id)).map(mapApiKey);
   }
 
   async revoke(user: AuthUser, id: string): Promise<void> {

@@ -7,7 +7,13 @@ import { isUniqueViolation } from '../../database/sql.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsRepository } from './accounts.repository.js';
 import type { AuthUser } from './auth.types.js';
-import type { AuthTokensDto, LoginDto, RegisterDto, SessionDto } from './dto/auth.dto.js';
+import {
+  type AuthTokensDto,
+  type LoginDto,
+  mapSession,
+  type RegisterDto,
+  type SessionDto,
+} from './dto/auth.dto.js';
 import { PasswordService } from './password.service.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { sha256Hex, TokenService } from './token.service.js';
@@ -100,13 +106,7 @@ export class AuthService {
 
   async listSessions(user: AuthUser): Promise<SessionDto[]> {
     const sessions = await this.sessions.listActiveForOwner(user.id, this.config.jwt.refreshTokenDays);
-    return sessions.map((session) => ({
-      id: session.id,
-      device_name: session.deviceName,
-      created_at: session.createdAt.getTime(),
-      last_active_at: session.lastUsedAt.getTime(),
-      current: session.id === user.sessionId,
-    }));
+    return sessions.map((session) => mapSession(session, user.sessionId));
   }
 
   async deleteSession(user: AuthUser, sessionId: string): Promise<void> {

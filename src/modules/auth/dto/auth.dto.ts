@@ -3,6 +3,8 @@ import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, MaxLength, MinLength } from 'class-validator';
 import { normaliseEmailField } from '../../../common/input/email.js';
 import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
+import type { ApiKey } from '../entities/api-key.entity.js';
+import type { Session } from '../entities/session.entity.js';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -130,4 +132,26 @@ export class CreatedApiKeyDto extends ApiKeyDto {
 export class ApiKeyListDto {
   @ApiProperty({ type: [ApiKeyDto] })
   api_keys!: ApiKeyDto[];
+}
+
+/** A session as its owner sees it; `current` marks the one the request came with. */
+export function mapSession(session: Session, currentSessionId: string | undefined): SessionDto {
+  return {
+    id: session.id,
+    device_name: session.deviceName,
+    created_at: session.createdAt.getTime(),
+    last_active_at: session.lastUsedAt.getTime(),
+    current: session.id === currentSessionId,
+  };
+}
+
+/** An API key without its secret (which is shown once, at creation, and never stored). */
+export function mapApiKey(key: ApiKey): ApiKeyDto {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    created_at: key.createdAt.getTime(),
+    last_used_at: key.lastUsedAt ? key.lastUsedAt.getTime() : null,
+  };
 }
