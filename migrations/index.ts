@@ -6,6 +6,7 @@ import { Vectors1795303642987 } from './1795303642987-Vectors.js';
 import { DeploymentSecrets1795839511571 } from './1795839511571-DeploymentSecrets.js';
 import { Usage1795840011463 } from './1795840011463-Usage.js';
 import { SubscriptionTiersView1795852334721 } from './1795852334721-SubscriptionTiersView.js';
+import { Marketplace1795855981695 } from './1795855981695-Marketplace.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -22,4 +23,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   DeploymentSecrets1795839511571,
   Usage1795840011463,
   SubscriptionTiersView1795852334721,
+  Marketplace1795855981695,
 ];

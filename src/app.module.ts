@@ -17,6 +17,7 @@ import { BackupModule } from './modules/backup/index.js';
 import { BillingModule } from './modules/billing/index.js';
 import { ChatModule } from './modules/chat/index.js';
 import { HealthModule } from './modules/health/index.js';
+import { MarketplaceModule } from './modules/marketplace/index.js';
 import { StorageModule } from './modules/storage/index.js';
 import { UsageModule } from './modules/usage/index.js';
 import { VectorModule } from './modules/vector/index.js';
@@ -47,6 +48,7 @@ export class AppModule {
         AgentsModule,
         ChatModule,
         UsageModule,
+        MarketplaceModule,
         AdminModule,
         ...extra,
       ],

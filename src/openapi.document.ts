@@ -38,6 +38,7 @@ const API_TAGS: Array<[string, string]> = [
   ],
   ['agents', 'The agents, their tools and tiers; playbooks (plans of template ids)'],
   ['usage', "Model usage per call and day, priced, against the tier's daily budget"],
+  ['marketplace', 'Plugin catalog (Power tier and up), its search, and the registry signing key'],
   ['admin', 'Administration (admin role): accounts, model usage and the audit log'],
 ];
 

@@ -55,6 +55,7 @@ describe('route audit', () => {
         'POST /api/v1/auth/register',
         'GET /api/v1/billing/tiers',
         'POST /api/v1/billing/webhook',
+        'GET /api/v1/plugins/signing-key',
       ].sort(),
     );
   });
@@ -86,5 +87,31 @@ describe('route audit', () => {
       answers.push(`${r.method} ${r.path} -> ${res.status} ${res.body.code}`);
     }
     expect(answers).toEqual(admin.map((r) => `${r.method} ${r.path} -> 403 role_required`));
+  });
+
+  it('gates the plugin catalog to plugin_marketplace tiers; only the signing key is open', async () => {
+    const plugins = listRoutes(t.app).filter((r) => /^\/api\/v1\/plugins(\/|$)/.test(r.path));
+    expect(
+      plugins
+        .map((r) => `${r.method} ${r.path} ${r.handler} ${r.isPublic ? 'public' : (r.feature ?? '-')}`)
+        .sort(),
+    ).toEqual(
+      [
+        'GET /api/v1/plugins MarketplaceController.listPlugins plugin_marketplace',
+        'GET /api/v1/plugins/:id MarketplaceController.getPlugin plugin_marketplace',
+        'GET /api/v1/plugins/signing-key MarketplaceController.getSigningKey public',
+      ].sort(),
+    );
+    const pro = await newUser(t, { tier: 'pro' });
+    const answers: string[] = [];
+    for (const r of plugins.filter((route) => route.feature)) {
+      const res = await request(t.url)
+        [r.method.toLowerCase() as 'get'](r.path.replace(':id', 'github-sync'))
+        .set(pro.auth);
+      answers.push(`${r.method} ${r.path} -> ${res.status} ${res.body.code} ${res.body.required_tier}`);
+    }
+    expect(answers).toEqual(
+      plugins.filter((route) => route.feature).map((r) => `${r.method} ${r.path} -> 403 tier_required power`),
+    );
   });
 });

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { RequestMethod } from '@nestjs/common';
 import { MetadataScanner, ModulesContainer } from '@nestjs/core';
+import { FEATURE_KEY } from '../../src/common/decorators/access.decorators.js';
 import { IS_PUBLIC_KEY } from '../../src/common/decorators/public.decorator.js';
 
 export interface RouteInfo {
@@ -10,6 +11,8 @@ export interface RouteInfo {
   handler: string;
   isPublic: boolean;
   guards: string[];
+  /** The tier-gated feature the route requires (@RequireFeature), if any. */
+  feature?: string;
 }
 
 const join = (...parts: string[]) =>
@@ -47,6 +50,8 @@ export function listRoutes(app: INestApplication, prefix = 'api/v1'): RouteInfo[
               handler: `${ctrl.name}.${name}`,
               isPublic: ctrlPublic || Reflect.getMetadata(IS_PUBLIC_KEY, fn) === true,
               guards: guards.map((g) => (typeof g === 'function' ? g.name : String(g))),
+              feature: (Reflect.getMetadata(FEATURE_KEY, fn) ?? Reflect.getMetadata(FEATURE_KEY, ctrl)) as
+                string | undefined,
             });
           }
         }

@@ -1,0 +1,145 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
+import type { ApprovedVersionRow, CatalogRow } from '../marketplace.repository.js';
+import { CATALOG_SORTS, type CatalogSort } from '../marketplace.repository.js';
+
+export const PLUGIN_CATEGORIES = [
+  'Productivity',
+  'Communication',
+  'Integrations',
+  'Analytics',
+  'Developer Tools',
+  'Other',
+] as const;
+
+export const PLUGIN_ID_PATTERN = /^[a-z0-9-]{1,64}$/;
+
+export class ListPluginsQueryDto extends PaginationQueryDto {
+  @ApiPropertyOptional({ enum: PLUGIN_CATEGORIES })
+  @IsOptional()
+  @IsIn(PLUGIN_CATEGORIES)
+  category?: string;
+
+  @ApiPropertyOptional({
+    description: 'Full-text search over name and description (web-search syntax)',
+    maxLength: 200,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({
+    enum: CATALOG_SORTS,
+    default: 'installs',
+    description: 'Ties are broken by plugin id',
+  })
+  @IsOptional()
+  @IsIn(CATALOG_SORTS)
+  sort: CatalogSort = 'installs';
+}
+
+export class PluginIdParam {
+  @ApiProperty({ example: 'github-sync', pattern: PLUGIN_ID_PATTERN.source })
+  @Matches(PLUGIN_ID_PATTERN, { message: 'id must be lowercase letters, digits and dashes' })
+  id!: string;
+}
+
+/** A plugin as the catalog lists it: its live (newest approved) version and counts. */
+export class PluginSummaryDto {
+  @ApiProperty({ example: 'github-sync' }) id!: string;
+  @ApiProperty({ example: 'GitHub Sync' }) name!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty({ example: 'Productivity' }) category!: string;
+  @ApiProperty({ example: '1.0.0', description: 'The live (newest approved) version' }) version!: string;
+  @ApiProperty({ type: [String], example: ['read:tasks'] }) permissions!: string[];
+  @ApiProperty({ description: '0 for free plugins', example: 0 }) price_cents!: number;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty() install_count!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Mean stars (2 decimals); null without ratings' })
+  avg_rating!: number | null;
+  @ApiProperty() rating_count!: number;
+  @ApiProperty({ description: 'When the live version was approved for release' }) released_at!: string;
+}
+
+export class PluginListDto {
+  @ApiProperty({ type: [PluginSummaryDto] }) plugins!: PluginSummaryDto[];
+  @ApiProperty() total!: number;
+  @ApiProperty() page!: number;
+}
+
+export class PluginVersionDto {
+  @ApiProperty({ example: '1.0.0' }) version!: string;
+  @ApiProperty({ description: 'Lowercase hex SHA-256 of the package' }) sha256!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Base64 Ed25519 signature over the raw SHA-256 bytes',
+  })
+  signature!: string | null;
+  @ApiProperty({ description: 'Package size in bytes' }) size!: number;
+  @ApiProperty() released_at!: string;
+}
+
+/** A plugin's detail: the summary, the live version's digest and signature, and every approved version. */
+export class PluginDetailDto extends PluginSummaryDto {
+  @ApiProperty({ description: "Author's name as the manifest gives it" }) author!: string;
+  @ApiProperty({ description: 'Lowercase hex SHA-256 of the live package' }) sha256!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Base64 Ed25519 signature over the raw SHA-256 bytes',
+  })
+  signature!: string | null;
+  @ApiProperty({ type: [PluginVersionDto] }) versions!: PluginVersionDto[];
+}
+
+export class SigningKeyDto {
+  @ApiProperty({ enum: ['ed25519'] }) algorithm!: 'ed25519';
+  @ApiProperty({ description: 'Base64 DER SubjectPublicKeyInfo of the registry key' }) public_key!: string;
+  @ApiProperty({ enum: ['sha256'], description: 'What is signed: the raw 32-byte SHA-256 of the package' })
+  signed_digest!: 'sha256';
+}
+
+const permissionsOf = (manifest: Record<string, unknown>): string[] =>
+  Array.isArray(manifest.permissions)
+    ? manifest.permissions.filter((p): p is string => typeof p === 'string')
+    : [];
+
+export function mapPluginSummary(row: CatalogRow): PluginSummaryDto {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    category: row.category,
+    version: row.version,
+    permissions: permissionsOf(row.manifest),
+    price_cents: row.price_cents,
+    currency: row.currency,
+    install_count: row.install_count,
+    avg_rating: row.avg_rating,
+    rating_count: row.rating_count,
+    released_at: new Date(row.released_at).toISOString(),
+  };
+}
+
+export function mapPluginVersion(row: ApprovedVersionRow): PluginVersionDto {
+  return {
+    version: row.version,
+    sha256: row.sha256,
+    signature: row.signature,
+    size: row.size,
+    released_at: new Date(row.released_at).toISOString(),
+  };
+}
+
+export function mapPluginDetail(row: CatalogRow, versions: ApprovedVersionRow[]): PluginDetailDto {
+  return {
+    ...mapPluginSummary(row),
+    author: typeof row.manifest.author === 'string' ? row.manifest.author : '',
+    sha256: row.sha256,
+    signature: row.signature,
+    versions: versions.map(mapPluginVersion),
+  };
+}

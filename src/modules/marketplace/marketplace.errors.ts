@@ -1,0 +1,7 @@
+import { AppException } from '../../common/errors/app.exception.js';
+import type { ErrorCode } from '../../common/errors/error-codes.js';
+
+/** The error codes this module raises (statuses in common/errors/error-codes.ts). */
+export type MarketplaceCode = Extract<ErrorCode, 'validation_failed' | 'not_found'>;
+
+export class MarketplaceException extends AppException<MarketplaceCode> {}
