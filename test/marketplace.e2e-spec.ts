@@ -3,6 +3,7 @@ import { buffer } from 'node:stream/consumers';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { BlobStore } from '../src/common/blob-store/blob-store.js';
+import { BlobSweepService } from '../src/common/blob-store/blob-sweep.service.js';
 import { MarketplaceSeedsService } from '../src/modules/marketplace/marketplace-seeds.service.js';
 import { startLocalS3, type LocalS3 } from './support/s3.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -222,6 +223,16 @@ describe('plugin marketplace: catalog, detail and signing key', () => {
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('validation_failed');
     });
+  });
+
+  it('lets the blob sweep run, and the sweep keeps every package a version row references', async () => {
+    const report = await t.app.get(BlobSweepService).sweep({ olderThan: new Date(Date.now() + 86_400_000) });
+    expect(report).not.toBeNull();
+    for (const id of SEED_IDS) {
+      const stored = await t.app.get(BlobStore).get(`plugins/${id}/1.0.0.zip`, { start: 0, end: 0 });
+      expect(stored).not.toBeNull();
+      stored!.stream.destroy();
+    }
   });
 
   describe('signing key and signatures', () => {

@@ -60,7 +60,8 @@ export class PluginSummaryDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Mean stars (2 decimals); null without ratings' })
   avg_rating!: number | null;
   @ApiProperty() rating_count!: number;
-  @ApiProperty({ description: 'When the live version was approved for release' }) released_at!: string;
+  @ApiProperty({ description: 'When the live version was released, ms since epoch', example: 1767225600000 })
+  released_at!: number;
 }
 
 export class PluginListDto {
@@ -79,7 +80,7 @@ export class PluginVersionDto {
   })
   signature!: string | null;
   @ApiProperty({ description: 'Package size in bytes' }) size!: number;
-  @ApiProperty() released_at!: string;
+  @ApiProperty({ description: 'ms since epoch', example: 1767225600000 }) released_at!: number;
 }
 
 /** A plugin's detail: the summary, the live version's digest and signature, and every approved version. */
@@ -120,7 +121,7 @@ export function mapPluginSummary(row: CatalogRow): PluginSummaryDto {
     install_count: row.install_count,
     avg_rating: row.avg_rating,
     rating_count: row.rating_count,
-    released_at: new Date(row.released_at).toISOString(),
+    released_at: new Date(row.released_at).getTime(),
   };
 }
 
@@ -130,7 +131,7 @@ export function mapPluginVersion(row: ApprovedVersionRow): PluginVersionDto {
     sha256: row.sha256,
     signature: row.signature,
     size: row.size,
-    released_at: new Date(row.released_at).toISOString(),
+    released_at: new Date(row.released_at).getTime(),
   };
 }
 
