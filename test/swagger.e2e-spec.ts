@@ -43,6 +43,7 @@ const PUBLIC_OPS = [
   'logout',
   'listTiers',
   'handleStripeWebhook',
+  'getSigningKey',
 ];
 
 const operations = (doc: OpenApi) =>
