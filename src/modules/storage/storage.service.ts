@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
+import { classifyOutage } from '../../common/outage/outage.js';
 import { assertQuotaIncluded } from '../../common/tiers/quota.js';
 import { AppConfig } from '../../config/app-config.js';
 import {
@@ -196,13 +197,19 @@ export class StorageService {
     };
   }
 
-  /** Stores the new blob, runs `write`, and removes the blob again if the write fails. */
+  /**
+   * Stores the new blob, runs `write`, and removes the blob again if the
+   * write fails. Not when the database went away mid-write: its commit may
+   * have landed without the answer reaching us, and removing the blob then
+   * would leave a row without its bytes. The blob sweep removes it later if
+   * no row references it.
+   */
   private async withNewBlob<T>(content: NewContent, write: () => Promise<T>): Promise<T> {
     await this.blobs.put(content.blobKey, content.bytes, { checksum: content.checksum });
     try {
       return await write();
     } catch (err) {
-      await this.blobs.discard(content.blobKey);
+      if (classifyOutage(err) !== 'database') await this.blobs.discard(content.blobKey);
       throw err;
     }
   }
