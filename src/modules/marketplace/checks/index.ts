@@ -1,0 +1,17 @@
+export {
+  ALLOWED_PERMISSIONS,
+  type CheckName,
+  type CheckResult,
+  type ChecksInput,
+  type ChecksReport,
+  type CheckStatus,
+  DEFAULT_PACKAGE_LIMITS,
+  type PackageFile,
+  type PackageLimits,
+  PLUGIN_CATEGORIES,
+  type PluginManifest,
+  type Scanners,
+  type SecretFinding,
+  type TextFile,
+} from './types.js';
+export { type ChecksOptions, DEFAULT_CHECKS_TIMEOUT_MS, runSubmissionChecks } from './run-checks.js';

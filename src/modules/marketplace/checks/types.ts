@@ -1,0 +1,110 @@
+/** What a plugin may ask for; the installer shows each to the user. */
+export const ALLOWED_PERMISSIONS = [
+  'read:tasks',
+  'write:tasks',
+  'read:projects',
+  'write:projects',
+  'read:notes',
+  'write:notes',
+  'read:checkpoints',
+  'write:checkpoints',
+  'read:calendar',
+  'write:calendar',
+] as const;
+
+export const PLUGIN_CATEGORIES = [
+  'Productivity',
+  'Communication',
+  'Integrations',
+  'Analytics',
+  'Developer Tools',
+  'Other',
+] as const;
+
+export type CheckName = 'manifest' | 'checksum' | 'package' | 'secrets' | 'squatting';
+export type CheckStatus = 'passed' | 'failed' | 'held' | 'errored';
+
+export interface CheckResult {
+  check: CheckName;
+  status: CheckStatus;
+  code: string;
+  message: string;
+  file?: string;
+  line?: number;
+}
+
+export interface PluginManifest {
+  id: string;
+  name: string;
+  description: string;
+  version: string;
+  author: string;
+  permissions: string[];
+  category: string;
+  price_cents: number;
+}
+
+export interface PackageLimits {
+  maxPackageBytes: number;
+  maxFiles: number;
+  maxUnpackedBytes: number;
+  maxFileBytes: number;
+}
+
+const MIB = 1024 * 1024;
+
+export const DEFAULT_PACKAGE_LIMITS: PackageLimits = {
+  maxPackageBytes: 10 * MIB,
+  maxFiles: 500,
+  maxUnpackedBytes: 50 * MIB,
+  maxFileBytes: 20 * MIB,
+};
+
+export interface ChecksInput {
+  /** The manifest as the client sent it (any JSON value). */
+  manifest: unknown;
+  /** The package, decoded from base64 already. */
+  packageBytes: Buffer;
+  /** What the client claims: the hex SHA-256 of packageBytes. */
+  checksum: string;
+  /** Plugins by other authors, for the name-squatting check. */
+  existing: Array<{ id: string; name: string }>;
+}
+
+export interface ChecksReport {
+  /** One 'passed' entry per check that found nothing, else one entry per finding. */
+  results: CheckResult[];
+  /** failed if any failed; else errored if any errored; else held if any held; else passed. */
+  verdict: 'failed' | 'errored' | 'held' | 'passed';
+  /** The validated manifest, when the manifest check passed. */
+  manifest?: PluginManifest;
+  /** The actual SHA-256 (hex) of packageBytes. */
+  sha256: string;
+}
+
+/** A file of the package, inflated and checked against its limits. */
+export interface PackageFile {
+  name: string;
+  content: Buffer;
+}
+
+/** A text file handed to the secret scanners. */
+export interface TextFile {
+  name: string;
+  text: string;
+}
+
+/** A secret scanner's finding: which rule, what it found (never the text itself) and where. */
+export interface SecretFinding {
+  rule: string;
+  label: string;
+  line: number;
+  /** The last line, when the finding spans several (a private key block). */
+  endLine?: number;
+}
+
+/** The scanners the checks call; replaceable in unit tests only (to prove the checks fail closed). */
+export interface Scanners {
+  secretlint: (file: TextFile) => Promise<SecretFinding[]>;
+  entropy: (file: TextFile) => SecretFinding[];
+}
