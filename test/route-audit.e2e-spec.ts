@@ -56,6 +56,7 @@ describe('route audit', () => {
         'GET /api/v1/billing/tiers',
         'POST /api/v1/billing/webhook',
         'GET /api/v1/plugins/signing-key',
+        'GET /api/v1/plugins/packages/:versionId',
       ].sort(),
     );
   });
@@ -89,7 +90,7 @@ describe('route audit', () => {
     expect(answers).toEqual(admin.map((r) => `${r.method} ${r.path} -> 403 role_required`));
   });
 
-  it('gates the plugin catalog to plugin_marketplace tiers; only the signing key is open', async () => {
+  it('gates the plugin catalog, installs and ratings to plugin_marketplace tiers; submissions are for every account', async () => {
     const plugins = listRoutes(t.app).filter((r) => /^\/api\/v1\/plugins(\/|$)/.test(r.path));
     expect(
       plugins
@@ -100,6 +101,15 @@ describe('route audit', () => {
         'GET /api/v1/plugins MarketplaceController.listPlugins plugin_marketplace',
         'GET /api/v1/plugins/:id MarketplaceController.getPlugin plugin_marketplace',
         'GET /api/v1/plugins/signing-key MarketplaceController.getSigningKey public',
+        'GET /api/v1/plugins/packages/:versionId MarketplaceController.downloadPluginPackage public',
+        'GET /api/v1/plugins/mine MarketplaceController.listMyPlugins -',
+        'GET /api/v1/plugins/installed MarketplaceController.listInstalledPlugins -',
+        'POST /api/v1/plugins MarketplaceController.submitPlugin -',
+        'POST /api/v1/plugins/:id/versions MarketplaceController.submitPluginVersion -',
+        'POST /api/v1/plugins/:id/install MarketplaceController.installPlugin plugin_marketplace',
+        'DELETE /api/v1/plugins/:id/install MarketplaceController.uninstallPlugin -',
+        'POST /api/v1/plugins/:id/ratings MarketplaceController.ratePlugin plugin_marketplace',
+        'GET /api/v1/plugins/:id/ratings MarketplaceController.listPluginRatings plugin_marketplace',
       ].sort(),
     );
     const pro = await newUser(t, { tier: 'pro' });

@@ -44,6 +44,7 @@ const PUBLIC_OPS = [
   'listTiers',
   'handleStripeWebhook',
   'getSigningKey',
+  'downloadPluginPackage',
 ];
 
 const operations = (doc: OpenApi) =>

@@ -81,6 +81,9 @@ export class AppConfig {
   readonly backupKeep: number;
   /** Sweep of blobs no row references and of interrupted writes' leftovers (0 ms interval: never by itself). */
   readonly blobSweep: { intervalMs: number; graceMs: number };
+  /** Origin of absolute URLs given to clients; undefined: each request's own. */
+  readonly publicUrl: string | undefined;
+  readonly pluginChecksTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly shutdownTimeoutMs: number;
@@ -146,6 +149,8 @@ export class AppConfig {
     this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;
     this.backupKeep = env.BACKUP_KEEP;
     this.blobSweep = { intervalMs: env.BLOB_SWEEP_INTERVAL_MS, graceMs: env.BLOB_SWEEP_GRACE_MS };
+    this.publicUrl = env.PUBLIC_URL?.replace(/\/+$/, '');
+    this.pluginChecksTimeoutMs = env.PLUGIN_CHECKS_TIMEOUT_MS;
     this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
     this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;

@@ -267,6 +267,12 @@ export const envSchema = z.object({
   // How old an unreferenced blob or a leftover must be before the sweep takes it (a younger one
   // may be a write in flight on some instance).
   BLOB_SWEEP_GRACE_MS: int(6 * 3_600_000, 0, 30 * 24 * 3_600_000),
+  // The API's public origin, for absolute URLs given to clients (plugin downloads with the files
+  // driver); unset: taken from each request (its Host, and X-Forwarded-* behind a trusted proxy).
+  PUBLIC_URL: url(['http:', 'https:']),
+  // The deadline of a plugin submission's automated checks; past it the submission is
+  // `checks_errored` (never passed).
+  PLUGIN_CHECKS_TIMEOUT_MS: int(20_000, 1, 600_000),
   KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
   SHUTDOWN_DELAY_MS: int(0, 0, 60_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),

@@ -75,6 +75,15 @@ export abstract class BlobStore {
   abstract removeUnfinished(write: UnfinishedWrite): Promise<void>;
 
   /**
+   * A URL anyone holding it may GET the object from for `expiresInSeconds`
+   * (S3 presigned), or null when the driver cannot make one (files: the
+   * caller serves the bytes through a signed route of its own).
+   */
+  presignedGetUrl(_key: string, _expiresInSeconds: number): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+
+  /**
    * Best-effort removal of a blob no row points to any more (a failed write's
    * new blob, a replaced or purged one): a failure is logged for an operator,
    * never thrown into the request that already succeeded or already failed.

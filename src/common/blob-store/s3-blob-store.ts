@@ -13,6 +13,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import type { AppConfig } from '../../config/app-config.js';
 import {
@@ -50,6 +51,14 @@ export class S3BlobStore extends BlobStore {
         ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }
         : {}),
       maxAttempts: 3,
+    });
+  }
+
+  /** A SigV4 presigned GET: the bucket checks the signature and the expiry, not us. */
+  override presignedGetUrl(key: string, expiresInSeconds: number): Promise<string> {
+    assertValidKey(key);
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      expiresIn: expiresInSeconds,
     });
   }
 

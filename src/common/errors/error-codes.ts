@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   invalid_signature: 400,
   upload_incomplete: 400,
   limit_reached: 400,
+  plugin_checks_failed: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -25,11 +26,15 @@ export const ERROR_STATUS = {
   tier_required: 403,
   role_required: 403,
   forbidden: 403,
+  link_expired: 403,
+  link_invalid: 403,
   // 404
   not_found: 404,
   // 409
   version_conflict: 409,
   duplicate: 409,
+  plugin_id_taken: 409,
+  already_reviewed: 409,
   // 413
   payload_too_large: 413,
   // 416

@@ -1,29 +1,49 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { blobKeyOwner } from '../../common/blob-store/blob-sweep.service.js';
+import { bodyParserRoute } from '../../common/http/body-parsers.js';
+import { AuthModule } from '../auth/index.js';
+import { MAX_PACKAGE_BASE64 } from './dto/submission.dto.js';
 import { PluginInstall } from './entities/plugin-install.entity.js';
 import { PluginRating } from './entities/plugin-rating.entity.js';
 import { PluginVersion } from './entities/plugin-version.entity.js';
 import { Plugin } from './entities/plugin.entity.js';
+import { InstallsRepository } from './installs.repository.js';
+import { InstallsService } from './installs.service.js';
+import { MarketplaceAdminController } from './marketplace-admin.controller.js';
 import { MarketplaceController } from './marketplace.controller.js';
 import { MarketplaceRepository } from './marketplace.repository.js';
 import { MarketplaceSeedsService } from './marketplace-seeds.service.js';
 import { MarketplaceService } from './marketplace.service.js';
+import { PluginDownloadsService } from './plugin-downloads.service.js';
 import { PluginSigningService } from './plugin-signing.service.js';
+import { ReviewService } from './review.service.js';
+import { SubmissionsRepository } from './submissions.repository.js';
+import { SubmissionsService } from './submissions.service.js';
 
 /**
- * The plugin marketplace: the catalog (Power tier and up), the registry's
- * signing key, and the seed plugins' packages.
+ * The plugin marketplace: the catalog (Power tier and up), developer
+ * submissions through automated checks, the admins' review and quarantine,
+ * installs with signed download links, ratings, and the registry's signing
+ * key.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Plugin, PluginVersion, PluginInstall, PluginRating])],
-  controllers: [MarketplaceController],
+  imports: [TypeOrmModule.forFeature([Plugin, PluginVersion, PluginInstall, PluginRating]), AuthModule],
+  controllers: [MarketplaceController, MarketplaceAdminController],
   providers: [
     MarketplaceService,
     MarketplaceRepository,
     MarketplaceSeedsService,
     PluginSigningService,
-    // Packages live under `plugins/{plugin_id}/{version}.zip`, one per version row.
+    PluginDownloadsService,
+    SubmissionsService,
+    SubmissionsRepository,
+    ReviewService,
+    InstallsService,
+    InstallsRepository,
+    // Submissions carry the package as base64 (a 10 MiB zip is ~13.4 MiB of JSON).
+    bodyParserRoute({ path: '/plugins', kind: 'json', limit: () => MAX_PACKAGE_BASE64 + 64 * 1024 }),
+    // Packages live under `plugins/{plugin_id}/{version id or seed version}.zip`, one per version row.
     blobKeyOwner({
       kind: 'plugin_package',
       pattern: /^plugins\/[a-z0-9-]{1,64}\/[0-9A-Za-z.+-]{1,64}\.zip$/,

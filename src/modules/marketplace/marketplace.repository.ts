@@ -22,6 +22,9 @@ export interface CatalogRow {
   price_cents: number;
   currency: string;
   author_id: string;
+  /** The live version's row and package key (internal: never on the wire). */
+  version_id: string;
+  blob_key: string;
   version: string;
   manifest: Record<string, unknown>;
   sha256: string;
@@ -55,7 +58,7 @@ const ORDER_BY: Record<CatalogSort, string> = {
 const VISIBLE = `
   FROM plugins p
   JOIN LATERAL (
-    SELECT v.version, v.manifest, v.sha256, v.signature, v.created_at AS released_at
+    SELECT v.id AS version_id, v.blob_key, v.version, v.manifest, v.sha256, v.signature, v.created_at AS released_at
       FROM plugin_versions v
      WHERE v.plugin_id = p.id AND v.status = 'approved'
      ORDER BY v.created_at DESC, v.id DESC LIMIT 1
@@ -70,7 +73,7 @@ const COUNTS = `
   (SELECT round(avg(r.stars), 2) FROM plugin_ratings r WHERE r.plugin_id = p.id)::float8 AS avg_rating`;
 
 const COLUMNS = `p.id, p.name, p.description, p.category, p.price_cents, p.currency, p.author_id,
-  live.version, live.manifest, live.sha256, live.signature, live.released_at, ${COUNTS}`;
+  live.version_id, live.blob_key, live.version, live.manifest, live.sha256, live.signature, live.released_at, ${COUNTS}`;
 
 /** Every query of the marketplace tables. */
 @Injectable()
@@ -108,6 +111,21 @@ export class MarketplaceRepository {
         WHERE plugin_id = $1 AND status = 'approved' ORDER BY created_at DESC, id DESC`,
       [pluginId],
     );
+  }
+
+  /**
+   * The approved version `versionId` of an unquarantined plugin, if `userId`
+   * has the plugin installed: what a download link may serve.
+   */
+  async downloadable(versionId: string, userId: string): Promise<{ blob_key: string } | null> {
+    const [row] = await this.dataSource.query<Array<{ blob_key: string }>>(
+      `SELECT v.blob_key FROM plugin_versions v
+         JOIN plugins p ON p.id = v.plugin_id AND p.quarantined_at IS NULL
+         JOIN plugin_installs i ON i.plugin_id = p.id AND i.user_id = $2
+        WHERE v.id = $1 AND v.status = 'approved'`,
+      [versionId, userId],
+    );
+    return row ?? null;
   }
 
   /** Approved versions the registry has not signed yet (the seeds, on a deployment's first start). */

@@ -1,13 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import {
   type ListPluginsQueryDto,
+  mapOwnerDetail,
   mapPluginDetail,
   mapPluginSummary,
   type PluginDetailDto,
   type PluginListDto,
   type SigningKeyDto,
 } from './dto/plugin.dto.js';
+import { InstallsRepository } from './installs.repository.js';
 import { MarketplaceException } from './marketplace.errors.js';
+import { SubmissionsRepository } from './submissions.repository.js';
+import type { AuthUser } from '../../common/auth/auth-user.js';
 import { MarketplaceRepository } from './marketplace.repository.js';
 import { PluginSigningService } from './plugin-signing.service.js';
 
@@ -17,6 +21,8 @@ export class MarketplaceService {
   constructor(
     private readonly repository: MarketplaceRepository,
     private readonly signing: PluginSigningService,
+    private readonly submissions: SubmissionsRepository,
+    private readonly installs: InstallsRepository,
   ) {}
 
   async list(query: ListPluginsQueryDto): Promise<PluginListDto> {
@@ -30,11 +36,30 @@ export class MarketplaceService {
     return { plugins: rows.map(mapPluginSummary), total, page: query.page };
   }
 
-  async get(id: string): Promise<PluginDetailDto> {
+  /**
+   * Others see only a visible plugin and its approved versions; its author
+   * and admins also see one not approved yet (or quarantined), and every
+   * version with its status.
+   */
+  async get(user: AuthUser, id: string): Promise<PluginDetailDto> {
     const row = await this.repository.visiblePlugin(id);
-    // Hidden and missing plugins answer alike, so the catalog does not reveal what is under review.
-    if (!row) throw new MarketplaceException('not_found', `no plugin ${id} in the catalog`);
-    return mapPluginDetail(row, await this.repository.approvedVersions(id));
+    const plugin =
+      row && row.author_id !== user.id && user.role !== 'admin'
+        ? null
+        : await this.submissions.findPlugin(id);
+    const insider = plugin !== null && (plugin.authorId === user.id || user.role === 'admin');
+    if (!insider) {
+      // Hidden and missing plugins answer alike, so the catalog does not reveal what is under review.
+      if (!row) throw new MarketplaceException('not_found', `no plugin ${id} in the catalog`);
+      return mapPluginDetail(row, await this.repository.approvedVersions(id));
+    }
+    const versions = await this.submissions.allVersions(id);
+    if (row) return { ...mapPluginDetail(row, []), versions: mapOwnerDetail(plugin, versions, row).versions };
+    const counts = await this.installs.ratingSummary(id);
+    return mapOwnerDetail(plugin, versions, {
+      ...counts,
+      install_count: await this.installs.installCount(id),
+    });
   }
 
   async signingKey(): Promise<SigningKeyDto> {

@@ -3,15 +3,15 @@ import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator'
 import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
 import type { ApprovedVersionRow, CatalogRow } from '../marketplace.repository.js';
 import { CATALOG_SORTS, type CatalogSort } from '../marketplace.repository.js';
+import {
+  type PluginVersion,
+  VERSION_STATUSES,
+  type VersionStatus,
+} from '../entities/plugin-version.entity.js';
+import type { Plugin } from '../entities/plugin.entity.js';
+import { PLUGIN_CATEGORIES } from '../checks/index.js';
 
-export const PLUGIN_CATEGORIES = [
-  'Productivity',
-  'Communication',
-  'Integrations',
-  'Analytics',
-  'Developer Tools',
-  'Other',
-] as const;
+export { PLUGIN_CATEGORIES };
 
 export const PLUGIN_ID_PATTERN = /^[a-z0-9-]{1,64}$/;
 
@@ -72,6 +72,11 @@ export class PluginListDto {
 
 export class PluginVersionDto {
   @ApiProperty({ example: '1.0.0' }) version!: string;
+  @ApiProperty({
+    enum: VERSION_STATUSES,
+    description: 'Always approved for others; the author and admins also see the versions not approved',
+  })
+  status!: VersionStatus;
   @ApiProperty({ description: 'Lowercase hex SHA-256 of the package' }) sha256!: string;
   @ApiProperty({
     type: String,
@@ -128,6 +133,7 @@ export function mapPluginSummary(row: CatalogRow): PluginSummaryDto {
 export function mapPluginVersion(row: ApprovedVersionRow): PluginVersionDto {
   return {
     version: row.version,
+    status: 'approved',
     sha256: row.sha256,
     signature: row.signature,
     size: row.size,
@@ -142,5 +148,42 @@ export function mapPluginDetail(row: CatalogRow, versions: ApprovedVersionRow[])
     sha256: row.sha256,
     signature: row.signature,
     versions: versions.map(mapPluginVersion),
+  };
+}
+
+/**
+ * The detail of a plugin as its author or an admin sees it when no version
+ * is live yet (or it is quarantined): the newest version stands in for the
+ * live one, and every version is listed with its status.
+ */
+export function mapOwnerDetail(
+  plugin: Plugin,
+  versions: PluginVersion[],
+  counts: Pick<PluginDetailDto, 'install_count' | 'avg_rating' | 'rating_count'>,
+): PluginDetailDto {
+  const newest = versions[0];
+  const manifest = newest.manifest;
+  return {
+    id: plugin.id,
+    name: plugin.name,
+    description: plugin.description,
+    category: plugin.category,
+    version: newest.version,
+    permissions: permissionsOf(manifest),
+    price_cents: plugin.priceCents,
+    currency: plugin.currency,
+    ...counts,
+    released_at: newest.createdAt.getTime(),
+    author: typeof manifest.author === 'string' ? manifest.author : '',
+    sha256: newest.sha256,
+    signature: newest.signature,
+    versions: versions.map((v) => ({
+      version: v.version,
+      status: v.status,
+      sha256: v.sha256,
+      signature: v.signature,
+      size: v.size,
+      released_at: v.createdAt.getTime(),
+    })),
   };
 }

@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import type { CheckResult } from '../checks/index.js';
 
 export const VERSION_STATUSES = ['pending_review', 'approved', 'rejected', 'checks_errored'] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
-
-/** One automated check's finding, kept with the version for the author and the reviewers. */
-export interface CheckResult {
-  code: string;
-  message: string;
-  file?: string;
-  line?: number;
-}
 
 /**
  * One submitted version of a plugin: its manifest, the package in the blob
@@ -18,6 +11,7 @@ export interface CheckResult {
  * SHA-256 and, once approved, the registry's Ed25519 signature over it.
  */
 @Entity('plugin_versions')
+@Check('ck_plugin_versions_status', `status IN (${VERSION_STATUSES.map((s) => `'${s}'`).join(', ')})`)
 @Index('uq_plugin_versions_plugin_version', ['pluginId', 'version'], { unique: true })
 @Index('ix_plugin_versions_plugin_status', ['pluginId', 'status', 'createdAt'])
 export class PluginVersion {
@@ -52,6 +46,7 @@ export class PluginVersion {
   @Column('integer')
   size!: number;
 
+  /** The automated checks' results, kept for the author and the reviewers. */
   @Column('jsonb', { default: () => "'[]'" })
   checks!: CheckResult[];
 
