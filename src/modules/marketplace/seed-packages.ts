@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import type { PluginManifest } from './checks/index.js';
 
 export interface SeedPackage {
   pluginId: string;
@@ -66,16 +67,8 @@ export function storedZip(files: Record<string, string>): Buffer {
 
 export const sha256Hex = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-export interface SeedManifest {
-  id: string;
-  name: string;
-  description: string;
-  version: string;
-  author: string;
-  permissions: string[];
-  category: string;
-  price_cents: number;
-}
+/** A seed's manifest: the same schema every submission is checked against. */
+export type SeedManifest = PluginManifest;
 
 const seed = (
   manifest: Omit<SeedManifest, 'version' | 'author'>,
