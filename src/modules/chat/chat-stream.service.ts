@@ -26,7 +26,7 @@ export type StreamError = { code: ErrorCode; message: string | string[] } & Reco
 /**
  * A chat answer as a stream of events: each model token (sanitized, in
  * order), then `done` with the whole sanitized answer, or `error`; all
- * numbered from 0. Aborting `signal` (client gone, cancel) aborts the model call.
+ * numbered from 0. Aborting `signal` (a cancel, nobody resumed) aborts the model call.
  * Nothing of the message, context or answer is stored or logged.
  */
 @Injectable()

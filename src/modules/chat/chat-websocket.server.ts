@@ -27,7 +27,7 @@ interface Client {
   /** The credentials checked at connection: frames wait for it; a bad token closes with 4401. */
   ready: Promise<boolean>;
   alive: boolean;
-  /** Aborted when the connection closes: the stream it follows is left (and aborted if nobody else follows). */
+  /** Aborted when the connection closes: the stream it follows is left (to its grace period if nobody else follows). */
   gone: AbortController;
   /** Requests are answered one after another, in the order they came: the one running, then these. */
   queue: Promise<void>;

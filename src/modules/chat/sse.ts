@@ -7,7 +7,7 @@ export const SSE_PING_MS = 30_000;
  * Serves a chat stream as Server-Sent Events: headers that stop proxies
  * buffering, one `event:` per chat event with its seq as the event `id:` (what
  * a client sends back as Last-Event-ID to resume), a `: ping` comment every 30 s, and
- * `abort` called when the client goes away (which aborts the model call).
+ * `abort` called when the client goes away (the stream then runs on for its grace period).
  */
 export async function serveSse(
   req: Request,
