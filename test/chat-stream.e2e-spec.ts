@@ -63,6 +63,7 @@ describe('chat streaming (SSE) and the sanitizer', () => {
         ...fake.env,
         LLM_TIMEOUT_MS: '5000',
         RATE_LIMIT_ENABLED: 'false',
+        CHAT_RESUME_GRACE_MS: '300',
       },
     });
     user = await newUser(t, { tier: 'pro' });
@@ -143,7 +144,7 @@ describe('chat streaming (SSE) and the sanitizer', () => {
     expect(res.body.actions[0].data.title).toBe(`Note: ${REDACTED}`);
   });
 
-  it('aborts the model call when the client goes away mid-stream', async () => {
+  it('aborts the model call when the client goes away mid-stream and does not resume within the grace period', async () => {
     fake.reply(
       { content: 'task_agent' },
       { content: Array.from({ length: 200 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 50 },

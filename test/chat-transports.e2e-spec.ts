@@ -110,6 +110,8 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
         LLM_TIMEOUT_MS: '10000',
         RATE_LIMIT_ENABLED: 'false',
         LOG_LEVEL: 'debug',
+        // No grace period: a stream every client left is aborted at once (the resume suite tests the grace).
+        CHAT_RESUME_GRACE_MS: '0',
       },
     });
     pro = await newUser(t, { tier: 'pro' });
@@ -214,7 +216,7 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
       c.ws.close();
     });
 
-    it('aborts the model call within 500 ms of the client closing', async () => {
+    it('aborts the model call within 500 ms of the client closing, without a grace period', async () => {
       fake.reply({ content: 'task_agent' }, { content: words(300), chunkDelayMs: 30 });
       const c = openWs(t, pro.tokens.access_token);
       await c.opened;
@@ -228,7 +230,7 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
     });
   });
 
-  describe('cancel reaches the model call within 500 ms', () => {
+  describe('cancel (and a disconnect without a grace period) reaches the model call within 500 ms', () => {
     it('over Socket.IO cancel', async () => {
       fake.reply({ content: 'task_agent' }, { content: words(300), chunkDelayMs: 30 });
       const s = await connect(pro.tokens.access_token);

@@ -47,6 +47,8 @@ describe('model usage and daily budgets', () => {
         // pro: 5 ¢ a day, so a few calls spend it; power keeps the default.
         LLM_DAILY_BUDGET_USD: 'free=0.01,pro=0.05',
         RATE_LIMIT_ENABLED: 'false',
+        // A stream its client left is cut at once (no grace period for a resume): the cut is the subject here.
+        CHAT_RESUME_GRACE_MS: '0',
       },
     });
   });

@@ -61,6 +61,8 @@ export class AppConfig {
     /** USAGE_METERING: record and budget every model call (on unless turned off). */
     metering: boolean;
   };
+  /** Resumable chat streams: keep each stream's events, and run on this long after every client left. */
+  readonly chatResume: { enabled: boolean; graceMs: number };
   readonly vectorDimensions: number;
   /** Largest encrypted blob of one vector item (they live in the database, beside their vectors). */
   readonly vectorMaxBlobBytes: number;
@@ -132,6 +134,7 @@ export class AppConfig {
       dailyBudgetUsd: env.LLM_DAILY_BUDGET_USD,
       metering: env.USAGE_METERING,
     };
+    this.chatResume = { enabled: env.CHAT_RESUME, graceMs: env.CHAT_RESUME_GRACE_MS };
     this.vectorDimensions = env.VECTOR_DIMENSIONS;
     this.vectorMaxBlobBytes = env.VECTOR_MAX_BLOB_BYTES;
     this.corsOrigins = env.CORS_ORIGINS;

@@ -241,6 +241,10 @@ export const envSchema = z.object({
   // Off: model calls are neither recorded nor held against budgets (a deployment that does not meter).
   USAGE_METERING: bool(true),
   LLM_DAILY_BUDGET_USD: dailyBudgets,
+  // Chat streams keep their events for a resume; false: no event log, a stream nobody follows is aborted at once.
+  CHAT_RESUME: bool(true),
+  // How long a stream every client left keeps running for one of them to resume it.
+  CHAT_RESUME_GRACE_MS: int(60_000, 0, 3_600_000),
   // pgvector's HNSW index takes at most 2000 dimensions of `vector`.
   VECTOR_DIMENSIONS: int(1536, 1, 2000),
   VECTOR_MAX_BLOB_BYTES: int(32 * 1024, 1, 1024 * 1024),

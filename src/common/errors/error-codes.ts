@@ -43,6 +43,8 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   // 499 (nginx's "client closed request"): the client went away; nobody reads the body, the log does
   request_cancelled: 499,
+  // A chat stream's last event when it was cancelled, or nobody resumed it within the grace period
+  cancelled: 499,
   // 500
   internal_error: 500,
   // 502

@@ -9,91 +9,32 @@ import { findInputProblem } from '../../common/input/input-limits.js';
 import { RateLimitGuard } from '../../common/rate-limit/rate-limit.guard.js';
 import { RedisService } from '../../common/redis/redis.service.js';
 import { CHAT_STREAMS } from '../../common/tiers/tiers.js';
+import { AppConfig } from '../../config/app-config.js';
 import { SocketAuthService } from '../auth/index.js';
+import { type AbortCause, ChatRun, type GracePolicy } from './chat-run.js';
 import { type ChatStreamEvent, ChatStreamService } from './chat-stream.service.js';
 import { ChatStreamRequestDto, REQUEST_ID_PATTERN } from './dto/chat.dto.js';
+import { RedisStreamTail } from './redis-stream-tail.js';
+import { RedisStreamLog, StreamLog, type StreamSummary } from './stream-log.js';
 import { MemoryStreamSlots, StreamSlots } from './stream-slots.js';
+
+/** What a client follows: a stream running here, or the log of one (finished, or running elsewhere). */
+export interface StreamFeed {
+  follow(signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
+}
 
 const CANCEL_CHANNEL = 'adiuva:chat:cancel';
 const RENEW_MS = 20_000;
-
-/**
- * One running chat stream: the model call and every event it produced so far.
- * Any number of clients follow it (each from the first event); when the last
- * one leaves before the end, the model call is aborted.
- */
-export class ChatRun {
-  private readonly events: ChatStreamEvent[] = [];
-  private readonly waiting = new Set<() => void>();
-  private followers = 0;
-  private finished = false;
-  private markEnded!: () => void;
-  /** Resolves when the stream has ended and its model call is accounted for. */
-  readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
-
-  constructor(
-    readonly userId: string,
-    readonly requestId: string,
-    private readonly controller: AbortController,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  push(event: ChatStreamEvent): void {
-    this.events.push(event);
-    this.wake();
-  }
-
-  end(): void {
-    this.finished = true;
-    this.wake();
-  }
-
-  /** Its slot is given back too: nothing of it is left. */
-  settled(): void {
-    this.markEnded();
-  }
-
-  abort(reason: string): void {
-    this.controller.abort(new Error(reason));
-  }
-
-  /** Every event from the first, then the live ones, until the end or until `signal` (this client gone). */
-  async *follow(signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
-    this.followers++;
-    try {
-      for (let i = 0; ;) {
-        while (i < this.events.length) yield this.events[i++];
-        if (this.finished || signal.aborted) return;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            this.waiting.delete(done);
-            signal.removeEventListener('abort', done);
-            resolve();
-          };
-          this.waiting.add(done);
-          signal.addEventListener('abort', done);
-        });
-      }
-    } finally {
-      this.followers--;
-      if (this.followers === 0 && !this.finished) this.abort('every client of the stream left');
-    }
-  }
-
-  private wake(): void {
-    for (const done of [...this.waiting]) done();
-  }
-}
 
 /**
  * The chat streams running on this instance, by user and request id, for
  * every transport: a start naming a running request id attaches to it (one
  * model call); each user runs at most their tier's number of streams at once
  * (counted across instances through Redis when REDIS_URL is set); `cancel`
- * reaches the instance running the stream through Redis pub/sub.
+ * reaches the instance running the stream through Redis pub/sub. Every event
+ * also goes to the stream log, so a client that lost its connection resumes
+ * after the last seq it got: here from the run, elsewhere from the log.
+ * A stream every client left runs on for the grace period (CHAT_RESUME_GRACE_MS).
  */
 @Injectable()
 export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown {
@@ -104,6 +45,9 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
   private readonly local = new Set<string>();
   private subscriber: Redis | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  /** Following a stream that runs on another instance (a shared log only). */
+  private readonly tail: RedisStreamTail | undefined;
+  private readonly graceMs: number;
 
   constructor(
     private readonly streams: ChatStreamService,
@@ -111,7 +55,12 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
     private readonly redis: RedisService,
     private readonly socketAuth: SocketAuthService,
     private readonly rateLimit: RateLimitGuard,
-  ) {}
+    private readonly log: StreamLog,
+    config: AppConfig,
+  ) {
+    this.graceMs = config.chatResume.enabled ? config.chatResume.graceMs : 0;
+    if (log instanceof RedisStreamLog && redis.client) this.tail = new RedisStreamTail(redis.client, log);
+  }
 
   onModuleInit(): void {
     this.renewTimer = setInterval(() => void this.renewSlots(), RENEW_MS);
@@ -141,7 +90,11 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.renewTimer);
     const runs = await Promise.all([...this.runs.values()].map((r) => r.catch(() => undefined)));
-    for (const run of runs) run?.abort('the server is shutting down');
+    const cause: AbortCause = {
+      code: 'service_unavailable',
+      message: 'The server is shutting down; send the message again',
+    };
+    for (const run of runs) run?.abort(cause);
     const ended = Promise.all(runs.map((run) => run?.ended ?? Promise.resolve()));
     await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     // A subscriber has nothing to flush: cut it (quit would wait on a Redis that is away).
@@ -177,6 +130,56 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
     return this.start(user, dto);
   }
 
+  /** A `resume` from a socket: credentials and rate limit as for `chat`; then `resume`. */
+  async resumeFromSocket(token: string | undefined, payload: unknown): Promise<StreamFeed> {
+    const user = await this.socketAuth.authenticate(token);
+    await this.rateLimit.consumeForUser(user);
+    const { requestId, afterSeq } = parseResumeRequest(payload);
+    return this.resume(user.id, requestId, afterSeq);
+  }
+
+  /**
+   * The user's stream `requestId` from the event after `afterSeq` (-1: from
+   * the start): live from the run when it runs here, else from the log (up to
+   * its end, or following it while it runs on another instance). 404
+   * `not_found` for a request id unknown, expired or another user's.
+   */
+  async resume(userId: string, requestId: string, afterSeq: number): Promise<StreamFeed> {
+    const run = await this.runs.get(runKey(userId, requestId))?.catch(() => undefined);
+    if (run) return { follow: (signal) => run.follow(signal, afterSeq) };
+    const kept = await this.log.read(userId, requestId, afterSeq);
+    if (!kept) throw new AppException('not_found', `No stream ${requestId} to resume`);
+    const tail = this.tail;
+    if (kept.ended || !tail) return { follow: () => concat(kept.events, []) };
+    const last = kept.events.at(-1)?.data.seq ?? afterSeq;
+    const running = () => this.slots.holds(userId, requestId).catch(() => true);
+    return {
+      follow: (signal) => concat(kept.events, tail.follow(userId, requestId, last, signal, running)),
+    };
+  }
+
+  /** The user's streams running (anywhere) and finished within the log's retention, newest first. */
+  async list(userId: string): Promise<StreamSummary[]> {
+    const listed = await this.log.list(userId).catch((err: Error) => {
+      this.logger.warn(`Stream log not listed: ${err.message}`);
+      return [];
+    });
+    const byId = new Map(listed.map((s) => [s.request_id, s]));
+    for (const [key, pending] of this.runs) {
+      if (!key.startsWith(`${userId}:`)) continue;
+      const run = await pending.catch(() => undefined);
+      if (!run || run.isFinished) continue;
+      const last_seq = run.events.length - 1;
+      byId.set(run.requestId, {
+        request_id: run.requestId,
+        state: 'running',
+        last_seq,
+        started_at: run.startedAt,
+      });
+    }
+    return [...byId.values()].sort((a, b) => b.started_at - a.started_at);
+  }
+
   /** Aborts the user's stream `requestId` wherever it runs. Another user's id finds nothing. */
   async cancel(userId: string, requestId: string): Promise<void> {
     if (await this.abortLocal(userId, requestId)) return;
@@ -189,11 +192,29 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
 
   private async abortLocal(userId: string, requestId: string): Promise<boolean> {
     const run = await this.runs.get(runKey(userId, requestId))?.catch(() => undefined);
-    run?.abort('cancelled by the client');
+    run?.abort({ code: 'cancelled', message: 'The stream was cancelled' });
     return run !== undefined;
   }
 
   private async open(user: AuthUser, requestId: string, dto: ChatStreamRequestDto): Promise<ChatRun> {
+    await this.acquireSlot(user, requestId);
+    const run = new ChatRun(user.id, requestId, new AbortController(), this.gracePolicy(user.id, requestId));
+    await this.log
+      .open(user.id, requestId, run.startedAt)
+      .catch((err: Error) => this.logger.warn(`Stream log not opened: ${err.message}`));
+    void this.pump(run, user, dto);
+    return run;
+  }
+
+  private gracePolicy(userId: string, requestId: string): GracePolicy {
+    const tail = this.tail;
+    return {
+      graceMs: this.graceMs,
+      watchedElsewhere: () => (tail ? tail.watched(userId, requestId) : Promise.resolve(false)),
+    };
+  }
+
+  private async acquireSlot(user: AuthUser, requestId: string): Promise<void> {
     const cap = CHAT_STREAMS[user.tier];
     let slot: Awaited<ReturnType<StreamSlots['acquire']>>;
     try {
@@ -217,17 +238,17 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
         { retry_after: 1 },
       );
     }
-    const run = new ChatRun(user.id, requestId, new AbortController());
-    void this.pump(run, user, dto);
-    return run;
   }
 
   private async pump(run: ChatRun, user: AuthUser, dto: ChatStreamRequestDto): Promise<void> {
     try {
       // run() never throws: a failure is its last event.
-      for await (const event of this.streams.run(user, dto, run.signal)) run.push(event);
+      for await (const event of this.streams.run(user, dto, run.signal)) this.record(run, event);
     } finally {
       run.end();
+      await this.log
+        .close(run.userId, run.requestId, run.events)
+        .catch((err: Error) => this.logger.warn(`Stream log not closed: ${err.message}`));
       // The slot first: until it is free, a start with this request id attaches here (and replays).
       const key = runKey(run.userId, run.requestId);
       if (this.local.delete(key)) await this.localSlots.release(run.userId, run.requestId);
@@ -240,6 +261,15 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
     }
   }
 
+  /** An event to the clients and the log; the error ending an aborted run says why (`cancelled`, …). */
+  private record(run: ChatRun, event: ChatStreamEvent): void {
+    const cause = run.abortCause;
+    const e: ChatStreamEvent =
+      event.event === 'error' && cause ? { event: 'error', data: { ...cause, seq: event.data.seq } } : event;
+    run.push(e);
+    this.log.append(run.userId, run.requestId, e);
+  }
+
   private async renewSlots(): Promise<void> {
     const slots = [...this.runs.keys()].map((key) => {
       const at = key.indexOf(':');
@@ -248,7 +278,41 @@ export class ChatRunsService implements OnModuleInit, BeforeApplicationShutdown 
     await this.slots
       .renew(slots)
       .catch((err: Error) => this.logger.warn(`Stream slots not renewed: ${err.message}`));
+    await this.log
+      .renew(slots)
+      .catch((err: Error) => this.logger.warn(`Stream logs not renewed: ${err.message}`));
   }
+}
+
+async function* concat(
+  first: ChatStreamEvent[],
+  then: AsyncIterable<ChatStreamEvent> | Iterable<ChatStreamEvent>,
+): AsyncGenerator<ChatStreamEvent> {
+  yield* first;
+  yield* then;
+}
+
+/** `{request_id, after_seq}` of a resume; 400 `validation_failed` otherwise. */
+export function parseResumeRequest(payload: unknown): { requestId: string; afterSeq: number } {
+  const { request_id: requestId, after_seq: afterSeq } = (payload ?? {}) as Record<string, unknown>;
+  if (typeof requestId !== 'string' || !REQUEST_ID_PATTERN.test(requestId)) {
+    throw new AppException('validation_failed', [
+      'request_id must be 1-128 characters of A-Z a-z 0-9 . _ : -',
+    ]);
+  }
+  return { requestId, afterSeq: parseAfterSeq(afterSeq, 'after_seq') };
+}
+
+/** The seq a client got last (-1 or absent: none), as a number or a header's digits. */
+export function parseAfterSeq(value: unknown, name: string): number {
+  if (value === undefined || value === null || value === '') return -1;
+  const seq = typeof value === 'string' && /^-?\d{1,15}$/.test(value.trim()) ? Number(value) : value;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < -1) {
+    throw new AppException('validation_failed', [
+      `${name} must be an integer of -1 or more (the last seq you got)`,
+    ]);
+  }
+  return seq;
 }
 
 const runKey = (userId: string, requestId: string) => `${userId}:${requestId}`;

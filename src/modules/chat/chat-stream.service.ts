@@ -10,19 +10,23 @@ import { UsageService } from '../usage/index.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
 import { SanitizerService } from './sanitizer.service.js';
 
-/** One event of a chat stream, the same on every transport. */
+/**
+ * One event of a chat stream, the same on every transport. Every event has a
+ * `seq` (0, 1, 2… per request id, the last one `done` or `error`): what a
+ * resume names to get the events after it.
+ */
 export type ChatStreamEvent =
   | { event: 'chunk'; data: { seq: number; text: string } }
-  | { event: 'done'; data: { done: true; response: string; actions: unknown[]; agent: string } }
-  | { event: 'error'; data: StreamError };
+  | { event: 'done'; data: { seq: number; done: true; response: string; actions: unknown[]; agent: string } }
+  | { event: 'error'; data: StreamError & { seq: number } };
 
 /** A stream's error: the code and message, and the fields a client can act on (resets_at, retry_after). */
 export type StreamError = { code: ErrorCode; message: string | string[] } & Record<string, unknown>;
 
 /**
  * A chat answer as a stream of events: each model token (sanitized, in
- * order, numbered from 0), then `done` with the whole sanitized answer, or
- * `error`. Aborting `signal` (client gone, cancel) aborts the model call.
+ * order), then `done` with the whole sanitized answer, or `error`; all
+ * numbered from 0. Aborting `signal` (a cancel, nobody resumed) aborts the model call.
  * Nothing of the message, context or answer is stored or logged.
  */
 @Injectable()
@@ -65,12 +69,12 @@ export class ChatStreamService {
           const response = this.sanitizer.sanitizeText(e.result.response);
           yield {
             event: 'done',
-            data: { done: true, response, actions: e.result.actions, agent: e.result.agent },
+            data: { seq: seq++, done: true, response, actions: e.result.actions, agent: e.result.agent },
           };
         }
       }
     } catch (err) {
-      yield { event: 'error', data: describeError(err, this.logger) };
+      yield { event: 'error', data: { ...describeError(err, this.logger), seq } };
     } finally {
       this.sanitizer.report(stream.counts, 'stream');
     }

@@ -10,8 +10,8 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
 import { SocketAuthService } from '../auth/index.js';
-import { ChatRunsService } from './chat-runs.service.js';
-import { describeError, type StreamError } from './chat-stream.service.js';
+import { ChatRunsService, type StreamFeed } from './chat-runs.service.js';
+import { type ChatStreamEvent, describeError, type StreamError } from './chat-stream.service.js';
 import { MAX_CONTEXT_BYTES } from './dto/chat.dto.js';
 
 export const CHAT_WS_PATH = `/${API_PREFIX}/chat/stream`;
@@ -27,7 +27,7 @@ interface Client {
   /** The credentials checked at connection: frames wait for it; a bad token closes with 4401. */
   ready: Promise<boolean>;
   alive: boolean;
-  /** Aborted when the connection closes: the stream it follows is left (and aborted if nobody else follows). */
+  /** Aborted when the connection closes: the stream it follows is left (to its grace period if nobody else follows). */
   gone: AbortController;
   /** Requests are answered one after another, in the order they came: the one running, then these. */
   queue: Promise<void>;
@@ -44,9 +44,13 @@ const MAX_WAITING = 4;
  * answered by one text frame per chunk, then a JSON frame
  * `{"done": true, "response", "actions", "agent"}`, or `{"error": {"code",
  * "message"}}`; the connection then takes the next request (requests sent
- * meanwhile wait their turn, at most 4). Closing the connection aborts the model call. A ping
- * frame every 30 s (a client that misses one is dropped). A bad token closes
- * with 4401, a frame that is not JSON with 4400 and the reason.
+ * meanwhile wait their turn, at most 4). A frame `{"resume": request_id,
+ * "after_seq": n}` (the first of a new connection) sends that stream's chunks
+ * after seq n (n + 1 chunk frames received), live or from the log, then its
+ * final frame. Closing the connection leaves the stream to its grace period
+ * (then the model call is aborted). A ping frame every 30 s (a client that
+ * misses one is dropped). A bad token closes with 4401, a frame that is not
+ * JSON with 4400 and the reason.
  */
 @Injectable()
 export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -150,8 +154,9 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
       return ws.close(WS_CLOSE.badFrame, closeReason(reason));
     }
     if (client.gone.signal.aborted) return;
-    const requestId = (payload as { request_id?: unknown } | null)?.request_id;
-    const run = await this.runs.startFromSocket(token, payload).catch((err: unknown) => {
+    const resume = (payload as { resume?: unknown } | null)?.resume;
+    const requestId = resume ?? (payload as { request_id?: unknown } | null)?.request_id;
+    const run = await this.open(token, payload, resume).catch((err: unknown) => {
       const error = describeError(err, this.logger);
       if (error.code === 'unauthenticated' || error.code === 'session_ended') {
         this.closeUnauthorized(ws, error.message);
@@ -162,10 +167,23 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     if (!run) return;
     for await (const e of run.follow(client.gone.signal)) {
       if (ws.readyState !== WebSocket.OPEN) break;
-      if (e.event === 'chunk') ws.send(e.data.text);
-      else if (e.event === 'done') ws.send(JSON.stringify(e.data));
-      else this.sendError(ws, e.data, requestId);
+      this.sendEvent(ws, e, requestId);
     }
+  }
+
+  /** A ChatRequest starts (or attaches to) a stream; `{"resume": request_id, "after_seq"}` resumes one. */
+  private open(token: string | undefined, payload: unknown, resume: unknown): Promise<StreamFeed> {
+    if (resume === undefined) return this.runs.startFromSocket(token, payload);
+    const afterSeq = (payload as { after_seq?: unknown }).after_seq;
+    return this.runs.resumeFromSocket(token, { request_id: resume, after_seq: afterSeq });
+  }
+
+  /** The earlier API's frames: a chunk's bare text, the final `{"done", …}` or `{"error"}` (no seq: a client counts chunks). */
+  private sendEvent(ws: WebSocket, e: ChatStreamEvent, requestId: unknown): void {
+    if (e.event === 'chunk') return ws.send(e.data.text);
+    const { seq: _seq, ...data } = e.data;
+    if (e.event === 'done') ws.send(JSON.stringify(data));
+    else this.sendError(ws, data as StreamError, requestId);
   }
 
   private closeUnauthorized(ws: WebSocket, message: string | string[]): void {

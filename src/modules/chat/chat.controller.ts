@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import {
   ApiBadGatewayResponse,
@@ -8,6 +8,7 @@ import {
   ApiPaymentRequiredResponse,
   ApiExtraModels,
   ApiGatewayTimeoutResponse,
+  ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -21,13 +22,20 @@ import {
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { RequestSignal } from '../../common/decorators/request-signal.decorator.js';
+import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import { ErrorResponseDto } from '../../common/dto/error-response.dto.js';
 import { ExecutionPlanDto } from '../agents/index.js';
-import { ChatRunsService } from './chat-runs.service.js';
+import { ChatRunsService, parseAfterSeq } from './chat-runs.service.js';
 import { ChatStreamService } from './chat-stream.service.js';
 import { ChatService } from './chat.service.js';
 import { serveSse } from './sse.js';
-import { ChatRequestDto, ChatResponseDto, ChatStreamRequestDto } from './dto/chat.dto.js';
+import {
+  ChatRequestDto,
+  ChatResponseDto,
+  ChatStreamListDto,
+  ChatStreamRequestDto,
+  StreamRequestIdParam,
+} from './dto/chat.dto.js';
 
 @ApiTags('chat')
 @ApiBearerAuth()
@@ -85,8 +93,10 @@ export class ChatController {
     summary: 'Send a message and receive the answer as Server-Sent Events',
     description:
       'The answer token by token as the model produces it: `event: chunk` with `{"seq", "text"}` (seq from 0), ' +
-      'then `event: done` with `{"done": true, "response", "actions", "agent"}`, or `event: error` with ' +
-      '`{"code", "message"}`. A `: ping` comment comes every 30 s. Closing the connection aborts the model call. ' +
+      'then `event: done` with `{"seq", "done": true, "response", "actions", "agent"}`, or `event: error` with ' +
+      '`{"seq", "code", "message"}`; each event\'s `id:` is its seq. A `: ping` comment comes every 30 s. ' +
+      'A dropped connection loses nothing: resume with GET /chat/stream/{request_id} and Last-Event-ID; a ' +
+      'stream every client left runs on for CHAT_RESUME_GRACE_MS (60 s), then its model call is aborted. ' +
       'Every chunk passes the sanitizer. Plan mode is not streamed (use POST /chat). A request naming the ' +
       'request_id of a stream still running for you follows that stream from its first chunk (one model ' +
       'call). Each tier runs a limited number of streams at once (free 1, pro 3, power 5, team 10); one more ' +
@@ -129,5 +139,54 @@ export class ChatController {
     await this.streams.assertCanStream(user, dto);
     const run = await this.runs.start(user, dto);
     await serveSse(req, res, (signal) => run.follow(signal));
+  }
+
+  @Get('stream/:request_id')
+  @ApiOperation({
+    summary: 'Resume a stream as Server-Sent Events',
+    description:
+      'The events of your stream `request_id` after the seq in Last-Event-ID (absent: from the first), on any ' +
+      'instance: live while it runs, from its log once it ended (kept 5 minutes after the end), up to its ' +
+      '`done` or `error` (`cancelled` when it was cancelled or nobody resumed it within the grace period). ' +
+      "Each event as from POST /chat/stream, already sanitized. An unknown, expired or another account's " +
+      'request_id answers 404 not_found.',
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'The seq (the SSE id) of the last event you received; -1 or absent: from the first',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'A text/event-stream of the events after Last-Event-ID',
+    content: {
+      'text/event-stream': {
+        schema: { type: 'string', example: 'id: 7\nevent: chunk\ndata: {"seq":7,"text":"Done"}\n\n' },
+      },
+    },
+  })
+  @ApiErrors(400, 404)
+  async resumeChatStream(
+    @CurrentUser() user: AuthUser,
+    @Param() { request_id }: StreamRequestIdParam,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const feed = await this.runs.resume(user.id, request_id, parseAfterSeq(lastEventId, 'Last-Event-ID'));
+    await serveSse(req, res, (signal) => feed.follow(signal));
+  }
+
+  @Get('streams')
+  @ApiOperation({
+    summary: 'List your running and recently finished streams',
+    description:
+      'Every stream of yours running (on any instance) or finished within the last 5 minutes: its request_id, ' +
+      'state and the seq of its last event, newest first. For a client that lost its state: resume each with ' +
+      'GET /chat/stream/{request_id} (or Socket.IO `resume`, or a WebSocket resume frame).',
+  })
+  @ApiOkResponse({ type: ChatStreamListDto })
+  async listChatStreams(@CurrentUser() user: AuthUser): Promise<ChatStreamListDto> {
+    return { streams: await this.runs.list(user.id) };
   }
 }

@@ -12,7 +12,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { SkipRateLimit } from '../../common/decorators/access.decorators.js';
 import { Public } from '../../common/decorators/public.decorator.js';
 import { type SocketPrincipal, SocketAuthService } from '../auth/index.js';
-import { ChatRunsService, requestIdOf } from './chat-runs.service.js';
+import { ChatRunsService, requestIdOf, type StreamFeed } from './chat-runs.service.js';
 import { describeError } from './chat-stream.service.js';
 
 /**
@@ -24,8 +24,11 @@ import { describeError } from './chat-stream.service.js';
  * a `chat` naming a request id that is still streaming attaches to it.
  * `cancel {request_id}` from any of the user's connections aborts the model
  * call, on whichever instance runs it; another user's request id is ignored.
+ * `resume {request_id, after_seq}` sends the events after `after_seq` (the
+ * last seq the client got), live or from the log, on any instance; an unknown
+ * or another user's request id gets `error` `not_found`.
  * A socket that disconnects stops following its streams (a stream nobody
- * follows is aborted).
+ * follows runs on for the grace period, then is aborted).
  */
 // The HTTP guards do not apply to socket events: this gateway authenticates the handshake and
 // every `chat` event itself (token, session, tier and rate limit), so it opts out of them explicitly.
@@ -62,9 +65,22 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
         ? { ...payload, request_id: requestId }
         : payload;
     const principal = socket.data as SocketPrincipal;
-    let run;
+    await this.serve(socket, requestId, () => this.runs.startFromSocket(principal.token, body));
+  }
+
+  @SubscribeMessage('resume')
+  async resume(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<void> {
+    const principal = socket.data as SocketPrincipal;
+    const raw = (payload as { request_id?: unknown } | null)?.request_id;
+    const requestId = (typeof raw === 'string' ? raw : JSON.stringify(raw ?? null)).slice(0, 128);
+    await this.serve(socket, requestId, () => this.runs.resumeFromSocket(principal.token, payload));
+  }
+
+  /** Emits a stream's events to the socket, labelled with the request id, until it ends or the socket goes. */
+  private async serve(socket: Socket, requestId: string, open: () => Promise<StreamFeed>): Promise<void> {
+    let run: StreamFeed;
     try {
-      run = await this.runs.startFromSocket(principal.token, body);
+      run = await open();
     } catch (err) {
       const error = describeError(err, this.logger);
       socket.emit('error', { ...error, request_id: requestId });
@@ -73,7 +89,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
     }
     let gone = this.following.get(socket.id);
     if (socket.disconnected) {
-      // Gone while the stream was starting: follow nothing (the run, followed by nobody, is aborted).
+      // Gone while the stream was starting: follow nothing (a run followed by nobody is left to its grace period).
       gone = new AbortController();
       gone.abort();
     } else if (!gone) {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RedisService } from '../../common/redis/redis.service.js';
+import { AppConfig } from '../../config/app-config.js';
 import { AgentsModule } from '../agents/index.js';
 import { AuthModule } from '../auth/index.js';
 import { UsageModule } from '../usage/index.js';
@@ -10,12 +11,14 @@ import { ChatWebSocketServer } from './chat-websocket.server.js';
 import { ChatGateway } from './chat.gateway.js';
 import { ChatService } from './chat.service.js';
 import { SanitizerService } from './sanitizer.service.js';
+import { MemoryStreamLog, NoStreamLog, RedisStreamLog, StreamLog } from './stream-log.js';
 import { MemoryStreamSlots, RedisStreamSlots, StreamSlots } from './stream-slots.js';
 
 /**
  * POST /chat and the three streaming transports (SSE, Socket.IO /chat, the
- * plain WebSocket). Stateless: no tables; running streams live in memory and,
- * with REDIS_URL, their slots and cancels in Redis.
+ * plain WebSocket), each resumable. Stateless: no tables; running streams live
+ * in memory and, with REDIS_URL, their slots, cancels and event logs in Redis
+ * (without it, the event logs of finished streams in memory, bounded).
  */
 @Module({
   imports: [AgentsModule, AuthModule, UsageModule],
@@ -32,6 +35,14 @@ import { MemoryStreamSlots, RedisStreamSlots, StreamSlots } from './stream-slots
       inject: [RedisService],
       useFactory: (redis: RedisService) =>
         redis.client ? new RedisStreamSlots(redis.client) : new MemoryStreamSlots(),
+    },
+    {
+      provide: StreamLog,
+      inject: [RedisService, AppConfig],
+      useFactory: (redis: RedisService, config: AppConfig) => {
+        if (!config.chatResume.enabled) return new NoStreamLog();
+        return redis.client ? new RedisStreamLog(redis.client) : new MemoryStreamLog();
+      },
     },
   ],
 })

@@ -5,8 +5,9 @@ export const SSE_PING_MS = 30_000;
 
 /**
  * Serves a chat stream as Server-Sent Events: headers that stop proxies
- * buffering, one `event:` per chat event, a `: ping` comment every 30 s, and
- * `abort` called when the client goes away (which aborts the model call).
+ * buffering, one `event:` per chat event with its seq as the event `id:` (what
+ * a client sends back as Last-Event-ID to resume), a `: ping` comment every 30 s, and
+ * `abort` called when the client goes away (the stream then runs on for its grace period).
  */
 export async function serveSse(
   req: Request,
@@ -31,7 +32,7 @@ export async function serveSse(
   try {
     for await (const e of events(abort.signal)) {
       if (res.writableEnded || res.destroyed) break;
-      res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      res.write(`id: ${e.data.seq}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
     }
   } finally {
     clearInterval(ping);

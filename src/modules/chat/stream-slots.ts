@@ -14,6 +14,8 @@ export abstract class StreamSlots {
   abstract release(userId: string, requestId: string): Promise<void>;
   /** Keeps the named slots alive (a Redis slot is a lease that lapses if its instance dies). */
   abstract renew(slots: { userId: string; requestId: string }[]): Promise<void>;
+  /** Whether the stream holds its slot (is running on some instance). */
+  abstract holds(userId: string, requestId: string): Promise<boolean>;
 }
 
 export class MemoryStreamSlots extends StreamSlots {
@@ -37,6 +39,10 @@ export class MemoryStreamSlots extends StreamSlots {
 
   renew(): Promise<void> {
     return Promise.resolve();
+  }
+
+  holds(userId: string, requestId: string): Promise<boolean> {
+    return Promise.resolve(this.byUser.get(userId)?.has(requestId) ?? false);
   }
 }
 
@@ -95,6 +101,11 @@ export class RedisStreamSlots extends StreamSlots {
       pipeline.pexpire(this.prefix + userId, SLOT_LEASE_MS);
     }
     await pipeline.exec();
+  }
+
+  async holds(userId: string, requestId: string): Promise<boolean> {
+    const until = await this.redis.zscore(this.prefix + userId, requestId);
+    return until !== null && Number(until) > Date.now();
   }
 }
 

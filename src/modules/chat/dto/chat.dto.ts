@@ -150,3 +150,33 @@ export class ChatResponseDto {
   })
   agent!: string;
 }
+
+export class StreamRequestIdParam {
+  @ApiProperty({ pattern: REQUEST_ID_PATTERN.source, example: 'c0ffee-42' })
+  @Matches(REQUEST_ID_PATTERN, { message: 'request_id must be 1-128 characters of A-Z a-z 0-9 . _ : -' })
+  request_id!: string;
+}
+
+export class ChatStreamSummaryDto {
+  @ApiProperty({ example: 'c0ffee-42' })
+  request_id!: string;
+
+  @ApiProperty({
+    enum: ['running', 'done', 'cancelled', 'error'],
+    description:
+      'running (also while nobody follows it, in its grace period), done, cancelled (a cancel, or nobody ' +
+      'resumed it in time) or error',
+  })
+  state!: 'running' | 'done' | 'cancelled' | 'error';
+
+  @ApiProperty({ description: 'The seq of its last event so far; -1 before the first', example: 41 })
+  last_seq!: number;
+
+  @ApiProperty({ description: 'When it started (ms)', example: 1767225600000 })
+  started_at!: number;
+}
+
+export class ChatStreamListDto {
+  @ApiProperty({ type: [ChatStreamSummaryDto], description: 'Newest first' })
+  streams!: ChatStreamSummaryDto[];
+}
