@@ -263,9 +263,12 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
     it('attaches a second SSE request with the same request_id to the running stream: one model call', async () => {
       const answer = words(20);
       fake.reply({ content: 'task_agent' }, { content: answer, chunkDelayMs: 30 });
-      const first = sse(pro, { message: 'once', request_id: 'same-1' });
+      // An account of its own: the streams earlier tests aborted may still hold the shared account's slots
+      // while they record their usage (slow on a loaded machine), and a third start would be refused.
+      const user = await newUser(t, { tier: 'pro' });
+      const first = sse(user, { message: 'once', request_id: 'same-1' });
       await until(() => fake.chat.length === 2);
-      const second = sse(pro, { message: 'once', request_id: 'same-1' });
+      const second = sse(user, { message: 'once', request_id: 'same-1' });
       const [a, b] = await Promise.all([first.then(readSse), second.then(readSse)]);
       expect(fake.chat).toHaveLength(2); // one router call, one agent call
       for (const events of [a, b]) {
