@@ -156,7 +156,7 @@ class WireConnection {
     if (!this.started) return;
     const { end, last, terminate } = completeMessages(this.pending);
     if (end > 0) {
-      const open = !SEQUENCE_ENDS.has(this.pending[last]!);
+      const open = !SEQUENCE_ENDS.has(this.pending[last]);
       this.submit({ connection: this, bytes: this.pending.subarray(0, end), open });
     }
     this.pending = this.pending.subarray(end);
