@@ -112,6 +112,8 @@ export class PgliteWireServer {
       // A connection that ends inside its transaction leaves nothing half done for the next one.
       if (this.owner === connection && this.db.isInTransaction()) await this.db.exec('ROLLBACK');
       if (this.owner === connection) this.owner = undefined;
+      // As a real server does at a session's end: with no connection left, no statement it prepared stays.
+      if (this.connections.size === 0) await this.db.exec('DEALLOCATE ALL');
       return;
     }
     this.owner = connection;
