@@ -109,11 +109,7 @@ export class PgliteWireServer {
 
   private async run({ connection, bytes, open }: Work): Promise<void> {
     if (!bytes) {
-      // A connection that ends inside its transaction leaves nothing half done for the next one.
-      if (this.owner === connection && this.db.isInTransaction()) await this.db.exec('ROLLBACK');
-      if (this.owner === connection) this.owner = undefined;
-      // As a real server does at a session's end: with no connection left, no statement it prepared stays.
-      if (this.connections.size === 0) await this.db.exec('DEALLOCATE ALL');
+      await this.end(connection);
       return;
     }
     this.owner = connection;
@@ -132,6 +128,20 @@ export class PgliteWireServer {
       socket.destroy(err as Error);
     } finally {
       socket.uncork();
+    }
+  }
+
+  /** A connection's end, as a real server ends its session. */
+  private async end(connection: WireConnection): Promise<void> {
+    const owned = this.owner === connection;
+    if (owned) this.owner = undefined;
+    try {
+      // Nothing half done is left for the next connection: its open transaction is rolled back,
+      // and, with no connection left, no statement prepared on the backend stays.
+      if (owned && this.db.isInTransaction()) await this.db.exec('ROLLBACK');
+      if (this.connections.size === 0) await this.db.exec('DEALLOCATE ALL');
+    } catch {
+      // The database is closing: nothing is left to clean.
     }
   }
 }
