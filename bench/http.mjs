@@ -95,7 +95,10 @@ async function post(url, body, headers = {}) {
 /** A fresh account on our server: its access token and an API key. */
 async function credentials(base) {
   const email = `bench-${Date.now()}@example.com`;
-  const { access_token: token } = await post(`${base}/auth/register`, { email, password: 'benchmark password' });
+  const { access_token: token } = await post(`${base}/auth/register`, {
+    email,
+    password: 'benchmark password',
+  });
   const jwt = { authorization: `Bearer ${token}` };
   const { key } = await post(`${base}/auth/api-keys`, { name: 'bench' }, jwt);
   return { jwt, apiKey: { 'x-api-key': key } };
@@ -162,7 +165,9 @@ function report(lines, external) {
   const jwtRatio = jwt.best.rps / health.best.rps;
   const keyRatio = apiKey.best.rps / health.best.rps;
   const verdict = (ok) => (ok ? 'met' : 'NOT met');
-  console.log(`\n/health / minimal Nest:    ${healthRatio.toFixed(2)} (goal >= 0.8: ${verdict(healthRatio >= 0.8)})`);
+  console.log(
+    `\n/health / minimal Nest:    ${healthRatio.toFixed(2)} (goal >= 0.8: ${verdict(healthRatio >= 0.8)})`,
+  );
   console.log(`/auth/me JWT / /health:    ${jwtRatio.toFixed(2)} (goal >= 0.5: ${verdict(jwtRatio >= 0.5)})`);
   console.log(`/auth/me API key / /health: ${keyRatio.toFixed(2)}`);
 }
