@@ -8,15 +8,14 @@
 //   4. our GET /api/v1/auth/me with a JWT, then with an API key.
 // The database is the embedded default (PGlite on the server's worker thread), or DATABASE_URL.
 // Goals: /health >= 0.8 x the minimal Nest app; /auth/me (JWT) >= 0.5 x our /health.
-// `node bench/http.mjs --serve bare|nest <port>` is how this script starts servers 1 and 2.
+// `node bench/http.mjs --serve bare|nest` is how this script starts servers 1 and 2 (each prints its port).
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort, startAppProcess } from './support.mjs';
+import { startAppProcess } from './support.mjs';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -24,19 +23,21 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PAYLOAD = { status: 'ok', version: '0.1.0' };
 
 if (process.argv[2] === '--serve') {
-  await serve(process.argv[3], Number(process.argv[4]));
+  await serve(process.argv[3]);
 } else {
   await main();
 }
 
-async function serve(kind, port) {
+/** Listens on a free loopback port (chosen by the system, so no other process can take it first) and prints it. */
+async function serve(kind) {
   if (kind === 'bare') {
     const { createServer } = await import('node:http');
     const body = JSON.stringify(PAYLOAD);
-    createServer((_req, res) => {
+    const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(body);
-    }).listen(port, '127.0.0.1');
+    });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
     return;
   }
   // Plain JavaScript has no decorator syntax: the decorators are applied by hand.
@@ -55,26 +56,21 @@ async function serve(kind, port) {
   Module({ controllers: [HealthController] })(MinimalModule);
   const app = await NestFactory.create(MinimalModule, { logger: false, bodyParser: false });
   app.setGlobalPrefix('api/v1');
-  await app.listen(port, '127.0.0.1');
+  await app.listen(0, '127.0.0.1');
+  console.log(app.getHttpServer().address().port);
 }
 
 /** A child process running `--serve kind`, answering on its /api/v1/health. */
 async function startServer(kind) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', kind, String(port)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', kind], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (data) => resolve(Number(String(data).trim())));
+    void exited.then(() => reject(new Error(`the ${kind} server exited before listening`)));
+  });
   const base = `http://127.0.0.1:${port}/api/v1`;
-  for (let i = 0; ; i++) {
-    try {
-      await (await fetch(`${base}/health`)).arrayBuffer();
-      break;
-    } catch {
-      if (i > 300) throw new Error(`the ${kind} server did not start`);
-      await sleep(100);
-    }
-  }
   const stop = async () => {
     child.kill('SIGTERM');
     await exited;
