@@ -3,10 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
 import { BodyParserRoutes } from './common/http/body-parsers.js';
+import { fixedHeaders } from './common/http/fixed-headers.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { OutageService } from './modules/health/index.js';
 import { inputLimitsMiddleware } from './common/input/input-limits.middleware.js';
@@ -63,13 +65,24 @@ export async function createApp(
   return app;
 }
 
-/** Request logs, security headers and CORS, before anything else sees a request. */
+/**
+ * Request id and log, security headers and CORS, before anything else sees a
+ * request. Helmet's headers are the same on every response: computed once,
+ * then set in one middleware with the request id.
+ */
 function useHttpShell(app: NestExpressApplication, config: AppConfig, logger: Logger): void {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(httpLogger(logger));
+  const logRequest = httpLogger(logger);
   // No upgrade-insecure-requests: self-hosters reach /docs over plain HTTP on their LAN.
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  const securityHeaders = fixedHeaders(
+    helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }),
+  );
+  app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    logRequest(req, res);
+    securityHeaders(res);
+    next();
+  });
   app.enableCors({ origin: config.corsOrigins, credentials: true, exposedHeaders: EXPOSED_HEADERS });
 }
 

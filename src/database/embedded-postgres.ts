@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PgliteWireServer } from './pglite-wire-server.js';
 
 /**
  * PGlite (Postgres compiled to WASM, with pgvector) served on a loopback port,
@@ -20,7 +20,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
  */
 export class EmbeddedPostgres {
   private db?: PGlite;
-  private server?: PGLiteSocketServer;
+  private server?: PgliteWireServer;
   private worker?: Worker;
   private lockFile?: string;
   private url?: string;
@@ -65,18 +65,12 @@ export class EmbeddedPostgres {
       // queries onto it and keeps a transaction's queries together. The app
       // uses one connection; more are allowed so a reconnect racing the close
       // of the previous socket, or a test pointing a full pool at it, is not refused.
-      this.server = new PGLiteSocketServer({
-        db: this.db,
-        host: '127.0.0.1',
-        port: 0,
-        maxConnections: MAX_CONNECTIONS,
-      });
-      await this.server.start();
+      this.server = new PgliteWireServer(this.db, MAX_CONNECTIONS);
+      this.url = connectionUrl(await this.server.start());
     } catch (err) {
       await this.stop();
       throw err;
     }
-    this.url = connectionUrl(this.server.getServerConn());
     return this.url;
   }
 

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { PgliteWireServer } from './pglite-wire-server.js';
 
 /**
  * Runs PGlite and its socket server on a worker thread, so the database's
@@ -12,8 +12,8 @@ const { dataDir, maxConnections } = workerData as { dataDir: string; maxConnecti
 
 async function main(): Promise<void> {
   const db = await PGlite.create({ dataDir, extensions: { vector } });
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
-  await server.start();
+  const server = new PgliteWireServer(db, maxConnections);
+  const address = await server.start();
   parentPort!.on('message', (msg: unknown) => {
     if (msg !== 'stop') return;
     void (async () => {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       parentPort!.postMessage({ stopped: true });
     })();
   });
-  parentPort!.postMessage({ ready: server.getServerConn() });
+  parentPort!.postMessage({ ready: address });
 }
 
 main().catch((err: unknown) => parentPort!.postMessage({ error: (err as Error).message ?? String(err) }));

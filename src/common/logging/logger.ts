@@ -2,7 +2,6 @@ import type { LoggerService } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { pinoHttp, type HttpLogger } from 'pino-http';
 import type { AppConfig } from '../../config/app-config.js';
 
 /** Fields that must never reach a log line, wherever they appear in a logged object. */
@@ -46,38 +45,60 @@ export function requestIdFor(req: IncomingMessage): string {
   return value && REQUEST_ID.test(value) ? value : randomUUID();
 }
 
+type LoggedRequest = IncomingMessage & { id?: string };
+
+const requestSerializers = {
+  res: (res: ServerResponse) => ({ status: res.statusCode }),
+  // The exception filter logs server errors with their stack; here only the kind.
+  err: (err: Error) => ({ type: err.name }),
+};
+
 /**
- * One JSON line per request with id, method, path (no query string: it can
- * carry tokens), status and duration. Never headers or bodies.
+ * A deliberate 502/503/504 (provider or backing service down) is a warning, said once in detail
+ * by whoever raised it; a 500 is a bug and an error.
  */
-export function httpLogger(logger: Logger): HttpLogger {
-  return pinoHttp({
-    logger,
-    genReqId: (req, res) => {
-      const id = requestIdFor(req);
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    // A deliberate 502/503/504 (provider or backing service down) is a warning, said once in detail
-    // by whoever raised it; a 500 is a bug and an error.
-    customLogLevel: (_req, res, err) =>
-      res.statusCode > 500 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info',
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customAttributeKeys: { responseTime: 'duration_ms', reqId: 'request_id' },
-    wrapSerializers: false,
-    serializers: {
-      req: (req: IncomingMessage) => ({
-        method: req.method,
-        path: (req.url ?? '').split('?')[0],
-      }),
-      res: (res: ServerResponse) => ({ status: res.statusCode }),
-      // The exception filter logs server errors with their stack; here only the kind.
-      err: (err: Error) => ({ type: err.name }),
-    },
-    autoLogging: true,
-    quietReqLogger: true,
-  });
+function levelOf(res: ServerResponse, err: Error | undefined): 'info' | 'warn' | 'error' {
+  return res.statusCode > 500 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info';
+}
+
+/**
+ * Sets the request id (`req.id` and the X-Request-Id response header) and
+ * writes one JSON line per request with id, method, path (no query string: it
+ * can carry tokens), status and duration; never headers or bodies. The line
+ * and its child logger are only built when its level is enabled, so a
+ * request costs no logging work at a level that drops it.
+ */
+export function httpLogger(logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  const requests = logger.child({}, { serializers: requestSerializers });
+  return (req: LoggedRequest, res: ServerResponse) => {
+    const id = requestIdFor(req);
+    req.id = id;
+    res.setHeader('X-Request-Id', id);
+    const started = Date.now();
+    // As received: routing rewrites req.url (mount points) before the response ends.
+    const { method, url = '' } = req;
+    let logged = false;
+    const complete = (err?: Error) => {
+      if (logged) return;
+      logged = true;
+      res.removeListener('close', complete);
+      res.removeListener('finish', complete);
+      res.removeListener('error', complete);
+      const level = levelOf(res, err);
+      if (!requests.isLevelEnabled(level)) return;
+      const line = requests.child({ request_id: id, req: { method, path: url.split('?')[0] } });
+      const durationMs = Date.now() - started;
+      if (err || res.statusCode >= 500) {
+        const failure = err ?? new Error(`failed with status code ${res.statusCode}`);
+        line[level]({ res, err: failure, duration_ms: durationMs }, 'request failed');
+      } else {
+        line[level]({ res, duration_ms: durationMs }, 'request completed');
+      }
+    };
+    res.on('close', complete);
+    res.on('finish', complete);
+    res.on('error', complete);
+  };
 }
 
 /** Routes Nest's own logging (bootstrap, module messages) into the same JSON stream. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { SubscriptionState } from '../../common/tiers/tiers.js';
 import type { Role } from './entities/user.entity.js';
@@ -52,6 +53,32 @@ function toPrincipal(row: RawPrincipal): PrincipalRow {
   };
 }
 
+const FOR_SESSION = `SELECT ${USER_AND_TIER}, s.last_used_at < now() - interval '${TOUCH_INTERVAL}' AS stale
+  FROM users u JOIN sessions s ON s.user_id = u.id ${TIER_JOIN}
+ WHERE u.id = $1 AND s.id = $2 AND u.disabled_at IS NULL AND s.revoked_at IS NULL`;
+
+const FOR_API_KEY_HASH = `SELECT ${USER_AND_TIER}, k.id AS key_id,
+       (k.last_used_at IS NULL OR k.last_used_at < now() - interval '${TOUCH_INTERVAL}') AS stale
+  FROM api_keys k JOIN users u ON u.id = k.user_id ${TIER_JOIN}
+ WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL`;
+
+/**
+ * A number per database connection, for the names of the statements prepared
+ * on it: the embedded database serves every connection from one backend,
+ * where a name another (or an earlier) connection prepared must not collide.
+ */
+const connectionNumbers = new WeakMap<PoolClient, number>();
+let connectionsSeen = 0;
+
+function connectionNumber(client: PoolClient): number {
+  let number = connectionNumbers.get(client);
+  if (number === undefined) {
+    number = ++connectionsSeen;
+    connectionNumbers.set(client, number);
+  }
+  return number;
+}
+
 /** The per-request lookups of the authentication guard. */
 @Injectable()
 export class PrincipalsRepository {
@@ -59,25 +86,31 @@ export class PrincipalsRepository {
 
   /** The enabled user of a live session, or null. */
   async forSession(userId: string, sessionId: string): Promise<PrincipalRow | null> {
-    const [row] = await this.dataSource.query<RawPrincipal[]>(
-      `SELECT ${USER_AND_TIER}, s.last_used_at < now() - interval '${TOUCH_INTERVAL}' AS stale
-         FROM users u JOIN sessions s ON s.user_id = u.id ${TIER_JOIN}
-        WHERE u.id = $1 AND s.id = $2 AND u.disabled_at IS NULL AND s.revoked_at IS NULL`,
-      [userId, sessionId],
-    );
+    const [row] = await this.prepared('principal_for_session', FOR_SESSION, [userId, sessionId]);
     return row ? toPrincipal(row) : null;
   }
 
   /** The enabled owner of an active API key (by the key's hash), or null. */
   async forApiKeyHash(keyHash: string): Promise<PrincipalRow | null> {
-    const [row] = await this.dataSource.query<RawPrincipal[]>(
-      `SELECT ${USER_AND_TIER}, k.id AS key_id,
-              (k.last_used_at IS NULL OR k.last_used_at < now() - interval '${TOUCH_INTERVAL}') AS stale
-         FROM api_keys k JOIN users u ON u.id = k.user_id ${TIER_JOIN}
-        WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL`,
-      [keyHash],
-    );
+    const [row] = await this.prepared('principal_for_api_key', FOR_API_KEY_HASH, [keyHash]);
     return row?.key_id ? toPrincipal(row) : null;
+  }
+
+  /**
+   * Runs one of the lookups above as a prepared statement: it runs on every
+   * authenticated request, and planning its joins anew each time cost more
+   * than running them (several times more on the embedded database). The
+   * data is read fresh every time; only the plan is kept, per connection.
+   */
+  private async prepared(name: string, text: string, values: string[]): Promise<RawPrincipal[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as PoolClient;
+      const statement = `${name}_${connectionNumber(client)}`;
+      return (await client.query<RawPrincipal>({ name: statement, text, values })).rows;
+    } finally {
+      await runner.release();
+    }
   }
 
   async touchSession(sessionId: string): Promise<void> {
