@@ -44,7 +44,8 @@ export class InstalledPluginDto {
   })
   quarantined!: boolean;
   @ApiProperty({
-    description: 'A paid plugin whose purchase was refunded: no download is served; install again to buy it again',
+    description:
+      'A paid plugin whose purchase was refunded: no download is served; install again to buy it again',
   })
   refunded!: boolean;
 }
