@@ -251,6 +251,6 @@ export class SalesRepository {
          FROM plugin_revenue_events WHERE developer_id = $1 AND period = $2`,
       [developerId, period],
     );
-    return row!;
+    return row;
   }
 }
