@@ -8,6 +8,7 @@ import { Usage1795840011463 } from './1795840011463-Usage.js';
 import { SubscriptionTiersView1795852334721 } from './1795852334721-SubscriptionTiersView.js';
 import { Marketplace1795855981695 } from './1795855981695-Marketplace.js';
 import { PluginVersionStatusCheck1795861138255 } from './1795861138255-PluginVersionStatusCheck.js';
+import { PaidPlugins1795863178793 } from './1795863178793-PaidPlugins.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -26,4 +27,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SubscriptionTiersView1795852334721,
   Marketplace1795855981695,
   PluginVersionStatusCheck1795861138255,
+  PaidPlugins1795863178793,
 ];

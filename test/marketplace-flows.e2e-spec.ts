@@ -559,10 +559,11 @@ describe('plugin marketplace flows', () => {
       expect((await download(res.body.download_url)).status).toBe(404);
     });
 
-    it('refuses paid plugins (402), unknown ones (404), a mismatched body (400) and tiers below power (403)', async () => {
+    it('refuses paid plugins without Stripe (503), unknown ones (404), a mismatched body (400) and tiers below power (403)', async () => {
+      // Buying is test/paid-plugins.e2e-spec.ts; this server has no Stripe configured.
       const paid = await install(power, 'time-tracker');
-      expect(paid.status).toBe(402);
-      expect(paid.body.code).toBe('payment_required');
+      expect(paid.status).toBe(503);
+      expect(paid.body.code).toBe('feature_not_configured');
       expect((await install(power, 'no-such-plugin')).status).toBe(404);
       const mismatch = await request(t.url)
         .post('/api/v1/plugins/github-sync/install')

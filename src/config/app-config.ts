@@ -36,11 +36,16 @@ export class AppConfig {
   readonly stripe: {
     secretKey: string | undefined;
     webhookSecret: string | undefined;
+    /** The Connect endpoint's signing secret, when connected accounts' events come to the same route. */
+    connectWebhookSecret: string | undefined;
     apiUrl: string | undefined;
     prices: { pro: string; power: string; team: string };
     /** Default return URLs of Checkout (a request may name others on an allowed origin). */
     successUrl: string;
     cancelUrl: string;
+    /** Where Connect onboarding returns a plugin developer (finished, or the link expired). */
+    connectReturnUrl: string;
+    connectRefreshUrl: string;
   };
   readonly llm: {
     apiKey: string | undefined;
@@ -116,10 +121,13 @@ export class AppConfig {
     this.stripe = {
       secretKey: env.STRIPE_SECRET_KEY,
       webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+      connectWebhookSecret: env.STRIPE_CONNECT_WEBHOOK_SECRET,
       apiUrl: env.STRIPE_API_URL,
       prices: { pro: env.STRIPE_PRICE_PRO, power: env.STRIPE_PRICE_POWER, team: env.STRIPE_PRICE_TEAM },
       successUrl: env.CHECKOUT_SUCCESS_URL,
       cancelUrl: env.CHECKOUT_CANCEL_URL,
+      connectReturnUrl: env.CONNECT_RETURN_URL,
+      connectRefreshUrl: env.CONNECT_REFRESH_URL,
     };
     this.llm = {
       apiKey: env.OPENAI_API_KEY,

@@ -219,6 +219,8 @@ export const envSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']),
   STRIPE_SECRET_KEY: optionalString(),
   STRIPE_WEBHOOK_SECRET: optionalString(),
+  // The signing secret of the Connect webhook endpoint (events of developers' connected accounts).
+  STRIPE_CONNECT_WEBHOOK_SECRET: optionalString(),
   STRIPE_API_URL: url(['http:', 'https:']),
   STRIPE_PRICE_PRO: z.preprocess((v) => emptyToUndefined(v) ?? 'price_pro_monthly', z.string()),
   STRIPE_PRICE_POWER: z.preprocess((v) => emptyToUndefined(v) ?? 'price_power_monthly', z.string()),
@@ -228,6 +230,9 @@ export const envSchema = z.object({
     'http://localhost:5173/billing/success?session_id={CHECKOUT_SESSION_ID}',
   ),
   CHECKOUT_CANCEL_URL: urlWithDefault('http://localhost:5173/billing/cancelled'),
+  // Where Stripe's Connect onboarding sends a plugin developer back (done, or the link expired).
+  CONNECT_RETURN_URL: urlWithDefault('http://localhost:5173/plugins/developer/ready'),
+  CONNECT_REFRESH_URL: urlWithDefault('http://localhost:5173/plugins/developer/retry'),
   OPENAI_API_KEY: optionalString(),
   OPENAI_BASE_URL: url(['http:', 'https:']),
   LLM_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o', z.string()),

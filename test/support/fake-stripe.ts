@@ -31,6 +31,10 @@ export class FakeStripe {
   readonly requests: StripeRequest[] = [];
   readonly customers = new Map<string, Record<string, unknown>>();
   readonly canceled: string[] = [];
+  readonly paymentIntents = new Map<string, Record<string, unknown>>();
+  readonly checkoutSessions = new Map<string, Record<string, unknown>>();
+  readonly accounts = new Map<string, Record<string, unknown>>();
+  readonly transfers = new Map<string, Record<string, unknown>>();
   private readonly idempotent = new Map<string, { status: number; body: unknown }>();
   private failures: Failure[] = [];
   private server?: Server;
@@ -54,6 +58,69 @@ export class FakeStripe {
 
   clearFailures(): void {
     this.failures = [];
+  }
+
+  /**
+   * Saves a card as the customer's default payment method (invoice_settings), as a subscription checkout
+   * does. Stripe's test cards: `pm_card_visa` pays, `pm_card_authenticationRequired` needs its owner
+   * (requires_action), `pm_card_chargeDeclined` is declined.
+   */
+  setDefaultPaymentMethod(customerId: string, paymentMethod: string | null): void {
+    const customer = this.customers.get(customerId);
+    if (!customer) throw new Error(`no customer ${customerId}`);
+    customer.invoice_settings = {
+      ...(customer.invoice_settings as object),
+      default_payment_method: paymentMethod,
+    };
+  }
+
+  /** The user paid an open payment-mode Checkout session: its PaymentIntent succeeds; answers the completed session. */
+  completeCheckout(sessionId: string): Record<string, unknown> {
+    const session = this.checkoutSessions.get(sessionId);
+    if (!session) throw new Error(`no checkout session ${sessionId}`);
+    const intent = this.newPaymentIntent({
+      amount: session.amount_total as number,
+      currency: session.currency as string,
+      customer: session.customer as string,
+      metadata: (session.payment_intent_metadata as Record<string, string>) ?? {},
+      status: 'succeeded',
+    });
+    Object.assign(session, { status: 'complete', payment_status: 'paid', payment_intent: intent.id });
+    const { payment_intent_metadata: _ignored, ...completed } = session;
+    return completed;
+  }
+
+  /** A charge object as Stripe sends it in charge.refunded, after `refunded` cents of the payment were refunded. */
+  refundedCharge(paymentIntentId: string, refunded: number): Record<string, unknown> {
+    const intent = this.paymentIntents.get(paymentIntentId);
+    if (!intent) throw new Error(`no payment intent ${paymentIntentId}`);
+    return {
+      id: intent.latest_charge,
+      object: 'charge',
+      amount: intent.amount,
+      amount_captured: intent.amount,
+      amount_refunded: refunded,
+      currency: intent.currency,
+      customer: intent.customer,
+      payment_intent: intent.id,
+      paid: true,
+      refunded: refunded >= (intent.amount as number),
+      status: 'succeeded',
+      metadata: {},
+      livemode: false,
+    };
+  }
+
+  /** Stripe finished the developer's onboarding (or not): the account as account.updated carries it. */
+  setPayoutsEnabled(accountId: string, enabled: boolean): Record<string, unknown> {
+    const account = this.accounts.get(accountId);
+    if (!account) throw new Error(`no account ${accountId}`);
+    Object.assign(account, {
+      payouts_enabled: enabled,
+      charges_enabled: enabled,
+      details_submitted: enabled,
+    });
+    return { ...account };
   }
 
   requestsTo(method: string, path: string | RegExp): StripeRequest[] {
@@ -94,6 +161,177 @@ export class FakeStripe {
     send(status, body);
   }
 
+  private newPaymentIntent(o: {
+    amount: number;
+    currency: string;
+    customer: string;
+    metadata: Record<string, string>;
+    status: string;
+    paymentMethod?: string;
+  }): Record<string, unknown> {
+    const intent: Record<string, unknown> = {
+      id: id('pi'),
+      object: 'payment_intent',
+      created: Math.floor(Date.now() / 1000),
+      amount: o.amount,
+      amount_received: o.status === 'succeeded' ? o.amount : 0,
+      currency: o.currency,
+      customer: o.customer,
+      payment_method: o.paymentMethod ?? id('pm'),
+      metadata: o.metadata,
+      status: o.status,
+      latest_charge: o.status === 'succeeded' ? id('ch') : null,
+      next_action: o.status === 'requires_action' ? { type: 'use_stripe_sdk', use_stripe_sdk: {} } : null,
+      livemode: false,
+    };
+    this.paymentIntents.set(intent.id as string, intent);
+    return intent;
+  }
+
+  /** PaymentIntents, Connect accounts and links, transfers and their reversals, as Stripe answers them. */
+  private routeMarketplace(
+    method: string,
+    path: string,
+    form: Record<string, string>,
+    created: number,
+  ): [number, unknown] | undefined {
+    const customer = /^\/v1\/customers\/(cus_[A-Za-z0-9_]+)$/.exec(path);
+    if (method === 'GET' && customer) {
+      const found = this.customers.get(customer[1]);
+      return found
+        ? [200, { invoice_settings: { default_payment_method: null }, ...found }]
+        : invalid(`No such customer: '${customer[1]}'`, 'id');
+    }
+    if (method === 'POST' && path === '/v1/payment_intents') return this.createPaymentIntent(form);
+    const intent = /^\/v1\/payment_intents\/(pi_[A-Za-z0-9_]+)$/.exec(path);
+    if (method === 'GET' && intent) {
+      const found = this.paymentIntents.get(intent[1]);
+      return found ? [200, found] : invalid(`No such payment_intent: '${intent[1]}'`, 'intent');
+    }
+    if (method === 'POST' && path === '/v1/accounts') {
+      const account = {
+        id: id('acct'),
+        object: 'account',
+        type: form.type,
+        created,
+        email: form.email ?? null,
+        metadata: metadataOf(form),
+        charges_enabled: false,
+        payouts_enabled: false,
+        details_submitted: false,
+        capabilities: { transfers: 'inactive' },
+      };
+      this.accounts.set(account.id, account);
+      return [200, account];
+    }
+    if (method === 'POST' && path === '/v1/account_links') {
+      if (!this.accounts.has(form.account)) return invalid(`No such account: '${form.account}'`, 'account');
+      if (!form.refresh_url || !form.return_url || form.type !== 'account_onboarding')
+        return invalid('refresh_url, return_url and type are required');
+      return [
+        200,
+        {
+          object: 'account_link',
+          created,
+          expires_at: created + 300,
+          url: `https://connect.stripe.com/setup/e/${form.account}/${randomBytes(8).toString('hex')}`,
+        },
+      ];
+    }
+    if (method === 'POST' && path === '/v1/transfers') return this.createTransfer(form, created);
+    const reversal = /^\/v1\/transfers\/(tr_[A-Za-z0-9_]+)\/reversals$/.exec(path);
+    if (method === 'POST' && reversal) return this.reverseTransfer(reversal[1], form, created);
+    return undefined;
+  }
+
+  private createPaymentIntent(form: Record<string, string>): [number, unknown] {
+    if (!form.customer || !this.customers.has(form.customer))
+      return invalid(`No such customer: '${form.customer}'`, 'customer');
+    const amount = Number(form.amount);
+    if (!Number.isInteger(amount) || amount < 1) return invalid('Invalid integer: amount', 'amount');
+    const outcome: Record<string, string> = {
+      pm_card_visa: 'succeeded',
+      pm_card_authenticationRequired: 'requires_action',
+    };
+    const status = outcome[form.payment_method];
+    const base = {
+      amount,
+      currency: form.currency,
+      customer: form.customer,
+      metadata: metadataOf(form),
+      paymentMethod: form.payment_method,
+    };
+    if (status) return [200, this.newPaymentIntent({ ...base, status })];
+    // pm_card_chargeDeclined (and any other card): declined, as Stripe answers a confirm that fails.
+    const declined = this.newPaymentIntent({ ...base, status: 'requires_payment_method' });
+    return [
+      402,
+      {
+        error: {
+          type: 'card_error',
+          code: 'card_declined',
+          decline_code: 'generic_decline',
+          message: 'Your card was declined.',
+          payment_intent: declined,
+        },
+      },
+    ];
+  }
+
+  private createTransfer(form: Record<string, string>, created: number): [number, unknown] {
+    const account = this.accounts.get(form.destination);
+    if (!account) return invalid(`No such destination: '${form.destination}'`, 'destination');
+    if (!account.payouts_enabled)
+      return invalid(
+        'Your destination account needs to have at least one of the following capabilities enabled: transfers',
+      );
+    const amount = Number(form.amount);
+    if (!Number.isInteger(amount) || amount < 1) return invalid('Invalid positive integer', 'amount');
+    const transfer = {
+      id: id('tr'),
+      object: 'transfer',
+      created,
+      amount,
+      amount_reversed: 0,
+      currency: form.currency,
+      destination: form.destination,
+      metadata: metadataOf(form),
+      reversed: false,
+      transfer_group: form.transfer_group ?? null,
+      reversals: { object: 'list', data: [], has_more: false, url: '' },
+    };
+    this.transfers.set(transfer.id, transfer);
+    return [200, transfer];
+  }
+
+  private reverseTransfer(
+    transferId: string,
+    form: Record<string, string>,
+    created: number,
+  ): [number, unknown] {
+    const transfer = this.transfers.get(transferId);
+    if (!transfer) return invalid(`No such transfer: '${transferId}'`, 'id');
+    const amount =
+      form.amount === undefined
+        ? (transfer.amount as number) - (transfer.amount_reversed as number)
+        : Number(form.amount);
+    if (amount < 1 || amount > (transfer.amount as number) - (transfer.amount_reversed as number))
+      return invalid('Amount exceeds the transfer’s unreversed amount', 'amount');
+    const reversalObject = {
+      id: id('trr'),
+      object: 'transfer_reversal',
+      amount,
+      created,
+      currency: transfer.currency,
+      transfer: transferId,
+      metadata: {},
+    };
+    transfer.amount_reversed = (transfer.amount_reversed as number) + amount;
+    transfer.reversed = transfer.amount_reversed === transfer.amount;
+    (transfer.reversals as { data: unknown[] }).data.push(reversalObject);
+    return [200, reversalObject];
+  }
+
   private route(method: string, path: string, form: Record<string, string>): [number, unknown] {
     const created = Math.floor(Date.now() / 1000);
     if (method === 'POST' && path === '/v1/customers') {
@@ -116,22 +354,31 @@ export class FakeStripe {
         ];
       }
       const sessionId = id('cs_test');
-      return [
-        200,
-        {
-          id: sessionId,
-          object: 'checkout.session',
-          created,
-          mode: form.mode,
-          status: 'open',
-          customer: form.customer,
-          client_reference_id: form.client_reference_id ?? null,
-          metadata: metadataOf(form),
-          url: `https://checkout.stripe.com/c/pay/${sessionId}`,
-          livemode: false,
-        },
-      ];
+      const session = {
+        id: sessionId,
+        object: 'checkout.session',
+        created,
+        mode: form.mode,
+        status: 'open',
+        payment_status: 'unpaid',
+        customer: form.customer,
+        client_reference_id: form.client_reference_id ?? null,
+        metadata: metadataOf(form),
+        amount_total: form.mode === 'payment' ? Number(form['line_items[0][price_data][unit_amount]']) : null,
+        currency: form['line_items[0][price_data][currency]'] ?? 'eur',
+        // Stripe makes the PaymentIntent of a payment-mode session when it is paid.
+        payment_intent: null,
+        url: `https://checkout.stripe.com/c/pay/${sessionId}`,
+        livemode: false,
+      };
+      this.checkoutSessions.set(sessionId, {
+        ...session,
+        payment_intent_metadata: metadataOf(form, 'payment_intent_data[metadata]['),
+      });
+      return [200, session];
     }
+    const more = this.routeMarketplace(method, path, form, created);
+    if (more) return more;
     const cancel = /^\/v1\/subscriptions\/(sub_[A-Za-z0-9_]+)$/.exec(path);
     if (method === 'DELETE' && cancel) {
       this.canceled.push(cancel[1]);
@@ -144,10 +391,15 @@ export class FakeStripe {
   }
 }
 
-function metadataOf(form: Record<string, string>): Record<string, string> {
+function metadataOf(form: Record<string, string>, prefix = 'metadata['): Record<string, string> {
   return Object.fromEntries(
     Object.entries(form)
-      .filter(([k]) => k.startsWith('metadata['))
-      .map(([k, v]) => [k.slice('metadata['.length, -1), v]),
+      .filter(([k]) => k.startsWith(prefix))
+      .map(([k, v]) => [k.slice(prefix.length, -1), v]),
   );
 }
+
+const invalid = (message: string, param?: string): [number, unknown] => [
+  400,
+  { error: { type: 'invalid_request_error', message, ...(param ? { param } : {}) } },
+];

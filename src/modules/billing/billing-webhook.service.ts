@@ -7,6 +7,7 @@ import type { Subscription } from './entities/subscription.entity.js';
 import { PAID_TIERS, type WebhookAckDto } from './dto/billing.dto.js';
 import { BILLING_NOT_CONFIGURED, PaymentsGateway, type VerifiedEvent } from './payments.gateway.js';
 import { BillingException } from './billing.errors.js';
+import { StripeEventHandlers } from './stripe-event-handlers.js';
 
 type Obj = Record<string, unknown>;
 
@@ -33,6 +34,7 @@ export class BillingWebhookService {
     private readonly accounts: AccountsService,
     private readonly config: AppConfig,
     private readonly gateway: PaymentsGateway,
+    private readonly handlers: StripeEventHandlers,
   ) {}
 
   async receive(rawBody: unknown, signature: string | undefined): Promise<WebhookAckDto> {
@@ -69,6 +71,9 @@ export class BillingWebhookService {
   }
 
   private apply(manager: EntityManager, event: VerifiedEvent): Promise<string> {
+    // Other modules' events (plugin purchases, refunds, connected accounts) go to the handler they registered.
+    const handler = this.handlers.handlerFor(event);
+    if (handler) return handler(manager, event);
     const payload = event.data.object;
     const at = new Date(event.created * 1000);
     switch (event.type) {

@@ -9,6 +9,7 @@ import { BillingService } from './billing.service.js';
 import { StripeEvent } from './entities/stripe-event.entity.js';
 import { Subscription } from './entities/subscription.entity.js';
 import { PaymentsGateway, StripePaymentsGateway } from './payments.gateway.js';
+import { StripeEventHandlers } from './stripe-event-handlers.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Subscription, StripeEvent]), AuthModule],
@@ -17,9 +18,12 @@ import { PaymentsGateway, StripePaymentsGateway } from './payments.gateway.js';
     BillingRepository,
     BillingService,
     BillingWebhookService,
+    StripeEventHandlers,
     { provide: PaymentsGateway, useClass: StripePaymentsGateway },
     // Stripe signs the exact bytes it sends: the webhook gets them raw (and the JSON parser then skips it).
     bodyParserRoute({ path: '/billing/webhook', kind: 'raw', limit: (config) => config.jsonBodyLimitBytes }),
   ],
+  // For modules that sell through Stripe (the marketplace): the provider, and a share of the webhook.
+  exports: [PaymentsGateway, StripeEventHandlers],
 })
 export class BillingModule {}

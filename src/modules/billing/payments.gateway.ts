@@ -30,6 +30,52 @@ export interface CheckoutSessionInput {
   cancelUrl: string;
 }
 
+/** A one-off charge of a saved card without the user present (off-session). */
+export interface OffSessionChargeInput {
+  customerId: string;
+  paymentMethodId: string;
+  amountCents: number;
+  currency: string;
+  description: string;
+  metadata: Record<string, string>;
+  /** The same key charges once, however often the call is repeated (Stripe keeps keys 24 h). */
+  idempotencyKey: string;
+}
+
+/** Succeeded, or the user must act (authenticate, or pay with another card); any other failure throws. */
+export type OffSessionCharge =
+  | { status: 'succeeded'; paymentIntentId: string; amountCents: number; currency: string }
+  | { status: 'needs_user'; reason: string };
+
+/** A Checkout session in payment mode for one item. */
+export interface PaymentCheckoutInput {
+  customerId: string;
+  userId: string;
+  productName: string;
+  amountCents: number;
+  currency: string;
+  metadata: Record<string, string>;
+  successUrl: string;
+  cancelUrl: string;
+  idempotencyKey: string;
+}
+
+/** A connected account's state, as Stripe reports it. */
+export interface ConnectAccountState {
+  id: string;
+  payoutsEnabled: boolean;
+  detailsSubmitted: boolean;
+}
+
+export interface TransferInput {
+  amountCents: number;
+  currency: string;
+  destination: string;
+  transferGroup: string;
+  metadata: Record<string, string>;
+  idempotencyKey: string;
+}
+
 /** The payment provider behind a port (Stripe in production; tests run Stripe's real library against a local server). */
 export abstract class PaymentsGateway {
   abstract get configured(): boolean;
@@ -38,6 +84,18 @@ export abstract class PaymentsGateway {
   abstract cancelSubscription(subscriptionId: string): Promise<void>;
   /** Throws on a bad or stale signature. */
   abstract verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent;
+  /** The customer's default payment method (invoice_settings), or null. */
+  abstract defaultPaymentMethodOf(customerId: string): Promise<string | null>;
+  abstract chargeOffSession(input: OffSessionChargeInput): Promise<OffSessionCharge>;
+  /** The metadata a PaymentIntent was created with. */
+  abstract paymentMetadataOf(paymentIntentId: string): Promise<Record<string, string>>;
+  abstract createPaymentCheckout(input: PaymentCheckoutInput): Promise<string>;
+  /** An Express connected account for a payee; the key makes a repeated call create it once. */
+  abstract createConnectedAccount(userId: string, email: string, idempotencyKey: string): Promise<string>;
+  /** A single-use onboarding link for a connected account. */
+  abstract createOnboardingLink(accountId: string): Promise<string>;
+  abstract createTransfer(input: TransferInput): Promise<string>;
+  abstract reverseTransfer(transferId: string, amountCents: number, idempotencyKey: string): Promise<string>;
 }
 
 export const BILLING_NOT_CONFIGURED =
@@ -110,9 +168,10 @@ export class StripePaymentsGateway extends PaymentsGateway {
   }
 
   verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent {
-    const secret = this.config.stripe.webhookSecret;
-    if (!this.stripe || !secret) throw new BillingException('feature_not_configured', BILLING_NOT_CONFIGURED);
-    const event = this.stripe.webhooks.constructEvent(rawBody, signature, secret, 300);
+    const { webhookSecret, connectWebhookSecret } = this.config.stripe;
+    if (!this.stripe || !webhookSecret)
+      throw new BillingException('feature_not_configured', BILLING_NOT_CONFIGURED);
+    const event = this.constructEvent(rawBody, signature, [webhookSecret, connectWebhookSecret]);
     return {
       id: event.id,
       type: event.type,
@@ -122,13 +181,160 @@ export class StripePaymentsGateway extends PaymentsGateway {
     };
   }
 
+  /** The platform's endpoint and the Connect endpoint sign with different secrets; either may have sent it. */
+  private constructEvent(
+    rawBody: Buffer,
+    signature: string,
+    secrets: Array<string | undefined>,
+  ): Stripe.Event {
+    const [first, ...others] = secrets.filter((s): s is string => !!s);
+    try {
+      return this.stripe!.webhooks.constructEvent(rawBody, signature, first, 300);
+    } catch (err) {
+      for (const secret of others) {
+        try {
+          return this.stripe!.webhooks.constructEvent(rawBody, signature, secret, 300);
+        } catch {
+          // The first secret's error is the one reported.
+        }
+      }
+      throw err;
+    }
+  }
+
+  async defaultPaymentMethodOf(customerId: string): Promise<string | null> {
+    const customer = await this.call(() => this.client().customers.retrieve(customerId));
+    if (customer.deleted) return null;
+    const method = customer.invoice_settings?.default_payment_method;
+    return (typeof method === 'string' ? method : method?.id) ?? null;
+  }
+
+  async chargeOffSession(input: OffSessionChargeInput): Promise<OffSessionCharge> {
+    try {
+      const intent = await this.client().paymentIntents.create(
+        {
+          amount: input.amountCents,
+          currency: input.currency,
+          customer: input.customerId,
+          payment_method: input.paymentMethodId,
+          confirm: true,
+          off_session: true,
+          description: input.description,
+          metadata: input.metadata,
+        },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      if (intent.status !== 'succeeded') return { status: 'needs_user', reason: intent.status };
+      return {
+        status: 'succeeded',
+        paymentIntentId: intent.id,
+        amountCents: intent.amount,
+        currency: intent.currency,
+      };
+    } catch (err) {
+      // A decline, or a card that needs its owner to authenticate: the user pays through Checkout instead.
+      const stripeError = err as { type?: string; code?: string; message?: string };
+      if (stripeError.type === 'StripeCardError')
+        return { status: 'needs_user', reason: stripeError.code ?? 'card_error' };
+      throw providerError(err);
+    }
+  }
+
+  async paymentMetadataOf(paymentIntentId: string): Promise<Record<string, string>> {
+    const intent = await this.call(() => this.client().paymentIntents.retrieve(paymentIntentId));
+    return intent.metadata ?? {};
+  }
+
+  async createPaymentCheckout(input: PaymentCheckoutInput): Promise<string> {
+    const session = await this.call(() =>
+      this.client().checkout.sessions.create(
+        {
+          mode: 'payment',
+          customer: input.customerId,
+          client_reference_id: input.userId,
+          line_items: [
+            {
+              quantity: 1,
+              price_data: {
+                currency: input.currency,
+                unit_amount: input.amountCents,
+                product_data: { name: input.productName },
+              },
+            },
+          ],
+          metadata: input.metadata,
+          payment_intent_data: { metadata: input.metadata },
+          success_url: input.successUrl,
+          cancel_url: input.cancelUrl,
+        },
+        { idempotencyKey: input.idempotencyKey },
+      ),
+    );
+    if (!session.url) throw new PaymentProviderError('Stripe returned a checkout session without a URL');
+    return session.url;
+  }
+
+  async createConnectedAccount(userId: string, email: string, idempotencyKey: string): Promise<string> {
+    const account = await this.call(() =>
+      this.client().accounts.create(
+        {
+          type: 'express',
+          email,
+          metadata: { user_id: userId },
+          capabilities: { transfers: { requested: true } },
+        },
+        { idempotencyKey },
+      ),
+    );
+    return account.id;
+  }
+
+  async createOnboardingLink(accountId: string): Promise<string> {
+    const link = await this.call(() =>
+      this.client().accountLinks.create({
+        account: accountId,
+        type: 'account_onboarding',
+        refresh_url: this.config.stripe.connectRefreshUrl,
+        return_url: this.config.stripe.connectReturnUrl,
+      }),
+    );
+    return link.url;
+  }
+
+  async createTransfer(input: TransferInput): Promise<string> {
+    const transfer = await this.call(() =>
+      this.client().transfers.create(
+        {
+          amount: input.amountCents,
+          currency: input.currency,
+          destination: input.destination,
+          transfer_group: input.transferGroup,
+          metadata: input.metadata,
+        },
+        { idempotencyKey: input.idempotencyKey },
+      ),
+    );
+    return transfer.id;
+  }
+
+  async reverseTransfer(transferId: string, amountCents: number, idempotencyKey: string): Promise<string> {
+    const reversal = await this.call(() =>
+      this.client().transfers.createReversal(transferId, { amount: amountCents }, { idempotencyKey }),
+    );
+    return reversal.id;
+  }
+
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof ServiceUnavailableException) throw err;
-      const stripeError = err as { message?: string; type?: string };
-      throw new PaymentProviderError(`Stripe: ${stripeError.message ?? 'request failed'}`, { cause: err });
+      throw providerError(err);
     }
   }
+}
+
+function providerError(err: unknown): Error {
+  if (err instanceof ServiceUnavailableException || err instanceof BillingException) return err;
+  const stripeError = err as { message?: string; type?: string };
+  return new PaymentProviderError(`Stripe: ${stripeError.message ?? 'request failed'}`, { cause: err });
 }

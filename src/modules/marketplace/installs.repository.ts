@@ -10,6 +10,8 @@ export interface InstalledRow {
   name: string;
   installed_at: Date;
   quarantined: boolean;
+  /** Bought, then refunded: the install stays recorded, its download is refused. */
+  refunded: boolean;
   /** The live (newest approved) version; null when none is left. */
   version: string | null;
 }
@@ -52,6 +54,8 @@ export class InstallsRepository {
   installed(userId: string): Promise<InstalledRow[]> {
     return this.installs.query(
       `SELECT i.plugin_id, p.name, i.created_at AS installed_at, p.quarantined_at IS NOT NULL AS quarantined,
+              EXISTS (SELECT 1 FROM plugin_purchases pp WHERE pp.user_id = i.user_id AND pp.plugin_id = i.plugin_id
+                         AND pp.status = 'refunded') AS refunded,
               (SELECT v.version FROM plugin_versions v WHERE v.plugin_id = p.id AND v.status = 'approved'
                 ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS version
          FROM plugin_installs i JOIN plugins p ON p.id = i.plugin_id

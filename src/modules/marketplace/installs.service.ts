@@ -18,6 +18,7 @@ import { type CatalogRow, MarketplaceRepository } from './marketplace.repository
 import { MarketplaceException } from './marketplace.errors.js';
 import { PluginDownloadsService } from './plugin-downloads.service.js';
 import { PluginSigningService } from './plugin-signing.service.js';
+import { PurchasesService } from './purchases.service.js';
 
 /**
  * Installs (one per user and plugin), their download links, and ratings by
@@ -31,6 +32,7 @@ export class InstallsService {
     private readonly catalog: MarketplaceRepository,
     private readonly downloads: PluginDownloadsService,
     private readonly signing: PluginSigningService,
+    private readonly purchases: PurchasesService,
   ) {}
 
   async install(
@@ -46,12 +48,7 @@ export class InstallsService {
       );
     }
     const plugin = await this.visible(pluginId);
-    if (plugin.price_cents > 0) {
-      throw new MarketplaceException(
-        'payment_required',
-        `${plugin.id} costs ${plugin.price_cents} ${plugin.currency} cents; paid plugins cannot be bought yet`,
-      );
-    }
+    if (plugin.price_cents > 0) await this.purchases.ensurePurchased(user, plugin);
     const signature = plugin.signature ?? (await this.signLive(plugin));
     await this.installs.install(user.id, plugin.id);
     const link = await this.downloads.linkFor(

@@ -13,13 +13,36 @@ import {
   ReviewQueuePageDto,
   ReviewResultDto,
 } from './dto/review.dto.js';
+import { PayoutReportDto, RunPayoutsDto } from './dto/sales.dto.js';
+import { PayoutsService } from './payouts.service.js';
 import { ReviewService } from './review.service.js';
 
 @ApiTags('admin')
 @Roles('admin')
 @Controller('admin/plugins')
 export class MarketplaceAdminController {
-  constructor(private readonly review: ReviewService) {}
+  constructor(
+    private readonly review: ReviewService,
+    private readonly payouts: PayoutsService,
+  ) {}
+
+  @Post('payouts')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Pay developers their unpaid shares up to a month',
+    description:
+      'Admin role only. One Stripe transfer per developer with payouts enabled, of every unpaid share of ' +
+      '`period` and earlier, net of refunds (a transfer reversal when refunds outweigh them). Running it ' +
+      'again for the same period pays nobody twice; skipped developers keep accruing, with the reason.',
+  })
+  @ApiOkResponse({ type: PayoutReportDto })
+  @ApiErrors(400, {
+    status: 503,
+    description: 'Stripe is not configured on this server (code feature_not_configured)',
+  })
+  runPluginPayouts(@Body() dto: RunPayoutsDto): Promise<PayoutReportDto> {
+    return this.payouts.run(dto.period);
+  }
 
   @Get('review-queue')
   @ApiOperation({

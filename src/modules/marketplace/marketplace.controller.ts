@@ -52,6 +52,14 @@ import {
   SubmissionDto,
   SubmitPluginDto,
 } from './dto/submission.dto.js';
+import {
+  DeveloperStatusDto,
+  EarningsDto,
+  EarningsQueryDto,
+  OnboardingLinkDto,
+  PaymentRequiredErrorDto,
+} from './dto/sales.dto.js';
+import { DevelopersService } from './developers.service.js';
 import { InstallsService } from './installs.service.js';
 import { MarketplaceService } from './marketplace.service.js';
 import { SubmissionsService } from './submissions.service.js';
@@ -75,6 +83,7 @@ export class MarketplaceController {
     private readonly marketplace: MarketplaceService,
     private readonly submissions: SubmissionsService,
     private readonly installs: InstallsService,
+    private readonly developers: DevelopersService,
   ) {}
 
   @Get()
@@ -124,6 +133,46 @@ export class MarketplaceController {
   @ApiOkResponse({ type: InstalledPluginsDto })
   listInstalledPlugins(@CurrentUser() user: AuthUser): Promise<InstalledPluginsDto> {
     return this.installs.installed(user);
+  }
+
+  @Post('developer/connect')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Connect a Stripe account to be paid for your plugins',
+    description:
+      'Any account. Creates your Stripe Express connected account once and answers a fresh onboarding link ' +
+      '(call again for a new one). Payouts start when Stripe enables them (GET /plugins/developer).',
+  })
+  @ApiOkResponse({ type: OnboardingLinkDto })
+  @ApiErrors(
+    { status: 502, description: 'Stripe refused or did not answer' },
+    { status: 503, description: 'Stripe is not configured on this server (code feature_not_configured)' },
+  )
+  connectDeveloperAccount(@CurrentUser() user: AuthUser): Promise<OnboardingLinkDto> {
+    return this.developers.connect(user);
+  }
+
+  @Get('developer')
+  @ApiOperation({
+    summary: 'Your connected Stripe account and whether payouts are enabled',
+    description: 'Any account. payouts_enabled follows Stripe’s account.updated events.',
+  })
+  @ApiOkResponse({ type: DeveloperStatusDto })
+  getDeveloperAccount(@CurrentUser() user: AuthUser): Promise<DeveloperStatusDto> {
+    return this.developers.status(user);
+  }
+
+  @Get('earnings')
+  @ApiOperation({
+    summary: 'Your plugins’ sales, your share and what was paid out, for one month',
+    description:
+      'Any account. EUR cents of the UTC month `period` (default the current one), net of refunds; your ' +
+      'share is floor(price × 70 / 100) per sale.',
+  })
+  @ApiOkResponse({ type: EarningsDto })
+  @ApiErrors(400)
+  getEarnings(@CurrentUser() user: AuthUser, @Query() query: EarningsQueryDto): Promise<EarningsDto> {
+    return this.developers.earnings(user, query);
   }
 
   @Get('packages/:versionId')
@@ -206,10 +255,24 @@ export class MarketplaceController {
     summary: 'Install a plugin: a signed download link',
     description:
       'Power tier and up. Installing twice is one install. The link works 5 minutes; check the ' +
-      'package’s SHA-256 and the signature (GET /plugins/signing-key) before loading it.',
+      'package’s SHA-256 and the signature (GET /plugins/signing-key) before loading it. A paid plugin is ' +
+      'bought on its first install: charged to the saved card, or 402 with a checkout_url to pay first; a ' +
+      'purchase is kept, so reinstalling never charges again.',
   })
   @ApiOkResponse({ type: InstallResultDto })
-  @ApiErrors(400, 402, 403, 404)
+  @ApiErrors(
+    400,
+    {
+      status: 402,
+      type: PaymentRequiredErrorDto,
+      description:
+        'A paid plugin not bought yet (code payment_required): pay at checkout_url, then install again',
+    },
+    403,
+    404,
+    { status: 502, description: 'Stripe refused or did not answer; nothing was charged' },
+    { status: 503, description: 'A paid plugin on a server without Stripe (code feature_not_configured)' },
+  )
   installPlugin(
     @CurrentUser() user: AuthUser,
     @Param() { id }: PluginIdParam,

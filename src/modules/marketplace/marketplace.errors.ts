@@ -15,6 +15,9 @@ export type MarketplaceCode = Extract<
   | 'already_reviewed'
   | 'link_expired'
   | 'link_invalid'
+  | 'feature_not_configured'
+  | 'provider_unavailable'
+  | 'service_unavailable'
 >;
 
 export class MarketplaceException extends AppException<MarketplaceCode> {}

@@ -3,6 +3,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { blobKeyOwner } from '../../common/blob-store/blob-sweep.service.js';
 import { bodyParserRoute } from '../../common/http/body-parsers.js';
 import { AuthModule } from '../auth/index.js';
+import { BillingModule } from '../billing/index.js';
+import { DevelopersService } from './developers.service.js';
+import { DeveloperAccount } from './entities/developer-account.entity.js';
+import { PluginPayout } from './entities/plugin-payout.entity.js';
+import { PluginPurchase } from './entities/plugin-purchase.entity.js';
+import { RevenueEvent } from './entities/revenue-event.entity.js';
 import { MAX_PACKAGE_BASE64 } from './dto/submission.dto.js';
 import { PluginInstall } from './entities/plugin-install.entity.js';
 import { PluginRating } from './entities/plugin-rating.entity.js';
@@ -17,6 +23,9 @@ import { MarketplaceSeedsService } from './marketplace-seeds.service.js';
 import { MarketplaceService } from './marketplace.service.js';
 import { PluginDownloadsService } from './plugin-downloads.service.js';
 import { PluginSigningService } from './plugin-signing.service.js';
+import { PayoutsService } from './payouts.service.js';
+import { PurchasesService } from './purchases.service.js';
+import { SalesRepository } from './sales.repository.js';
 import { ReviewService } from './review.service.js';
 import { SubmissionsRepository } from './submissions.repository.js';
 import { SubmissionsService } from './submissions.service.js';
@@ -24,11 +33,25 @@ import { SubmissionsService } from './submissions.service.js';
 /**
  * The plugin marketplace: the catalog (Power tier and up), developer
  * submissions through automated checks, the admins' review and quarantine,
- * installs with signed download links, ratings, and the registry's signing
- * key.
+ * installs with signed download links, ratings, the registry's signing
+ * key, and paid plugins (purchases through Stripe, the revenue ledger,
+ * developers' connected accounts and their payouts).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Plugin, PluginVersion, PluginInstall, PluginRating]), AuthModule],
+  imports: [
+    TypeOrmModule.forFeature([
+      Plugin,
+      PluginVersion,
+      PluginInstall,
+      PluginRating,
+      PluginPurchase,
+      RevenueEvent,
+      DeveloperAccount,
+      PluginPayout,
+    ]),
+    AuthModule,
+    BillingModule,
+  ],
   controllers: [MarketplaceController, MarketplaceAdminController],
   providers: [
     MarketplaceService,
@@ -41,6 +64,10 @@ import { SubmissionsService } from './submissions.service.js';
     ReviewService,
     InstallsService,
     InstallsRepository,
+    SalesRepository,
+    PurchasesService,
+    DevelopersService,
+    PayoutsService,
     // Submissions carry the package as base64 (a 10 MiB zip is ~13.4 MiB of JSON).
     bodyParserRoute({ path: '/plugins', kind: 'json', limit: () => MAX_PACKAGE_BASE64 + 64 * 1024 }),
     // Packages live under `plugins/{plugin_id}/{version id or seed version}.zip`, one per version row.

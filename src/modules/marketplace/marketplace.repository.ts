@@ -115,14 +115,17 @@ export class MarketplaceRepository {
 
   /**
    * The approved version `versionId` of an unquarantined plugin, if `userId`
-   * has the plugin installed: what a download link may serve.
+   * has the plugin installed and did not have its purchase refunded: what a
+   * download link may serve.
    */
   async downloadable(versionId: string, userId: string): Promise<{ blob_key: string } | null> {
     const [row] = await this.dataSource.query<Array<{ blob_key: string }>>(
       `SELECT v.blob_key FROM plugin_versions v
          JOIN plugins p ON p.id = v.plugin_id AND p.quarantined_at IS NULL
          JOIN plugin_installs i ON i.plugin_id = p.id AND i.user_id = $2
-        WHERE v.id = $1 AND v.status = 'approved'`,
+        WHERE v.id = $1 AND v.status = 'approved'
+          AND NOT EXISTS (SELECT 1 FROM plugin_purchases pp WHERE pp.plugin_id = p.id AND pp.user_id = $2
+                             AND pp.status = 'refunded')`,
       [versionId, userId],
     );
     return row ?? null;

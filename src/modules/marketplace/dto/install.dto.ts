@@ -43,6 +43,11 @@ export class InstalledPluginDto {
     description: 'Quarantined by an admin: disable it; the install stays recorded but no download is served',
   })
   quarantined!: boolean;
+  @ApiProperty({
+    description:
+      'A paid plugin whose purchase was refunded: no download is served; install again to buy it again',
+  })
+  refunded!: boolean;
 }
 
 export class InstalledPluginsDto {
@@ -102,6 +107,7 @@ export function mapInstalled(row: InstalledRow): InstalledPluginDto {
     version: row.version,
     installed_at: new Date(row.installed_at).getTime(),
     quarantined: row.quarantined,
+    refunded: row.refunded,
   };
 }
 

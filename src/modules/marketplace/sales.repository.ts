@@ -1,0 +1,256 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { DeveloperAccount } from './entities/developer-account.entity.js';
+import { PluginPurchase } from './entities/plugin-purchase.entity.js';
+import type { RevenueKind } from './entities/revenue-event.entity.js';
+
+/** A paid purchase to record, with its ledger entry. */
+export interface SaleInput {
+  userId: string;
+  pluginId: string;
+  developerId: string;
+  paymentId: string;
+  amountCents: number;
+  currency: string;
+  period: string;
+}
+
+/** A ledger row to write (the split computed by the caller). */
+export interface RevenueInput {
+  ref: string;
+  kind: RevenueKind;
+  pluginId: string;
+  developerId: string;
+  buyerId: string;
+  paymentId: string;
+  amountCents: number;
+  developerShareCents: number;
+  platformShareCents: number;
+  currency: string;
+  period: string;
+}
+
+/** A ledger row as the payout reads it. */
+export interface UnpaidEventRow {
+  id: string;
+  kind: RevenueKind;
+  payment_id: string;
+  developer_share_cents: number;
+  currency: string;
+}
+
+export interface EarningsRow {
+  gross_cents: number;
+  developer_share_cents: number;
+  paid_out_cents: number;
+  sales: number;
+}
+
+export interface PayoutCandidateRow {
+  developer_id: string;
+  stripe_account_id: string | null;
+  payouts_enabled: boolean | null;
+}
+
+/**
+ * Paid plugins: purchases (one per user and plugin), the revenue ledger (one
+ * row per sale and per refund, by a unique ref), developers' connected
+ * accounts and payouts (one per developer and period). Writes that belong
+ * together take the caller's transaction.
+ */
+@Injectable()
+export class SalesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  purchaseOf(userId: string, pluginId: string): Promise<PluginPurchase | null> {
+    return this.dataSource.manager.findOneBy(PluginPurchase, { userId, pluginId });
+  }
+
+  /**
+   * Records a paid purchase, unless the user already owns the plugin (a
+   * concurrent install, a replayed or second checkout): a refunded purchase
+   * is bought again by a new payment. Answers whether this call recorded it.
+   */
+  async recordPurchase(manager: EntityManager, sale: SaleInput): Promise<boolean> {
+    const rows = await manager.query<Array<{ id: string }>>(
+      `INSERT INTO plugin_purchases (id, user_id, plugin_id, amount_cents, currency, payment_id, status)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 'paid')
+       ON CONFLICT (user_id, plugin_id) DO UPDATE
+          SET amount_cents = EXCLUDED.amount_cents, currency = EXCLUDED.currency,
+              payment_id = EXCLUDED.payment_id, status = 'paid', refunded_at = NULL, created_at = now()
+        WHERE plugin_purchases.status = 'refunded' AND plugin_purchases.payment_id <> EXCLUDED.payment_id
+       RETURNING id`,
+      [sale.userId, sale.pluginId, sale.amountCents, sale.currency, sale.paymentId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Writes a ledger row once per ref; answers whether this call wrote it. */
+  async insertRevenue(manager: EntityManager, event: RevenueInput): Promise<boolean> {
+    const rows = await manager.query<Array<{ id: string }>>(
+      `INSERT INTO plugin_revenue_events (id, ref, kind, plugin_id, developer_id, buyer_id, payment_id, amount_cents,
+              developer_share_cents, platform_share_cents, currency, period)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (ref) DO NOTHING RETURNING id`,
+      [
+        event.ref,
+        event.kind,
+        event.pluginId,
+        event.developerId,
+        event.buyerId,
+        event.paymentId,
+        event.amountCents,
+        event.developerShareCents,
+        event.platformShareCents,
+        event.currency,
+        event.period,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  /** The sale of a payment, locked so refunds of one payment are written one after the other. */
+  async lockSale(
+    manager: EntityManager,
+    paymentId: string,
+  ): Promise<{ plugin_id: string; developer_id: string; buyer_id: string; amount_cents: number } | null> {
+    const [row] = await manager.query<
+      Array<{ plugin_id: string; developer_id: string; buyer_id: string; amount_cents: number }>
+    >(
+      `SELECT plugin_id, developer_id, buyer_id, amount_cents FROM plugin_revenue_events
+        WHERE ref = $1 AND kind = 'sale' FOR UPDATE`,
+      [paymentId],
+    );
+    return row ?? null;
+  }
+
+  /** How much of a payment the ledger has refunded so far (positive cents). */
+  async refundedOf(manager: EntityManager, paymentId: string): Promise<number> {
+    const [row] = await manager.query<Array<{ refunded: number }>>(
+      `SELECT COALESCE(-sum(amount_cents), 0)::int AS refunded FROM plugin_revenue_events
+        WHERE payment_id = $1 AND kind = 'refund'`,
+      [paymentId],
+    );
+    return row?.refunded ?? 0;
+  }
+
+  async markRefunded(manager: EntityManager, paymentId: string): Promise<void> {
+    await manager.query(
+      `UPDATE plugin_purchases SET status = 'refunded', refunded_at = COALESCE(refunded_at, now())
+        WHERE payment_id = $1`,
+      [paymentId],
+    );
+  }
+
+  developerAccountOf(userId: string): Promise<DeveloperAccount | null> {
+    return this.dataSource.manager.findOneBy(DeveloperAccount, { userId });
+  }
+
+  /** Keeps the first connected account recorded for the user. */
+  async keepDeveloperAccount(userId: string, stripeAccountId: string): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO plugin_developer_accounts (user_id, stripe_account_id) VALUES ($1, $2)
+       ON CONFLICT (user_id) DO NOTHING`,
+      [userId, stripeAccountId],
+    );
+  }
+
+  /**
+   * Applies an account.updated unless a newer one was applied already.
+   * Answers `applied`, `stale`, or `unknown` (not one of our developers).
+   */
+  async applyAccountUpdate(
+    manager: EntityManager,
+    stripeAccountId: string,
+    state: { payoutsEnabled: boolean; detailsSubmitted: boolean; at: Date },
+  ): Promise<'applied' | 'stale' | 'unknown'> {
+    const updated = await manager.query<Array<{ user_id: string }>>(
+      `UPDATE plugin_developer_accounts SET payouts_enabled = $2, details_submitted = $3, last_event_at = $4
+        WHERE stripe_account_id = $1 AND (last_event_at IS NULL OR last_event_at <= $4) RETURNING user_id`,
+      [stripeAccountId, state.payoutsEnabled, state.detailsSubmitted, state.at],
+    );
+    if (updated.length > 0) return 'applied';
+    const known = await manager.existsBy(DeveloperAccount, { stripeAccountId });
+    return known ? 'stale' : 'unknown';
+  }
+
+  /** Developers with unpaid shares up to `period`, with their connected account when they have one. */
+  payoutCandidates(period: string): Promise<PayoutCandidateRow[]> {
+    return this.dataSource.query<PayoutCandidateRow[]>(
+      `SELECT e.developer_id, a.stripe_account_id, a.payouts_enabled
+         FROM (SELECT DISTINCT developer_id FROM plugin_revenue_events
+                WHERE transfer_id IS NULL AND period <= $1) e
+         LEFT JOIN plugin_developer_accounts a ON a.user_id = e.developer_id
+        ORDER BY e.developer_id`,
+      [period],
+    );
+  }
+
+  /** The developer's account, locked: one payout run at a time per developer. */
+  lockDeveloperAccount(manager: EntityManager, userId: string): Promise<DeveloperAccount | null> {
+    return manager.findOne(DeveloperAccount, { where: { userId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async hasPayout(manager: EntityManager, developerId: string, period: string): Promise<boolean> {
+    const rows = await manager.query<unknown[]>(
+      `SELECT 1 FROM plugin_payouts WHERE developer_id = $1 AND period = $2`,
+      [developerId, period],
+    );
+    return rows.length > 0;
+  }
+
+  /** The developer's unpaid ledger rows of `period` and earlier, locked until the payout commits. */
+  unpaidEvents(manager: EntityManager, developerId: string, period: string): Promise<UnpaidEventRow[]> {
+    return manager.query<UnpaidEventRow[]>(
+      `SELECT id, kind, payment_id, developer_share_cents, currency FROM plugin_revenue_events
+        WHERE developer_id = $1 AND period <= $2 AND transfer_id IS NULL
+        ORDER BY created_at, id FOR UPDATE`,
+      [developerId, period],
+    );
+  }
+
+  /** The transfers that paid out the sales of these payments, by payment. */
+  async saleTransfers(manager: EntityManager, paymentIds: string[]): Promise<Map<string, string>> {
+    const rows = await manager.query<Array<{ payment_id: string; transfer_id: string }>>(
+      `SELECT payment_id, transfer_id FROM plugin_revenue_events
+        WHERE kind = 'sale' AND payment_id = ANY($1) AND transfer_id LIKE 'tr\\_%'`,
+      [paymentIds],
+    );
+    return new Map(rows.map((row) => [row.payment_id, row.transfer_id]));
+  }
+
+  /** Records the settlement: the payout row, and what settled each ledger row it covers. */
+  async settle(
+    manager: EntityManager,
+    payout: { developerId: string; period: string; amountCents: number; currency: string; stripeIds: string },
+    eventIds: string[],
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO plugin_payouts (id, developer_id, period, amount_cents, currency, stripe_ids)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`,
+      [payout.developerId, payout.period, payout.amountCents, payout.currency, payout.stripeIds],
+    );
+    await manager.query(`UPDATE plugin_revenue_events SET transfer_id = $2 WHERE id = ANY($1)`, [
+      eventIds,
+      payout.stripeIds,
+    ]);
+  }
+
+  /** A developer's figures for one period. */
+  async earnings(developerId: string, period: string): Promise<EarningsRow> {
+    const [row] = await this.dataSource.query<EarningsRow[]>(
+      `SELECT COALESCE(sum(amount_cents), 0)::int AS gross_cents,
+              COALESCE(sum(developer_share_cents), 0)::int AS developer_share_cents,
+              COALESCE(sum(developer_share_cents) FILTER (WHERE transfer_id IS NOT NULL), 0)::int AS paid_out_cents,
+              count(*) FILTER (WHERE kind = 'sale')::int AS sales
+         FROM plugin_revenue_events WHERE developer_id = $1 AND period = $2`,
+      [developerId, period],
+    );
+    return row;
+  }
+}
