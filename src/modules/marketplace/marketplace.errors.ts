@@ -15,6 +15,7 @@ export type MarketplaceCode = Extract<
   | 'already_reviewed'
   | 'link_expired'
   | 'link_invalid'
+  | 'service_unavailable'
 >;
 
 export class MarketplaceException extends AppException<MarketplaceCode> {}

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { blobKeyOwner } from '../../common/blob-store/blob-sweep.service.js';
 import { bodyParserRoute } from '../../common/http/body-parsers.js';
 import { AuthModule } from '../auth/index.js';
+import { CheckRunner } from './check-runner.service.js';
 import { MAX_PACKAGE_BASE64 } from './dto/submission.dto.js';
 import { PluginInstall } from './entities/plugin-install.entity.js';
 import { PluginRating } from './entities/plugin-rating.entity.js';
@@ -37,6 +38,7 @@ import { SubmissionsService } from './submissions.service.js';
     PluginSigningService,
     PluginDownloadsService,
     SubmissionsService,
+    CheckRunner,
     SubmissionsRepository,
     ReviewService,
     InstallsService,
