@@ -1,7 +1,14 @@
 import { createHash, createHmac, createPublicKey, verify } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { buildPluginZip, renameEntry, sha256Hex, validPluginPackage } from './support/plugin-package.js';
+import { CheckRunner, MAX_QUEUED_CHECKS } from '../src/modules/marketplace/check-runner.service.js';
+import {
+  buildPluginZip,
+  codeLikePackage,
+  renameEntry,
+  sha256Hex,
+  validPluginPackage,
+} from './support/plugin-package.js';
 import { startLocalS3, type LocalS3 } from './support/s3.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
@@ -30,6 +37,14 @@ function manifest(overrides: Record<string, unknown> = {}): Manifest {
     price_cents: 0,
     ...overrides,
   };
+}
+
+/** A 10 MiB package of code (seconds of checks), built once: building it takes seconds too. */
+let big: { manifest: Manifest; bytes: Buffer } | undefined;
+function bigPackage(): { manifest: Manifest; bytes: Buffer } {
+  if (big) return big;
+  const m = manifest();
+  return (big = { manifest: m, bytes: codeLikePackage(m, 10 * 1024 * 1024 - 400 * 1024).bytes });
 }
 
 function body(m: Manifest, pkg: Buffer = validPluginPackage(m)) {
@@ -286,6 +301,53 @@ describe('plugin marketplace flows', () => {
         expect.arrayContaining([expect.objectContaining({ code: 'name_squatting' })]),
       );
     });
+
+    it('keeps answering other requests while a 10 MiB package is checked (on a worker thread)', async () => {
+      const { manifest: m, bytes } = bigPackage();
+      const checks = t.app.get(CheckRunner).pool;
+      let answered = false;
+      const submission = submit(dev, body(m, bytes)).then((res) => {
+        answered = true;
+        return res;
+      });
+      // Ordering, not timing: once the package is on a worker, health answers before the submission.
+      while (checks.stats.busy === 0 && !answered) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(answered).toBe(false);
+      const health = await request(t.url).get('/api/v1/health');
+      expect(health.status).toBe(200);
+      expect(answered).toBe(false);
+      expect(checks.stats.busy).toBe(1);
+      const res = await submission;
+      expect(res.status).toBe(201);
+      expect(res.body.status).toBe('pending_review');
+      expect((res.body.checks as Check[]).every((c) => c.status === 'passed')).toBe(true);
+    }, 60_000);
+
+    it('answers 503 service_unavailable with Retry-After when the checks queue is full, storing nothing', async () => {
+      const checks = t.app.get(CheckRunner).pool;
+      // A worker ready (a first submission), then busy for seconds with a big package, then a full queue.
+      expect((await submit(dev, body(manifest()))).status).toBe(201);
+      const job = (m: Manifest, pkg: Buffer) => ({
+        manifest: m,
+        packageBytes: pkg,
+        checksum: sha256Hex(pkg),
+        existing: [],
+      });
+      const big = bigPackage();
+      const jobs = [checks.run(job(big.manifest, big.bytes))];
+      expect(checks.stats.busy).toBe(1);
+      const small = manifest();
+      while (checks.stats.queued < MAX_QUEUED_CHECKS)
+        jobs.push(checks.run(job(small, validPluginPackage(small))));
+      const m = manifest();
+      const res = await submit(dev, body(m));
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('service_unavailable');
+      expect(res.headers['retry-after']).toBe('5');
+      await Promise.all(jobs);
+      const [{ count }] = await sql.query(`SELECT count(*)::int AS count FROM plugins WHERE id = $1`, [m.id]);
+      expect(count).toBe(0);
+    }, 60_000);
 
     it('refuses a body over the size limit with 413 and a non-base64 package with 400', async () => {
       const m = manifest();

@@ -279,8 +279,9 @@ export const envSchema = z.object({
   // The API's public origin, for absolute URLs given to clients (plugin downloads with the files
   // driver); unset: taken from each request (its Host, and X-Forwarded-* behind a trusted proxy).
   PUBLIC_URL: url(['http:', 'https:']),
-  // The deadline of a plugin submission's automated checks; past it the submission is
-  // `checks_errored` (never passed).
+  // The deadline of a plugin submission's automated checks, counted from when a worker thread takes
+  // them; past it the submission is `checks_errored` (never passed), and a worker still busy a second
+  // later is terminated.
   PLUGIN_CHECKS_TIMEOUT_MS: int(20_000, 1, 600_000),
   KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
   SHUTDOWN_DELAY_MS: int(0, 0, 60_000),

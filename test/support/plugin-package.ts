@@ -131,3 +131,29 @@ export function validPluginPackage(manifest: { id: string; version: string; name
 export function sha256Hex(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+/**
+ * A package of code-like text files of about `packedBytes` (each just under the secret scan's 1 MiB
+ * bound), whose lines vary (a seeded generator) so that they compress about as little as real code:
+ * 10 MiB packed is about 35 MiB scanned, seconds of CPU for the checks.
+ */
+export function codeLikePackage(
+  manifest: { id: string; version: string },
+  packedBytes: number,
+): { bytes: Buffer; files: number } {
+  let seed = 1;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  const words = ['task', 'note', 'sync', 'calendar', 'render', 'value', 'count', 'index', 'item', 'state'];
+  const line = () =>
+    `export const ${words[next() % 10]}${next() % 1000} = ${words[next() % 10]}(${next() % 99991}, '${words[next() % 10]}-${(next() % 4096).toString(16)}'); // ${words[next() % 10]} ${next() % 777}`;
+  const files: PackageEntry[] = [{ name: 'manifest.json', content: JSON.stringify(manifest) }];
+  let packed = 0;
+  for (let index = 0; packed < packedBytes; index++) {
+    const lines: string[] = [];
+    for (let size = 0; size < 1000 * 1024; size += lines[lines.length - 1].length + 1) lines.push(line());
+    const file = { name: `src/module-${index}.js`, content: lines.join('\n') };
+    files.push(file);
+    packed += buildPluginZip([file]).length;
+  }
+  return { bytes: buildPluginZip(files), files: files.length };
+}

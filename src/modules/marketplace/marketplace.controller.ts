@@ -71,6 +71,11 @@ const CHECKS_FAILED = {
     'Invalid body (validation_failed), or failed automated checks (plugin_checks_failed, with checks)',
 } as const;
 
+const CHECKS_BUSY = {
+  status: 503,
+  description: 'Too many submissions being checked (service_unavailable); retry after Retry-After seconds',
+} as const;
+
 const originOf = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
 /** Static paths come before `:id`, which would match them. */
@@ -212,7 +217,7 @@ export class MarketplaceController {
       'waiting per account.',
   })
   @ApiCreatedResponse({ type: SubmissionDto })
-  @ApiErrors(CHECKS_FAILED, 409, 413)
+  @ApiErrors(CHECKS_FAILED, 409, 413, CHECKS_BUSY)
   submitPlugin(@CurrentUser() user: AuthUser, @Body() dto: SubmitPluginDto): Promise<SubmissionDto> {
     return this.submissions.submitPlugin(user, dto);
   }
@@ -239,7 +244,7 @@ export class MarketplaceController {
       'meanwhile. A version number is used once (409), except after checks that could not run.',
   })
   @ApiCreatedResponse({ type: SubmissionDto })
-  @ApiErrors(CHECKS_FAILED, 403, 404, 409, 413)
+  @ApiErrors(CHECKS_FAILED, 403, 404, 409, 413, CHECKS_BUSY)
   submitPluginVersion(
     @CurrentUser() user: AuthUser,
     @Param() { id }: PluginIdParam,

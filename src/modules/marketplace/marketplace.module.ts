@@ -9,6 +9,7 @@ import { DeveloperAccount } from './entities/developer-account.entity.js';
 import { PluginPayout } from './entities/plugin-payout.entity.js';
 import { PluginPurchase } from './entities/plugin-purchase.entity.js';
 import { RevenueEvent } from './entities/revenue-event.entity.js';
+import { CheckRunner } from './check-runner.service.js';
 import { MAX_PACKAGE_BASE64 } from './dto/submission.dto.js';
 import { PluginInstall } from './entities/plugin-install.entity.js';
 import { PluginRating } from './entities/plugin-rating.entity.js';
@@ -60,6 +61,7 @@ import { SubmissionsService } from './submissions.service.js';
     PluginSigningService,
     PluginDownloadsService,
     SubmissionsService,
+    CheckRunner,
     SubmissionsRepository,
     ReviewService,
     InstallsService,

@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore } from '../../common/blob-store/blob-store.js';
-import { AppConfig } from '../../config/app-config.js';
+import { CheckRunner } from './check-runner.service.js';
 import {
   type ChecksReport,
   type CheckResult,
   type PluginManifest,
-  runSubmissionChecks,
+  sharedBytesFromBase64,
 } from './checks/index.js';
 import {
   mapChecks,
@@ -46,7 +46,7 @@ export class SubmissionsService {
   constructor(
     private readonly repository: SubmissionsRepository,
     private readonly blobs: BlobStore,
-    private readonly config: AppConfig,
+    private readonly checks: CheckRunner,
   ) {}
 
   /** `POST /plugins`: a new plugin (its id must be free) with its first version. */
@@ -69,19 +69,17 @@ export class SubmissionsService {
     return { plugins: plugins.map(({ plugin, versions }) => mapMyPlugin(plugin, versions)) };
   }
 
-  /** Runs every check; a failed one answers 400 with all the results. */
+  /** Runs every check (on a worker thread); a failed one answers 400 with all the results. */
   private async check(user: AuthUser, dto: SubmitPluginDto, pluginId?: string): Promise<Accepted> {
     await this.assertUnderPendingCap(user.id);
-    const bytes = Buffer.from(dto.package, 'base64');
-    const report = await runSubmissionChecks(
-      {
-        manifest: dto.manifest,
-        packageBytes: bytes,
-        checksum: dto.checksum.toLowerCase(),
-        existing: await this.repository.othersPlugins(user.id),
-      },
-      { timeoutMs: this.config.pluginChecksTimeoutMs },
-    );
+    // Shared memory: the worker reads these very bytes, and they are still here to store afterwards.
+    const bytes = sharedBytesFromBase64(dto.package);
+    const report = await this.checks.run({
+      manifest: dto.manifest,
+      packageBytes: bytes,
+      checksum: dto.checksum.toLowerCase(),
+      existing: await this.repository.othersPlugins(user.id),
+    });
     const results = [...report.results, ...routeProblems(report.manifest, pluginId)];
     const failed = results.some((r) => r.status === 'failed');
     if (failed || !report.manifest) {

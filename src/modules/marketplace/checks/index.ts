@@ -3,6 +3,7 @@ export {
   type CheckName,
   type CheckResult,
   type ChecksInput,
+  type ChecksProgress,
   type ChecksReport,
   type CheckStatus,
   DEFAULT_PACKAGE_LIMITS,
@@ -15,3 +16,10 @@ export {
   type TextFile,
 } from './types.js';
 export { type ChecksOptions, DEFAULT_CHECKS_TIMEOUT_MS, runSubmissionChecks } from './run-checks.js';
+export {
+  CheckPool,
+  type CheckPoolOptions,
+  CheckQueueFullError,
+  HARD_DEADLINE_GRACE_MS,
+} from './check-pool.js';
+export { sharedBytesFromBase64 } from './shared-bytes.js';

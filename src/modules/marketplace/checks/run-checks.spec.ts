@@ -1,4 +1,4 @@
-import { buildPluginZip, sha256Hex, validPluginPackage } from '../../../../test/support/plugin-package.js';
+import { sha256Hex, validPluginPackage } from '../../../../test/support/plugin-package.js';
 import { type ChecksInput, runSubmissionChecks } from './index.js';
 
 const manifest = {
@@ -101,12 +101,11 @@ describe('runSubmissionChecks', () => {
   });
 
   it('times out: a scanner that hangs past the deadline makes the check errored (check_timeout)', async () => {
-    const started = Date.now();
+    // A scanner that never settles: the run still ends (a hang would time the test out).
     const report = await runSubmissionChecks(input(), {
       timeoutMs: 200,
       scanners: { secretlint: () => new Promise(() => undefined) },
     });
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(report.verdict).toBe('errored');
     expect(report.results.find((result) => result.check === 'secrets')).toEqual({
       check: 'secrets',
@@ -142,33 +141,4 @@ describe('runSubmissionChecks', () => {
       'package:package_not_zip',
     ]);
   });
-
-  it('checks a 10 MiB package of text files well within the deadline', async () => {
-    // Files just under the 1 MiB scan bound, of code-like lines that vary (a seeded generator) so
-    // that they compress about as little as real code: 10 MiB packed is about 35 MiB scanned.
-    let seed = 1;
-    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
-    const words = ['task', 'note', 'sync', 'calendar', 'render', 'value', 'count', 'index', 'item', 'state'];
-    const line = () =>
-      `export const ${words[next() % 10]}${next() % 1000} = ${words[next() % 10]}(${next() % 99991}, '${words[next() % 10]}-${(next() % 4096).toString(16)}'); // ${words[next() % 10]} ${next() % 777}`;
-    const files = [{ name: 'manifest.json', content: JSON.stringify(manifest) }];
-    let packed = 0;
-    for (let index = 0; packed < 10 * 1024 * 1024 - 400 * 1024; index++) {
-      const lines: string[] = [];
-      for (let size = 0; size < 1000 * 1024; size += lines[lines.length - 1].length + 1) lines.push(line());
-      const file = { name: `src/module-${index}.js`, content: lines.join('\n') };
-      files.push(file);
-      packed += buildPluginZip([file]).length;
-    }
-    const packageBytes = buildPluginZip(files);
-    expect(packageBytes.length).toBeGreaterThan(9.5 * 1024 * 1024);
-    const started = Date.now();
-    const report = await runSubmissionChecks(input({ packageBytes }));
-    const elapsed = Date.now() - started;
-    process.stdout.write(
-      `package of ${packageBytes.length} bytes (${files.length} files) checked in ${elapsed} ms\n`,
-    );
-    expect(report.results.filter((result) => result.status !== 'passed')).toEqual([]);
-    expect(elapsed).toBeLessThan(10_000);
-  }, 60_000);
 });

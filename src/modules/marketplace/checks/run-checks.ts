@@ -9,6 +9,7 @@ import {
   type CheckName,
   type CheckResult,
   type ChecksInput,
+  type ChecksProgress,
   type ChecksReport,
   DEFAULT_PACKAGE_LIMITS,
   type PackageLimits,
@@ -23,8 +24,10 @@ export interface ChecksOptions {
   limits?: PackageLimits;
   /** Deadline of the whole run, in milliseconds. */
   timeoutMs?: number;
-  /** For unit tests only: replaces scanners (to prove that the checks fail closed). */
+  /** For tests only: replaces scanners (to prove that the checks fail closed). */
   scanners?: Partial<Scanners>;
+  /** Told as each check starts (the worker forwards it, so a terminated run still has its results). */
+  onProgress?: (progress: ChecksProgress) => void;
 }
 
 /**
@@ -89,25 +92,58 @@ export async function runSubmissionChecks(
   const sha256 = createHash('sha256').update(input.packageBytes).digest('hex');
   const results: CheckResult[] = [];
   let manifest: ChecksReport['manifest'];
-  await runCheck('manifest', results, (sink) => {
+  const step = (check: CheckName, body: (sink: CheckResult[]) => unknown) => {
+    options.onProgress?.({ check, results: [...results], ...(manifest ? { manifest } : {}), sha256 });
+    return runCheck(check, results, body);
+  };
+  await step('manifest', (sink) => {
     const checked = checkManifest(input.manifest);
     sink.push(...checked.results);
     manifest = checked.manifest;
   });
-  await runCheck('checksum', results, (sink) => {
+  await step('checksum', (sink) => {
     if (!checksumMatches(input.checksum, sha256)) {
       const message = 'the checksum does not match the package: send the lowercase hex SHA-256 of its bytes';
       sink.push({ check: 'checksum', status: 'failed', code: 'checksum_mismatch', message });
     }
   });
   let files: Awaited<ReturnType<typeof checkPackage>>;
-  await runCheck('package', results, async (sink) => {
+  await step('package', async (sink) => {
     files = await checkPackage(input.packageBytes, input.manifest, limits, deadline, sink);
   });
   const scanned = files;
-  if (scanned) await runCheck('secrets', results, (sink) => checkSecrets(scanned, scanners, deadline, sink));
+  if (scanned) await step('secrets', (sink) => checkSecrets(scanned, scanners, deadline, sink));
   const named = manifest;
-  if (named)
-    await runCheck('squatting', results, (sink) => sink.push(...checkSquatting(named, input.existing)));
+  if (named) await step('squatting', (sink) => sink.push(...checkSquatting(named, input.existing)));
   return { results, verdict: verdictOf(results), ...(manifest ? { manifest } : {}), sha256 };
+}
+
+/**
+ * The report of a run stopped from outside at `progress` (the last one told, if any): what finished
+ * is kept, and the check that was running is `errored` — `check_timeout` when it was stopped at the
+ * deadline, `check_errored` when its worker died. Never a pass; without any progress the manifest is
+ * unknown, so the submission cannot be stored (the caller answers "submit again").
+ */
+export function interruptedReport(
+  progress: ChecksProgress | undefined,
+  cause: 'timeout' | 'worker_exit',
+): ChecksReport {
+  const check = progress?.check ?? 'manifest';
+  const stopped: CheckResult =
+    cause === 'timeout'
+      ? erroredResult(check, new CheckTimeoutError())
+      : {
+          check,
+          status: 'errored',
+          code: 'check_errored',
+          message: `the ${check} check could not run: its worker stopped`,
+        };
+  const results = [...(progress?.results ?? []), stopped];
+  const manifest = progress?.manifest;
+  return {
+    results,
+    verdict: verdictOf(results),
+    ...(manifest ? { manifest } : {}),
+    sha256: progress?.sha256 ?? '',
+  };
 }

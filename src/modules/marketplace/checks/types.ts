@@ -103,6 +103,19 @@ export interface SecretFinding {
   endLine?: number;
 }
 
+/**
+ * Where a run is, told as each check starts: the results so far, the validated manifest (once the
+ * manifest check passed) and the package's SHA-256. A run stopped from outside (its worker terminated
+ * at the deadline, or crashed) is reported from the last one (see interruptedReport).
+ */
+export interface ChecksProgress {
+  /** The check that starts now. */
+  check: CheckName;
+  results: CheckResult[];
+  manifest?: PluginManifest;
+  sha256: string;
+}
+
 /** The scanners the checks call; replaceable in unit tests only (to prove the checks fail closed). */
 export interface Scanners {
   secretlint: (file: TextFile) => Promise<SecretFinding[]>;

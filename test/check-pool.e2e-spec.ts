@@ -1,0 +1,145 @@
+import {
+  CheckPool,
+  CheckQueueFullError,
+  type ChecksInput,
+  type ChecksReport,
+  runSubmissionChecks,
+  sharedBytesFromBase64,
+} from '../src/modules/marketplace/checks/index.js';
+import { buildPluginZip, sha256Hex, validPluginPackage } from './support/plugin-package.js';
+
+/**
+ * The submission checks' worker pool on its real worker threads: the compiled worker of dist/
+ * (`npm run build` first; the pool refuses to run without it, or with one older than the sources).
+ * Scanners are replaced through a module the worker imports (a data: URL here), so a test can make
+ * one hang in synchronous code (a runaway regex) or kill its thread.
+ */
+
+const manifest = {
+  id: 'focus-timer',
+  name: 'Focus Timer',
+  description: 'Pomodoro sessions for your tasks.',
+  version: '1.0.0',
+  author: 'Ada',
+  permissions: ['read:tasks'],
+  category: 'Productivity',
+  price_cents: 0,
+};
+
+/** secretlint replaced: spins forever on a file containing SPIN (no await can interrupt it), exits the thread on EXIT. */
+const HOSTILE_SCANNERS = `data:text/javascript,${encodeURIComponent(`
+export const scanners = {
+  secretlint: (file) => {
+    if (file.text.includes('SPIN')) for (;;) {}
+    if (file.text.includes('EXIT')) process.exit(3);
+    return Promise.resolve([]);
+  },
+};`)}`;
+
+function input(extraFile?: string): ChecksInput {
+  const files = [
+    { name: 'manifest.json', content: JSON.stringify(manifest) },
+    { name: 'index.js', content: `export const mode = '${extraFile ?? 'calm'}';\n` },
+  ];
+  const packageBytes = buildPluginZip(files);
+  return { manifest, packageBytes, checksum: sha256Hex(packageBytes), existing: [] };
+}
+
+const summary = (report: ChecksReport) => report.results.map((r) => `${r.check}:${r.status}:${r.code}`);
+
+describe('CheckPool (worker threads)', () => {
+  const pools: CheckPool[] = [];
+  const pool = (timeoutMs = 20_000, maxQueued = 4) => {
+    const created = new CheckPool({ size: 1, maxQueued, timeoutMs, scannersModule: HOSTILE_SCANNERS });
+    pools.push(created);
+    return created;
+  };
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((created) => created.close()));
+  });
+
+  it('runs the checks on a worker: the same report as in this thread, the bytes still readable here', async () => {
+    const checks = new CheckPool({ size: 1, maxQueued: 1, timeoutMs: 20_000 });
+    pools.push(checks);
+    const bytes = validPluginPackage(manifest);
+    const shared = sharedBytesFromBase64(bytes.toString('base64'));
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const job = { manifest, packageBytes: shared, checksum: sha256Hex(bytes), existing: [] };
+    const report = await checks.run(job);
+    expect(checks.stats).toEqual({ workers: 1, busy: 0, queued: 0 });
+    expect(report).toEqual(await runSubmissionChecks({ ...job, packageBytes: bytes }));
+    expect(report.verdict).toBe('passed');
+    // Shared, not transferred: this thread still has the package to store.
+    expect(Buffer.compare(shared, bytes)).toBe(0);
+  });
+
+  it('terminates a worker stuck past the deadline: check_timeout, what finished kept, then a new worker', async () => {
+    const checks = pool(200);
+    const stuck = input('SPIN');
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 20);
+    const report = await checks.run(stuck);
+    clearInterval(ticker);
+    // The event loop of this thread kept running while the worker spun.
+    expect(ticks).toBeGreaterThan(5);
+    expect(report.verdict).toBe('errored');
+    expect(summary(report)).toEqual([
+      'manifest:passed:ok',
+      'checksum:passed:ok',
+      'package:passed:ok',
+      'secrets:errored:check_timeout',
+    ]);
+    expect(report.manifest).toEqual(manifest);
+    expect(report.sha256).toBe(sha256Hex(stuck.packageBytes));
+    // A replacement takes the next job.
+    const next = await checks.run(input());
+    expect(next.verdict).toBe('passed');
+    expect(checks.stats.workers).toBe(1);
+  }, 20_000);
+
+  it('reports a worker that dies as check_errored, never passed, and replaces it', async () => {
+    const checks = pool();
+    const report = await checks.run(input('EXIT'));
+    expect(report.verdict).toBe('errored');
+    expect(report.results.find((r) => r.check === 'secrets')).toEqual({
+      check: 'secrets',
+      status: 'errored',
+      code: 'check_errored',
+      message: 'the secrets check could not run: its worker stopped',
+    });
+    expect((await checks.run(input())).verdict).toBe('passed');
+  });
+
+  it('queues FIFO up to its bound, refuses beyond it, and counts the deadline from when a worker takes the job', async () => {
+    const checks = pool(200, 2);
+    await checks.run(input()); // a worker ready, so the stuck job goes to it at once
+    const done: string[] = [];
+    const track = (name: string, job: Promise<ChecksReport>) =>
+      job.then((report) => {
+        done.push(name);
+        return report;
+      });
+    const stuck = track('stuck', checks.run(input('SPIN')));
+    const first = track('first', checks.run(input()));
+    const second = track('second', checks.run(input()));
+    await expect(checks.run(input())).rejects.toBeInstanceOf(CheckQueueFullError);
+    expect(checks.stats).toMatchObject({ busy: 1, queued: 2 });
+    expect((await stuck).verdict).toBe('errored');
+    // Both waited longer than the 200 ms deadline, yet ran to the end: the wait is not the run.
+    expect((await first).verdict).toBe('passed');
+    expect((await second).verdict).toBe('passed');
+    expect(done).toEqual(['stuck', 'first', 'second']);
+  }, 20_000);
+
+  it('ends running and waiting jobs as errored when closed, and refuses new ones', async () => {
+    const checks = pool();
+    const running = checks.run(input('SPIN'));
+    const waiting = checks.run(input());
+    // Closed once the stuck job has reached its worker.
+    while (checks.stats.busy === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await checks.close();
+    expect((await running).verdict).toBe('errored');
+    expect((await waiting).verdict).toBe('errored');
+    await expect(checks.run(input())).rejects.toThrow('closed');
+  });
+});
