@@ -111,7 +111,9 @@ describe('CheckPool (worker threads)', () => {
   });
 
   it('queues FIFO up to its bound, refuses beyond it, and counts the deadline from when a worker takes the job', async () => {
-    const checks = pool(200, 2);
+    // A 3 s deadline: long enough for a fresh worker's first run on a loaded machine (it loads the
+    // scanners), short enough that the queued jobs wait longer than it behind the stuck one.
+    const checks = pool(3000, 2);
     await checks.run(input()); // a worker ready, so the stuck job goes to it at once
     const done: string[] = [];
     const track = (name: string, job: Promise<ChecksReport>) =>
@@ -125,11 +127,11 @@ describe('CheckPool (worker threads)', () => {
     await expect(checks.run(input())).rejects.toBeInstanceOf(CheckQueueFullError);
     expect(checks.stats).toMatchObject({ busy: 1, queued: 2 });
     expect((await stuck).verdict).toBe('errored');
-    // Both waited longer than the 200 ms deadline, yet ran to the end: the wait is not the run.
+    // Both waited longer than the 3 s deadline, yet ran to the end: the wait is not the run.
     expect((await first).verdict).toBe('passed');
     expect((await second).verdict).toBe('passed');
     expect(done).toEqual(['stuck', 'first', 'second']);
-  }, 20_000);
+  }, 30_000);
 
   it('ends running and waiting jobs as errored when closed, and refuses new ones', async () => {
     const checks = pool();
