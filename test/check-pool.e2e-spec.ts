@@ -6,7 +6,7 @@ import {
   runSubmissionChecks,
   sharedBytesFromBase64,
 } from '../src/modules/marketplace/checks/index.js';
-import { buildPluginZip, sha256Hex, validPluginPackage } from './support/plugin-package.js';
+import { buildPluginZip, sha256Hex, validPluginPackage, sampleManifest } from './support/plugin-package.js';
 
 /**
  * The submission checks' worker pool on its real worker threads: the compiled worker of dist/
@@ -15,16 +15,7 @@ import { buildPluginZip, sha256Hex, validPluginPackage } from './support/plugin-
  * one hang in synchronous code (a runaway regex) or kill its thread.
  */
 
-const manifest = {
-  id: 'focus-timer',
-  name: 'Focus Timer',
-  description: 'Pomodoro sessions for your tasks.',
-  version: '1.0.0',
-  author: 'Ada',
-  permissions: ['read:tasks'],
-  category: 'Productivity',
-  price_cents: 0,
-};
+const manifest = sampleManifest;
 
 /** secretlint replaced: spins forever on a file containing SPIN (no await can interrupt it), exits the thread on EXIT. */
 const HOSTILE_SCANNERS = `data:text/javascript,${encodeURIComponent(`

@@ -157,3 +157,15 @@ export function codeLikePackage(
   }
   return { bytes: buildPluginZip(files), files: files.length };
 }
+
+/** A valid manifest the checks' specs share. */
+export const sampleManifest = {
+  id: 'focus-timer',
+  name: 'Focus Timer',
+  description: 'Pomodoro sessions for your tasks.',
+  version: '1.0.0',
+  author: 'Ada',
+  permissions: ['read:tasks'],
+  category: 'Productivity',
+  price_cents: 0,
+};

@@ -5,6 +5,7 @@ import {
   setDeclaredSize,
   sha256Hex,
   validPluginPackage,
+  sampleManifest,
 } from '../../../../test/support/plugin-package.js';
 import {
   type CheckResult,
@@ -13,16 +14,7 @@ import {
   runSubmissionChecks,
 } from './index.js';
 
-const manifest = {
-  id: 'focus-timer',
-  name: 'Focus Timer',
-  description: 'Pomodoro sessions for your tasks.',
-  version: '1.0.0',
-  author: 'Ada',
-  permissions: ['read:tasks'],
-  category: 'Productivity',
-  price_cents: 0,
-};
+const manifest = sampleManifest;
 const manifestEntry: PackageEntry = { name: 'manifest.json', content: JSON.stringify(manifest) };
 
 async function packageResults(packageBytes: Buffer, limits?: PackageLimits) {

@@ -1,16 +1,7 @@
-import { sha256Hex, validPluginPackage } from '../../../../test/support/plugin-package.js';
+import { sha256Hex, validPluginPackage, sampleManifest } from '../../../../test/support/plugin-package.js';
 import { type ChecksInput, runSubmissionChecks } from './index.js';
 
-const manifest = {
-  id: 'focus-timer',
-  name: 'Focus Timer',
-  description: 'Pomodoro sessions for your tasks.',
-  version: '1.0.0',
-  author: 'Ada',
-  permissions: ['read:tasks'],
-  category: 'Productivity',
-  price_cents: 0,
-};
+const manifest = sampleManifest;
 
 function input(overrides: Partial<ChecksInput> = {}): ChecksInput {
   const packageBytes = overrides.packageBytes ?? validPluginPackage(manifest);

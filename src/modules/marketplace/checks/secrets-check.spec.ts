@@ -1,17 +1,13 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { buildPluginZip, type PackageEntry, sha256Hex } from '../../../../test/support/plugin-package.js';
+import {
+  buildPluginZip,
+  type PackageEntry,
+  sha256Hex,
+  sampleManifest,
+} from '../../../../test/support/plugin-package.js';
 import { type CheckResult, runSubmissionChecks } from './index.js';
 
-const manifest = {
-  id: 'focus-timer',
-  name: 'Focus Timer',
-  description: 'Pomodoro sessions for your tasks.',
-  version: '1.0.0',
-  author: 'Ada',
-  permissions: ['read:tasks'],
-  category: 'Productivity',
-  price_cents: 0,
-};
+const manifest = sampleManifest;
 
 // Fake credentials, assembled at run time so that no scanner of this repository trips on its source.
 const awsKeyId = 'AKIA' + 'Q3ZT7WX2LMN4PRS6';
