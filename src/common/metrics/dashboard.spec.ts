@@ -12,7 +12,9 @@ describe('the Grafana dashboard (ops/grafana/adiuva-dashboard.json)', () => {
       metrics.registry
         .getMetricsAsArray()
         .flatMap((m) =>
-          m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
+          String(m.type) === 'histogram'
+            ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`]
+            : [m.name],
         ),
     );
     const dashboard = readFileSync('ops/grafana/adiuva-dashboard.json', 'utf8');
