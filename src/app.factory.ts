@@ -15,6 +15,7 @@ import { inputLimitsMiddleware } from './common/input/input-limits.middleware.js
 import { NullAsAbsentPipe } from './common/input/null-as-absent.pipe.js';
 import { ParamTextPipe } from './common/input/param-text.pipe.js';
 import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
+import { useHttpMetrics } from './common/metrics/http-metrics.js';
 import type { AppConfig } from './config/app-config.js';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.document.js';
 
@@ -54,6 +55,7 @@ export async function createApp(
     AppModule.forRoot(config, options.extraModules),
     { bodyParser: false, abortOnError: false, logger: new PinoLoggerService(logger) },
   );
+  useHttpMetrics(app);
   useHttpShell(app, config, logger);
   useBodyParsers(app, config);
   app.setGlobalPrefix(API_PREFIX);

@@ -2,6 +2,7 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { BlobStoreModule } from './common/blob-store/blob-store.module.js';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
 import { LlmModule } from './common/llm/llm.module.js';
+import { MetricsModule } from './common/metrics/metrics.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { RedisModule } from './common/redis/redis.module.js';
 import { SecretsModule } from './common/secrets/secrets.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
         BlobStoreModule,
         RateLimitModule,
         LlmModule,
+        MetricsModule,
         HealthModule,
         AuditModule,
         AuthModule,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { createApp } from './app.factory.js';
 import { exitOnSignals } from './common/lifecycle/graceful-shutdown.js';
 import { createLogger } from './common/logging/logger.js';
+import { startTracing } from './common/tracing/tracing.js';
 import { ConfigError, loadConfig, loadDotEnv, type AppConfig } from './config/app-config.js';
 
 async function bootstrap(): Promise<void> {
@@ -19,7 +19,11 @@ async function bootstrap(): Promise<void> {
   const logger = createLogger(config);
   const started = Date.now();
   try {
+    // Tracing hooks module loading: the app is imported only once it runs.
+    const tracing = await startTracing(config.tracing);
+    const { createApp } = await import('./app.factory.js');
     const app = await createApp(config, { logger });
+    if (tracing) tracing.flushOnClose(app);
     const server = app.getHttpServer();
     // Longer than load balancers' idle timeouts (AWS ALB: 60 s) so they, not we, close idle sockets.
     server.keepAliveTimeout = config.keepAliveTimeoutMs;

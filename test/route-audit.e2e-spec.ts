@@ -49,6 +49,8 @@ describe('route audit', () => {
       [
         'GET /api/v1/health',
         'GET /api/v1/health/ready',
+        // Prometheus scrapes: its own bearer token (METRICS_TOKEN), 404 when metrics are not on this port.
+        'GET /api/v1/metrics',
         'POST /api/v1/auth/login',
         'POST /api/v1/auth/logout',
         'POST /api/v1/auth/refresh',

@@ -119,6 +119,29 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATA_DIR: dataDir, TRUST_PROXY: 'true' }).trustProxy).toBe(true);
   });
 
+  it('keeps metrics and tracing off by default, and validates their variables', () => {
+    const off = loadConfig({ DATA_DIR: dataDir });
+    expect(off.metrics).toEqual({ port: undefined, token: undefined, enabled: false });
+    expect(off.tracing).toEqual({ endpoint: undefined, serviceName: 'adiuva-cloud-api', sampleRatio: 1 });
+    const on = loadConfig({
+      DATA_DIR: dataDir,
+      METRICS_PORT: '9464',
+      METRICS_TOKEN: '0123456789abcdef',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_TRACES_SAMPLE_RATIO: '0.25',
+    });
+    expect(on.metrics).toEqual({ port: 9464, token: '0123456789abcdef', enabled: true });
+    expect(on.tracing).toMatchObject({ endpoint: 'http://collector:4318', sampleRatio: 0.25 });
+    const named = (env: Record<string, string>) => problemsOf(env).map((p) => p.split(' ')[0]);
+    expect(named({ METRICS_TOKEN: 'short-token' })).toEqual(['METRICS_TOKEN']);
+    expect(named({ METRICS_PORT: '0' })).toEqual(['METRICS_PORT']);
+    expect(named({ METRICS_PORT: '70000' })).toEqual(['METRICS_PORT']);
+    expect(named({ METRICS_PORT: '3000' })).toEqual(['METRICS_PORT']);
+    expect(named({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT']);
+    expect(named({ OTEL_TRACES_SAMPLE_RATIO: '1.5' })).toEqual(['OTEL_TRACES_SAMPLE_RATIO']);
+    expect(problemsOf({ METRICS_TOKEN: 'a-secret-metrics-token' }).join(' ')).not.toContain('a-secret');
+  });
+
   it('treats empty values as unset', () => {
     const c = loadConfig({ DATA_DIR: dataDir, PORT: '', DATABASE_URL: ' ', S3_BUCKET: '' });
     expect(c.port).toBe(3000);

@@ -91,6 +91,10 @@ export class AppConfig {
   /** Origin of absolute URLs given to clients; undefined: each request's own. */
   readonly publicUrl: string | undefined;
   readonly pluginChecksTimeoutMs: number;
+  /** GET /metrics: on its own port, or on the public API behind a bearer token; off when neither. */
+  readonly metrics: { port: number | undefined; token: string | undefined; enabled: boolean };
+  /** OpenTelemetry traces to an OTLP/HTTP collector; off when `endpoint` is undefined. */
+  readonly tracing: { endpoint: string | undefined; serviceName: string; sampleRatio: number };
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly shutdownTimeoutMs: number;
@@ -162,6 +166,16 @@ export class AppConfig {
     this.blobSweep = { intervalMs: env.BLOB_SWEEP_INTERVAL_MS, graceMs: env.BLOB_SWEEP_GRACE_MS };
     this.publicUrl = env.PUBLIC_URL?.replace(/\/+$/, '');
     this.pluginChecksTimeoutMs = env.PLUGIN_CHECKS_TIMEOUT_MS;
+    this.metrics = {
+      port: env.METRICS_PORT,
+      token: env.METRICS_TOKEN,
+      enabled: env.METRICS_PORT !== undefined || env.METRICS_TOKEN !== undefined,
+    };
+    this.tracing = {
+      endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, ''),
+      serviceName: env.OTEL_SERVICE_NAME,
+      sampleRatio: env.OTEL_TRACES_SAMPLE_RATIO,
+    };
     this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
     this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
@@ -194,6 +208,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const envName = env?.ENV ?? (source.ENV?.trim() || 'dev');
   if (envName === 'prod' && !source.JWT_SECRET?.trim()) {
     problems.push('JWT_SECRET is required when ENV=prod (a random string of at least 32 characters)');
+  }
+  if (env && env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
+    problems.push(
+      'METRICS_PORT must differ from PORT (metrics are never served on the public port without a token)',
+    );
   }
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   return new AppConfig(env, env.JWT_SECRET ?? devJwtSecret(resolve(env.DATA_DIR)));

@@ -283,6 +283,28 @@ export const envSchema = z.object({
   // them; past it the submission is `checks_errored` (never passed), and a worker still busy a second
   // later is terminated.
   PLUGIN_CHECKS_TIMEOUT_MS: int(20_000, 1, 600_000),
+  // Observability. /metrics is off unless one of the two is set: its own port (no token needed
+  // there unless METRICS_TOKEN is set too), or the public API behind `Authorization: Bearer`.
+  METRICS_PORT: z.preprocess(emptyToUndefined, int(0, 1, 65535).optional()),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  ),
+  // Traces go to this OTLP/HTTP collector (`/v1/traces` is appended); unset: tracing is off.
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']),
+  OTEL_SERVICE_NAME: z.preprocess((v) => emptyToUndefined(v) ?? 'adiuva-cloud-api', z.string()),
+  // Share of requests traced (a trace started upstream keeps its own decision).
+  OTEL_TRACES_SAMPLE_RATIO: z.preprocess(
+    (v) => emptyToUndefined(v) ?? '1',
+    z.string().transform((v, ctx) => {
+      const n = Number(v);
+      if (!/^\d+(\.\d+)?$/.test(v.trim()) || n < 0 || n > 1) {
+        ctx.addIssue({ code: 'custom', message: 'must be a number between 0 and 1' });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  ),
   KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
   SHUTDOWN_DELAY_MS: int(0, 0, 60_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),

@@ -3,6 +3,8 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
+import { AppMetrics } from '../metrics/app-metrics.js';
+import { observeSocketIo } from '../metrics/backing-metrics.js';
 
 /**
  * Socket.IO on the HTTP server, with the same CORS origins as the REST API.
@@ -13,7 +15,7 @@ export class CorsIoAdapter extends IoAdapter {
   private readonly clients: Redis[] = [];
 
   constructor(
-    app: INestApplicationContext,
+    private readonly app: INestApplicationContext,
     private readonly origins: string[],
     private readonly redisUrl?: string,
   ) {
@@ -25,6 +27,8 @@ export class CorsIoAdapter extends IoAdapter {
       ...options,
       cors: { origin: this.origins, credentials: true },
     } as ServerOptions);
+    const metrics = this.app.get(AppMetrics, { strict: false });
+    if (metrics.enabled) observeSocketIo(server, metrics);
     if (this.redisUrl) {
       const pub = new Redis(this.redisUrl, { maxRetriesPerRequest: 1 });
       const sub = pub.duplicate();

@@ -9,6 +9,7 @@ import { ChatRunsService } from './chat-runs.service.js';
 import { ChatStreamService } from './chat-stream.service.js';
 import { ChatWebSocketServer } from './chat-websocket.server.js';
 import { ChatGateway } from './chat.gateway.js';
+import { ChatMetrics } from './chat.metrics.js';
 import { ChatService } from './chat.service.js';
 import { SanitizerService } from './sanitizer.service.js';
 import { MemoryStreamLog, NoStreamLog, RedisStreamLog, StreamLog } from './stream-log.js';
@@ -30,6 +31,7 @@ import { MemoryStreamSlots, RedisStreamSlots, StreamSlots } from './stream-slots
     ChatRunsService,
     ChatGateway,
     ChatWebSocketServer,
+    ChatMetrics,
     {
       provide: StreamSlots,
       inject: [RedisService],

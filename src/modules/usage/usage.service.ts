@@ -10,6 +10,7 @@ import {
   type MeteredUsage,
   type MeterReservation,
 } from '../../common/llm/llm-meter.js';
+import { AppMetrics } from '../../common/metrics/app-metrics.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuditService } from '../audit/index.js';
@@ -45,6 +46,7 @@ export class UsageService implements LlmMeter, OnModuleInit {
     private readonly config: AppConfig,
     private readonly chatModel: ChatModel,
     private readonly embeddings: Embeddings,
+    private readonly metrics: AppMetrics,
   ) {
     this.prices = new PriceTable(config.llm.prices);
   }
@@ -70,6 +72,7 @@ export class UsageService implements LlmMeter, OnModuleInit {
     const budget = this.budgetMicroUsd(tier);
     const held = this.prices.costMicroUsd(call.model, call.promptTokens, call.maxOutputTokens);
     if (!(await this.repo.reserve(call.userId, day, held, budget))) {
+      this.metrics.countBudgetRefusal(tier);
       const left = Math.max(0, budget - (await this.repo.committed(call.userId, day)));
       throw spendLimit(
         tier,
@@ -103,7 +106,10 @@ export class UsageService implements LlmMeter, OnModuleInit {
     if (!this.config.llm.metering) return;
     const day = utcDay();
     const budget = this.budgetMicroUsd(user.tier);
-    if ((await this.repo.committed(user.id, day)) >= budget) throw spendLimit(user.tier, budget, day);
+    if ((await this.repo.committed(user.id, day)) >= budget) {
+      this.metrics.countBudgetRefusal(user.tier);
+      throw spendLimit(user.tier, budget, day);
+    }
   }
 
   private async settle(
@@ -136,6 +142,7 @@ export class UsageService implements LlmMeter, OnModuleInit {
       await this.repo.release(call.userId, day, held).catch(() => undefined);
       return;
     }
+    this.metrics.llmCost.inc({ model: call.model, kind: call.kind }, cost);
     if (spent >= budget * ALERT_SHARE) await this.alert(call.userId, day, spent, budget);
   }
 
