@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { FeatureGuard } from '../../common/guards/feature.guard.js';
 import { RolesGuard } from '../../common/guards/roles.guard.js';
@@ -13,6 +12,7 @@ import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { CredentialsService } from './credentials.service.js';
 import { ApiKey } from './entities/api-key.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { Session } from './entities/session.entity.js';
@@ -22,8 +22,6 @@ import { PasswordService } from './password.service.js';
 import { PrincipalService } from './principal.service.js';
 import { PrincipalsRepository } from './principals.repository.js';
 import { SocketAuthService } from './socket-auth.service.js';
-import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
-import { JwtStrategy } from './strategies/jwt.strategy.js';
 import { TokenService } from './token.service.js';
 
 /**
@@ -32,11 +30,7 @@ import { TokenService } from './token.service.js';
  * the principal's tier), the role check, the tier gate.
  */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([User, Session, RefreshToken, ApiKey]),
-    PassportModule,
-    JwtModule.register({}),
-  ],
+  imports: [TypeOrmModule.forFeature([User, Session, RefreshToken, ApiKey]), JwtModule.register({})],
   controllers: [AuthController],
   providers: [
     AccountsRepository,
@@ -50,8 +44,7 @@ import { TokenService } from './token.service.js';
     PrincipalService,
     SocketAuthService,
     TokenService,
-    JwtStrategy,
-    ApiKeyStrategy,
+    CredentialsService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useExisting: RateLimitGuard },
     { provide: APP_GUARD, useClass: RolesGuard },

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import type { SubscriptionState } from '../../common/tiers/tiers.js';
 import type { Role } from './entities/user.entity.js';
@@ -103,14 +103,18 @@ export class PrincipalsRepository {
    * data is read fresh every time; only the plan is kept, per connection.
    */
   private async prepared(name: string, text: string, values: string[]): Promise<RawPrincipal[]> {
-    const runner = this.dataSource.createQueryRunner();
+    // The driver's pool itself: a TypeORM query runner adds its bookkeeping to every request.
+    const client = await this.pool().connect();
     try {
-      const client = (await runner.connect()) as PoolClient;
       const statement = `${name}_${connectionNumber(client)}`;
       return (await client.query<RawPrincipal>({ name: statement, text, values })).rows;
     } finally {
-      await runner.release();
+      client.release();
     }
+  }
+
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   async touchSession(sessionId: string): Promise<void> {

@@ -1,17 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { JwtService } from '@nestjs/jwt';
-import { createSecretKey } from 'node:crypto';
-import { AppConfig } from '../../config/app-config.js';
-import {
-  type AccessTokenPayload,
-  API_KEY_PREFIX,
-  type AuthUser,
-  JWT_AUDIENCE,
-  JWT_ISSUER,
-} from './auth.types.js';
+import { API_KEY_PREFIX, type AuthUser } from './auth.types.js';
 import { PrincipalService } from './principal.service.js';
 import { AuthException } from './auth.errors.js';
+import { CredentialsService } from './credentials.service.js';
 
 /** What an authenticated socket carries in `socket.data`. */
 export interface SocketPrincipal {
@@ -22,15 +14,10 @@ export interface SocketPrincipal {
 /** The same credential rules as the HTTP guard, for Socket.IO handshakes (`auth.token`). */
 @Injectable()
 export class SocketAuthService {
-  private readonly key;
-
   constructor(
-    private readonly jwt: JwtService,
+    private readonly credentials: CredentialsService,
     private readonly principals: PrincipalService,
-    config: AppConfig,
-  ) {
-    this.key = createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
-  }
+  ) {}
 
   /**
    * Socket.IO middleware: refuses the connection itself (connect_error on the
@@ -58,17 +45,9 @@ export class SocketAuthService {
       if (!user) throw new AuthException('unauthenticated', 'invalid or revoked API key');
       return user;
     }
-    let payload: AccessTokenPayload;
-    try {
-      payload = this.jwt.verify<AccessTokenPayload>(token, {
-        secret: this.key as unknown as string,
-        algorithms: ['HS256'],
-        issuer: JWT_ISSUER,
-        audience: JWT_AUDIENCE,
-      });
-    } catch {
-      throw new AuthException('unauthenticated', 'invalid or expired access token');
-    }
+    const verified = this.credentials.verifyAccessToken(token);
+    if ('failure' in verified) throw new AuthException('unauthenticated', 'invalid or expired access token');
+    const { payload } = verified;
     if (payload.typ !== 'access') throw new AuthException('unauthenticated', 'not an access token');
     const user = await this.principals.forAccessToken(payload.sub, payload.sid);
     if (!user) throw new AuthException('session_ended', 'the session has ended or the account is disabled');
