@@ -2,6 +2,7 @@ import { ValidationPipe, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
+import cors from 'cors';
 import helmet from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -69,8 +70,9 @@ export async function createApp(
 
 /**
  * Request id and log, security headers and CORS, before anything else sees a
- * request. Helmet's headers are the same on every response: computed once,
- * then set in one middleware with the request id.
+ * request, in one middleware. Helmet's headers are the same on every
+ * response, and so are CORS's on a request without an Origin (not a browser's
+ * cross-origin call): both are computed once, at start.
  */
 function useHttpShell(app: NestExpressApplication, config: AppConfig, logger: Logger): void {
   app.disable('x-powered-by');
@@ -80,24 +82,28 @@ function useHttpShell(app: NestExpressApplication, config: AppConfig, logger: Lo
   const securityHeaders = fixedHeaders(
     helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }),
   );
+  const corsHeaders = cors({
+    origin: config.corsOrigins,
+    credentials: true,
+    exposedHeaders: EXPOSED_HEADERS,
+  });
+  const corsWithoutOrigin = fixedHeaders(corsHeaders);
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
     logRequest(req, res);
     securityHeaders(res);
+    if (req.headers.origin !== undefined || req.method === 'OPTIONS') return corsHeaders(req, res, next);
+    corsWithoutOrigin(res);
     next();
   });
-  app.enableCors({ origin: config.corsOrigins, credentials: true, exposedHeaders: EXPOSED_HEADERS });
 }
 
 /**
- * The routes modules declared with other body parsers first (raw webhook
- * bytes, bigger blob-carrying JSON), then the default JSON parser, then the
- * input limits over whatever was parsed.
+ * The body parsers (the routes modules declared with their own, else the
+ * default JSON one), then the input limits over whatever was parsed: one
+ * middleware, which skips parsing altogether for a request without a body.
  */
 function useBodyParsers(app: NestExpressApplication, config: AppConfig): void {
-  app.get(BodyParserRoutes).mount(app, config);
-  app.useBodyParser('json', { limit: config.jsonBodyLimitBytes });
-  // After every body parser, before routing: JSON depth and size, NUL and unpaired surrogates.
-  app.use(inputLimitsMiddleware());
+  app.use(app.get(BodyParserRoutes).middleware(config, inputLimitsMiddleware()));
 }
 
 function useValidationAndErrors(app: NestExpressApplication): void {

@@ -132,6 +132,26 @@ describe('HTTP shell: errors, validation, limits, headers, logs', () => {
     expect(denied.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('gives a browser on an allowed origin its CORS headers on a plain GET, and caches a Vary: Origin either way', async () => {
+    const fromBrowser = await request(t.url)
+      .get('/api/v1/health')
+      .set('Origin', 'http://localhost:5173')
+      .expect(200);
+    expect(fromBrowser.headers['access-control-allow-origin']).toBe('http://localhost:5173');
+    expect(fromBrowser.headers['access-control-allow-credentials']).toBe('true');
+    expect(fromBrowser.headers['access-control-expose-headers']).toContain('X-Request-Id');
+    expect(fromBrowser.headers.vary).toBe('Origin');
+
+    // No Origin (a desktop app, a server): the same headers but the allowed origin.
+    const withoutOrigin = await request(t.url).get('/api/v1/health').expect(200);
+    expect(withoutOrigin.headers['access-control-allow-origin']).toBeUndefined();
+    expect(withoutOrigin.headers['access-control-allow-credentials']).toBe('true');
+    expect(withoutOrigin.headers['access-control-expose-headers']).toBe(
+      fromBrowser.headers['access-control-expose-headers'],
+    );
+    expect(withoutOrigin.headers.vary).toBe('Origin');
+  });
+
   it('logs one JSON line per request with id, method, path, status and duration, and no credentials', async () => {
     await request(t.url)
       .get('/api/v1/health?token=sekrit-query-token')

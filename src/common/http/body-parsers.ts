@@ -1,6 +1,5 @@
 import { Global, Injectable, Module, type Provider } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { json, raw } from 'express';
+import { json, raw, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { AppConfig } from '../../config/app-config.js';
 import { API_PREFIX } from './api-prefix.js';
 
@@ -25,14 +24,32 @@ export class BodyParserRoutes {
     this.routes.push(route);
   }
 
-  /** Mounts each route's parser before the default one (which then skips those bodies, already read). */
-  mount(app: NestExpressApplication, config: AppConfig): void {
-    for (const route of this.routes) {
+  /**
+   * One middleware for every body: a request without one (no Content-Length, no
+   * Transfer-Encoding: most GETs) goes straight on; one with a body goes through
+   * its route's parser (a path under the route's, in any case, as Express
+   * matches), else the default JSON parser. `after` then runs on every request.
+   */
+  middleware(config: AppConfig, after: RequestHandler): RequestHandler {
+    const routes = this.routes.map((route) => {
       const limit = Math.max(route.limit(config), config.jsonBodyLimitBytes);
       const parser = route.kind === 'raw' ? raw({ type: () => true, limit }) : json({ limit });
-      app.use(`/${API_PREFIX}${route.path}`, parser);
-    }
+      return { prefix: `/${API_PREFIX}${route.path}`.toLowerCase(), parser };
+    });
+    const fallback = json({ limit: config.jsonBodyLimitBytes });
+    return (req: Request, res: Response, next: NextFunction) => {
+      const then = (err?: unknown) => (err ? next(err) : after(req, res, next));
+      if (!hasBody(req)) return then();
+      const path = req.path.toLowerCase();
+      const route = routes.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
+      (route?.parser ?? fallback)(req, res, then);
+    };
   }
+}
+
+/** As body-parser decides (type-is `hasBody`): a Transfer-Encoding, or a numeric Content-Length. */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || !isNaN(Number(req.headers['content-length']));
 }
 
 @Global()

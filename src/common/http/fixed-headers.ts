@@ -19,6 +19,10 @@ interface HeaderStep {
 export function fixedHeaders(middleware: HeaderMiddleware): (res: ServerResponse) => void {
   const steps: HeaderStep[] = [];
   const recorder = {
+    // The stand-in response has no headers yet (`vary` appends to an existing Vary).
+    getHeader() {
+      return undefined;
+    },
     setHeader(name: string, value: number | string | readonly string[]) {
       steps.push({ name, value });
       return recorder;

@@ -81,8 +81,6 @@ export function httpLogger(logger: Logger): (req: IncomingMessage, res: ServerRe
     const complete = (err?: Error) => {
       if (logged) return;
       logged = true;
-      res.removeListener('close', complete);
-      res.removeListener('finish', complete);
       res.removeListener('error', complete);
       const level = levelOf(res, err);
       if (!requests.isLevelEnabled(level)) return;
@@ -95,8 +93,8 @@ export function httpLogger(logger: Logger): (req: IncomingMessage, res: ServerRe
         line[level]({ res, duration_ms: durationMs }, 'request completed');
       }
     };
-    res.on('close', complete);
-    res.on('finish', complete);
+    // A response emits 'close' once it is over, finished or cut short ('finish' comes before it).
+    res.once('close', () => complete());
     res.on('error', complete);
   };
 }
