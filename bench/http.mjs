@@ -182,7 +182,7 @@ async function main() {
       { title: 'our GET /health, metrics on', server: metered, url: `${metered.base}/health` },
       { title: 'our GET /health, tracing on', server: traced, url: `${traced.base}/health` },
     ];
-    for (const line of lines) await load(line, 2); // warm-up (JIT, pools)
+    for (const line of lines) await load(line, 5); // warm-up: a big app takes seconds of load to be compiled hot
     for (let round = 1; round <= ROUNDS; round++) {
       for (const line of lines) {
         const result = await load(line);

@@ -39,17 +39,21 @@ export class RateLimitGuard implements CanActivate {
     private readonly config: AppConfig,
   ) {}
 
-  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+  canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(SKIP_RATE_LIMIT_KEY, targets)) return true;
     const req = ctx.switchToHttp().getRequest<Req>();
-    const res = ctx.switchToHttp().getResponse<Response>();
     const limits = this.reflector.getAllAndOverride<boolean>(AUTH_RATE_LIMIT_KEY, targets)
       ? this.signInLimits(req)
       : this.config.rateLimitEnabled
         ? [this.tierLimit(req.user, req.ip)]
         : [];
+    if (limits.length === 0) return true;
+    return this.enforce(limits, ctx.switchToHttp().getResponse<Response>());
+  }
 
+  /** Counts the request against `limits`: their headers, and 429 past one of them. */
+  private async enforce(limits: Limit[], res: Response): Promise<boolean> {
     const { tightest, exceeded } = await this.count(limits);
     if (tightest) {
       res.setHeader('RateLimit-Limit', tightest.limit);

@@ -17,13 +17,16 @@ export class JwtAuthGuard implements CanActivate {
     private readonly credentials: CredentialsService,
   ) {}
 
-  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+  canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
       ctx.getHandler(),
       ctx.getClass(),
     ]);
     if (isPublic) return true;
-    const req = ctx.switchToHttp().getRequest<Request & { user?: AuthUser }>();
+    return this.authenticate(ctx.switchToHttp().getRequest<Request & { user?: AuthUser }>());
+  }
+
+  private async authenticate(req: Request & { user?: AuthUser }): Promise<boolean> {
     req.user = await this.credentials.forRequest(req.headers);
     return true;
   }
