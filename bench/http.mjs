@@ -7,7 +7,7 @@
 //   1. bare node:http answering a small JSON,
 //   2. a minimal Nest app on Express 5 (one controller, no middleware), our packages,
 //   3. our GET /api/v1/health (public),
-//   4. our GET /api/v1/auth/me with a JWT, then with an API key,
+//   4. our GET /api/v1/auth/me with a JWT, then with an API key (a server of its own),
 //   5. our GET /api/v1/health with metrics on (METRICS_TOKEN, scraped each round as Prometheus
 //      would), and with tracing on (OTEL_EXPORTER_OTLP_ENDPOINT: a sink in another process).
 // The database is the embedded default (PGlite on the server's worker thread), or DATABASE_URL.
@@ -169,16 +169,19 @@ async function main() {
     servers.push(nest);
     const sink = await startServer('sink');
     servers.push(sink);
+    // One server per route measured, as the minimal app serves one: a process loaded with another
+    // route between rounds carries that route's heap and compiled code into this one's figures.
     const ours = await ourServer();
+    const authed = await ourServer();
     const metered = await ourServer({ METRICS_TOKEN });
     const traced = await ourServer({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.base.replace('/api/v1', '') });
-    const { jwt, apiKey } = await credentials(ours.base);
+    const { jwt, apiKey } = await credentials(authed.base);
     const lines = [
       { title: 'bare node:http (small JSON)', server: bare, url: `${bare.base}/health` },
       { title: 'minimal Nest 12 app (Express 5)', server: nest, url: `${nest.base}/health` },
       { title: 'our GET /health (public)', server: ours, url: `${ours.base}/health` },
-      { title: 'our GET /auth/me (JWT)', server: ours, url: `${ours.base}/auth/me`, headers: jwt },
-      { title: 'our GET /auth/me (API key)', server: ours, url: `${ours.base}/auth/me`, headers: apiKey },
+      { title: 'our GET /auth/me (JWT)', server: authed, url: `${authed.base}/auth/me`, headers: jwt },
+      { title: 'our GET /auth/me (API key)', server: authed, url: `${authed.base}/auth/me`, headers: apiKey },
       { title: 'our GET /health, metrics on', server: metered, url: `${metered.base}/health` },
       { title: 'our GET /health, tracing on', server: traced, url: `${traced.base}/health` },
     ];
