@@ -105,11 +105,21 @@ export class PrincipalsRepository {
   private async prepared(name: string, text: string, values: string[]): Promise<RawPrincipal[]> {
     // The driver's pool itself: a TypeORM query runner adds its bookkeeping to every request.
     const client = await this.pool().connect();
+    // A checked-out client has no listener for its connection dying (the pool's is off while it is
+    // out), and an unheard 'error' event would end the process: the query's rejection reports it.
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    let failure: Error | undefined;
     try {
       const statement = `${name}_${connectionNumber(client)}`;
       return (await client.query<RawPrincipal>({ name: statement, text, values })).rows;
+    } catch (err) {
+      failure = err as Error;
+      throw err;
     } finally {
-      client.release();
+      client.removeListener('error', ignore);
+      // Released with the error, a broken connection is discarded rather than handed out again.
+      client.release(failure);
     }
   }
 
