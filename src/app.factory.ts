@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
 import { BodyParserRoutes } from './common/http/body-parsers.js';
+import { AppExpressAdapter } from './common/http/express-server.js';
 import { fixedHeaders } from './common/http/fixed-headers.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { OutageService } from './modules/health/index.js';
@@ -54,6 +55,7 @@ export async function createApp(
   const logger = options.logger ?? createLogger(config);
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config, options.extraModules),
+    new AppExpressAdapter(),
     { bodyParser: false, abortOnError: false, logger: new PinoLoggerService(logger) },
   );
   useHttpMetrics(app);
