@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../dist/src/app.factory.js';
 import { createLogger } from '../dist/src/common/logging/logger.js';
 import { loadConfig } from '../dist/src/config/app-config.js';
+import { EMBEDDED_POOL_SIZE } from '../dist/src/database/database.options.js';
 import { EmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
 
 export async function startDatabase({ fromEnv = true } = {}) {
@@ -24,8 +25,8 @@ export async function startDatabase({ fromEnv = true } = {}) {
 export async function startApp(db, env) {
   const config = loadConfig({
     DATABASE_URL: db.url,
-    // The embedded server has one backend.
-    ...(db.embedded ? { DATABASE_POOL_MAX: '1' } : {}),
+    // The pool the app's embedded mode uses.
+    ...(db.embedded ? { DATABASE_POOL_MAX: String(EMBEDDED_POOL_SIZE) } : {}),
     RATE_LIMIT_ENABLED: 'false',
     LOG_LEVEL: 'warn',
     ...env,
@@ -63,7 +64,7 @@ export function freePort() {
 
 /**
  * The built server (node dist/src/main.js) in a child process of its own on 127.0.0.1, against `db`
- * (a pool of one connection when embedded, as startApp), rate limits off, LOG_LEVEL=warn, then `env`.
+ * (the embedded mode's pool when embedded, as startApp), rate limits off, LOG_LEVEL=warn, then `env`.
  * Only PATH is inherited from this process's environment, and it runs in `env.DATA_DIR` (when given),
  * so no .env file is read. `base` ends in /api/v1; `cpuMs()` is the child's CPU time so far (user +
  * system, all its threads, from /proc, 10 ms steps); `logs()` the tail of its output.
@@ -77,7 +78,7 @@ export async function startAppProcess(db, env = {}) {
       HOST: '127.0.0.1',
       PORT: String(port),
       DATABASE_URL: db.url,
-      ...(db.embedded ? { DATABASE_POOL_MAX: '1' } : {}),
+      ...(db.embedded ? { DATABASE_POOL_MAX: String(EMBEDDED_POOL_SIZE) } : {}),
       RATE_LIMIT_ENABLED: 'false',
       LOG_LEVEL: 'warn',
       ...env,

@@ -62,8 +62,7 @@ function load(t: TestApp, user: TestUser, clients: number) {
 describe('backing-service outages answer 503 and heal', () => {
   it('a database outage: only 2xx and 503 database_unavailable, readiness names it, back within 2 s, logged once', async () => {
     const db = await createTestDatabase();
-    const target = new URL(db.url);
-    const proxy = await new TcpProxy(target.hostname, Number(target.port)).start();
+    const proxy = await TcpProxy.to(db.url).start();
     const t = await startTestApp({
       db: { ...db, url: proxy.rewrite(db.url) },
       env: { RATE_LIMIT_ENABLED: 'false', DATABASE_CONNECT_TIMEOUT_MS: '1000' },
@@ -126,8 +125,7 @@ describe('backing-service outages answer 503 and heal', () => {
 
   it('a blob store outage: writes and reads answer 503 storage_unavailable, nothing half-written, then heal', async () => {
     const s3 = await startLocalS3();
-    const target = new URL(s3.endpoint);
-    const proxy = await new TcpProxy(target.hostname, Number(target.port)).start();
+    const proxy = await TcpProxy.to(s3.endpoint).start();
     const t = await startTestApp({
       // No blob sweep: s3rver lacks the multipart-listing calls it makes (test/blob-sweep covers it).
       env: {
@@ -189,8 +187,7 @@ describe('backing-service outages answer 503 and heal', () => {
 
 withRedis('a Redis outage', () => {
   it('serves every request, with the rate limits counted in the instance meanwhile', async () => {
-    const target = new URL(process.env.REDIS_URL!);
-    const proxy = await new TcpProxy(target.hostname, Number(target.port)).start();
+    const proxy = await TcpProxy.to(process.env.REDIS_URL!).start();
     const t = await startTestApp({
       env: { REDIS_URL: proxy.rewrite(process.env.REDIS_URL!), RATE_LIMIT_ENABLED: 'true' },
     });

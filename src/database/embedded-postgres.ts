@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PgliteWireServer } from './pglite-wire-server.js';
+import { PgliteWireServer, type WireAddress } from './pglite-wire-server.js';
 
 /**
- * PGlite (Postgres compiled to WASM, with pgvector) served on a loopback port,
- * so the app reaches it through the same `pg` driver and SQL as a real server.
+ * PGlite (Postgres compiled to WASM, with pgvector) served on a private Unix
+ * socket (a loopback port where there is none), so the app reaches it through the same `pg` driver and SQL as a real server.
  * `dataDir` undefined keeps everything in memory (tests); otherwise the files
  * live there and survive restarts. One process at a time may own a data dir:
  * a pid lock file turns a second start into a clear error instead of corruption.
@@ -74,13 +74,13 @@ export class EmbeddedPostgres {
     return this.url;
   }
 
-  private startWorker(): Promise<string> {
+  private startWorker(): Promise<WireAddress> {
     const worker = new Worker(WORKER_FILE, {
       workerData: { dataDir: this.dataDir ?? 'memory://', maxConnections: MAX_CONNECTIONS },
     });
     this.worker = worker;
     return new Promise((resolve, reject) => {
-      worker.once('message', (msg: { ready?: string; error?: string }) =>
+      worker.once('message', (msg: { ready?: WireAddress; error?: string }) =>
         msg.ready ? resolve(msg.ready) : reject(new Error(`Embedded Postgres failed to start: ${msg.error}`)),
       );
       worker.once('error', reject);
@@ -120,7 +120,12 @@ export class EmbeddedPostgres {
 const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'embedded-postgres.worker.js');
 const MAX_CONNECTIONS = 16;
 
-const connectionUrl = (hostPort: string) => `postgresql://postgres:postgres@${hostPort}/postgres`;
+/** A Unix socket's directory goes in the `host` parameter, which `pg` reads (the URL's host is a placeholder). */
+function connectionUrl({ host, port }: WireAddress): string {
+  return host.startsWith('/')
+    ? `postgresql://postgres:postgres@localhost:${port}/postgres?host=${encodeURIComponent(host)}`
+    : `postgresql://postgres:postgres@${host}:${port}/postgres`;
+}
 
 function acquireLock(file: string): void {
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -6,7 +6,7 @@ import { PgliteWireServer } from './pglite-wire-server.js';
 /**
  * Runs PGlite and its socket server on a worker thread, so the database's
  * WASM engine uses another core instead of the app's event loop. Messages:
- * in `stop`; out `{ ready: host:port }`, `{ error }`, `{ stopped: true }`.
+ * in `stop`; out `{ ready: WireAddress }`, `{ error }`, `{ stopped: true }`.
  */
 const { dataDir, maxConnections } = workerData as { dataDir: string; maxConnections: number };
 

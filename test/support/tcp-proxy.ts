@@ -1,4 +1,4 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type NetConnectOpts, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP relay in front of a backing service (PostgreSQL, S3): `cut()` stops
@@ -10,21 +10,31 @@ export class TcpProxy {
   private readonly open = new Set<Socket>();
   port = 0;
 
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
+  constructor(private readonly target: NetConnectOpts) {}
+
+  /**
+   * A relay to the server `url` names: its host and port, or, for a
+   * PostgreSQL URL with a socket directory in `host` (the embedded
+   * database's), that directory's socket.
+   */
+  static to(url: string): TcpProxy {
+    const u = new URL(url);
+    const dir = u.searchParams.get('host');
+    if (dir?.startsWith('/')) return new TcpProxy({ path: `${dir}/.s.PGSQL.${u.port || 5432}` });
+    return new TcpProxy({ host: u.hostname, port: Number(u.port) });
+  }
 
   async start(): Promise<this> {
     await this.listen(0);
     return this;
   }
 
-  /** `url` with its host and port replaced by the proxy's. */
+  /** `url` with its host and port replaced by the proxy's (and no socket directory). */
   rewrite(url: string): string {
     const u = new URL(url);
     u.hostname = '127.0.0.1';
     u.port = String(this.port);
+    u.searchParams.delete('host');
     return u.toString();
   }
 
@@ -46,7 +56,7 @@ export class TcpProxy {
 
   private listen(port: number): Promise<void> {
     const server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
+      const upstream = connect(this.target);
       for (const s of [client, upstream]) {
         this.open.add(s);
         s.on('close', () => this.open.delete(s));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createApp } from '../../src/app.factory.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
+import { EMBEDDED_POOL_SIZE } from '../../src/database/database.options.js';
 import { LogCapture } from './log-capture.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -37,8 +38,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({
     DATA_DIR: dataDir,
     DATABASE_URL: db.url,
-    // PGlite has one backend: use it through one connection, as the app's embedded mode does.
-    ...(db.kind === 'embedded' ? { DATABASE_POOL_MAX: '1' } : {}),
+    // The pool the app's embedded mode uses for PGlite's one backend.
+    ...(db.kind === 'embedded' ? { DATABASE_POOL_MAX: String(EMBEDDED_POOL_SIZE) } : {}),
     LOG_LEVEL: 'info',
     ...options.env,
   });
