@@ -16,7 +16,7 @@ class EmbeddedPostgresModule {}
       imports: [EmbeddedPostgresModule],
       inject: [AppConfig, EmbeddedPostgresService],
       useFactory: async (config: AppConfig, db: EmbeddedPostgresService) => ({
-        ...dataSourceOptions(config, await db.connectionUrl(), db.isEmbedded),
+        ...dataSourceOptions(config, await db.connectionUrl(), db.isEmbedded, db.connectionStream),
         entities: undefined,
         autoLoadEntities: true,
         retryAttempts: 5,

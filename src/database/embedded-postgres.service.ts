@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
@@ -37,6 +38,11 @@ export class EmbeddedPostgresService implements OnApplicationShutdown {
       );
     }
     return this.embedded.connectionUrl;
+  }
+
+  /** For the pool's `stream` option: connections over the embedded database thread's port, when it has one. */
+  get connectionStream(): (() => Duplex) | undefined {
+    return this.embedded?.connectionStream;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,10 +1,12 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Duplex } from 'node:stream';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PgliteWireServer, type WireAddress } from './pglite-wire-server.js';
+import { PortLink } from './port-link.js';
 
 /**
  * PGlite (Postgres compiled to WASM, with pgvector) served on a private Unix
@@ -22,6 +24,7 @@ export class EmbeddedPostgres {
   private db?: PGlite;
   private server?: PgliteWireServer;
   private worker?: Worker;
+  private link?: PortLink;
   private lockFile?: string;
   private url?: string;
 
@@ -33,6 +36,16 @@ export class EmbeddedPostgres {
   /** Whether the compiled worker script is there (it is in dist/, not under ts-jest). */
   static workerAvailable(): boolean {
     return existsSync(WORKER_FILE);
+  }
+
+  /**
+   * On the worker thread, what makes a `pg` connection's socket over the
+   * thread's message port (the `stream` option of `pg`), which costs the two
+   * threads fewer wake-ups than the Unix socket; undefined on this thread.
+   */
+  get connectionStream(): (() => Duplex) | undefined {
+    const link = this.link;
+    return link ? () => link.socket() : undefined;
   }
 
   get connectionUrl(): string {
@@ -62,9 +75,7 @@ export class EmbeddedPostgres {
         extensions: { vector },
       });
       // PGlite has one backend: the socket server queues every connection's
-      // queries onto it and keeps a transaction's queries together. The app
-      // uses one connection; more are allowed so a reconnect racing the close
-      // of the previous socket, or a test pointing a full pool at it, is not refused.
+      // queries onto it and keeps a transaction's queries together.
       this.server = new PgliteWireServer(this.db, MAX_CONNECTIONS);
       this.url = connectionUrl(await this.server.start());
     } catch (err) {
@@ -75,10 +86,13 @@ export class EmbeddedPostgres {
   }
 
   private startWorker(): Promise<WireAddress> {
+    const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_FILE, {
-      workerData: { dataDir: this.dataDir ?? 'memory://', maxConnections: MAX_CONNECTIONS },
+      workerData: { dataDir: this.dataDir ?? 'memory://', maxConnections: MAX_CONNECTIONS, link: port2 },
+      transferList: [port2],
     });
     this.worker = worker;
+    this.link = new PortLink(port1);
     return new Promise((resolve, reject) => {
       worker.once('message', (msg: { ready?: WireAddress; error?: string }) =>
         msg.ready ? resolve(msg.ready) : reject(new Error(`Embedded Postgres failed to start: ${msg.error}`)),
@@ -102,12 +116,15 @@ export class EmbeddedPostgres {
     const server = this.server;
     const db = this.db;
     const worker = this.worker;
+    const link = this.link;
+    this.link = undefined;
     this.server = undefined;
     this.db = undefined;
     this.worker = undefined;
     this.url = undefined;
     try {
       if (worker) await this.stopWorker(worker);
+      link?.close();
       await server?.stop();
       if (db && !db.closed) await db.close();
     } finally {
@@ -118,7 +135,8 @@ export class EmbeddedPostgres {
 }
 
 const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'embedded-postgres.worker.js');
-const MAX_CONNECTIONS = 16;
+/** Above the app's pool (EMBEDDED_POOL_SIZE), with room for reconnects racing the old sockets' close, and for tools. */
+const MAX_CONNECTIONS = 64;
 
 /** A Unix socket's directory goes in the `host` parameter, which `pg` reads (the URL's host is a placeholder). */
 function connectionUrl({ host, port }: WireAddress): string {

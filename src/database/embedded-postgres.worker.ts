@@ -1,23 +1,32 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PgliteWireServer } from './pglite-wire-server.js';
+import { PortLink } from './port-link.js';
 
 /**
  * Runs PGlite and its socket server on a worker thread, so the database's
- * WASM engine uses another core instead of the app's event loop. Messages:
- * in `stop`; out `{ ready: WireAddress }`, `{ error }`, `{ stopped: true }`.
+ * WASM engine uses another core instead of the app's event loop. The app's
+ * own connections come over `link` (a PortLink); anything else connects to the
+ * socket. Messages: in `stop`; out `{ ready: WireAddress }`, `{ error }`,
+ * `{ stopped: true }`.
  */
-const { dataDir, maxConnections } = workerData as { dataDir: string; maxConnections: number };
+const { dataDir, maxConnections, link } = workerData as {
+  dataDir: string;
+  maxConnections: number;
+  link: MessagePort;
+};
 
 async function main(): Promise<void> {
   const db = await PGlite.create({ dataDir, extensions: { vector } });
   const server = new PgliteWireServer(db, maxConnections);
   const address = await server.start();
+  const connections = new PortLink(link, (socket) => server.serve(socket));
   parentPort!.on('message', (msg: unknown) => {
     if (msg !== 'stop') return;
     void (async () => {
       await server.stop();
+      connections.close();
       if (!db.closed) await db.close();
       parentPort!.postMessage({ stopped: true });
     })();

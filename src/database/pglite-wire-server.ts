@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -29,6 +30,9 @@ export interface WireAddress {
   host: string;
   port: number;
 }
+
+/** A client connection: a net.Socket, or a PortLink's socket from another thread. */
+export type WireSocket = Duplex & { setNoDelay(noDelay?: boolean): unknown };
 
 /** The port number in a Unix socket's name: PostgreSQL's, which `pg` assumes when none is given. */
 const SOCKET_PORT = 5432;
@@ -71,7 +75,7 @@ export class PgliteWireServer {
   /** Listens on a Unix socket where it can, else on a free loopback port; resolves to where. */
   async start(): Promise<WireAddress> {
     await this.db.waitReady;
-    const server = createServer((socket) => this.accept(socket));
+    const server = createServer((socket) => this.serve(socket));
     this.server = server;
     this.socketDir = privateSocketDir();
     const listening = new Promise<void>((resolve, reject) => {
@@ -102,7 +106,8 @@ export class PgliteWireServer {
     this.socketDir = undefined;
   }
 
-  private accept(socket: Socket): void {
+  /** Serves one client connection (the listening socket's, or one from elsewhere). */
+  serve(socket: WireSocket): void {
     if (!this.server || this.connections.size >= this.maxConnections) {
       socket.destroy();
       return;
@@ -200,7 +205,7 @@ class WireConnection {
   private started = false;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: WireSocket,
     private readonly submit: (work: Work) => void,
   ) {
     socket.setNoDelay(true);
