@@ -10,14 +10,16 @@ import { PortLink } from './port-link.js';
 
 /**
  * PGlite (Postgres compiled to WASM, with pgvector) served on a private Unix
- * socket (a loopback port where there is none), so the app reaches it through the same `pg` driver and SQL as a real server.
+ * socket (a loopback port where there is none), so the app reaches it
+ * through the same `pg` driver and SQL as a real server.
  * `dataDir` undefined keeps everything in memory (tests); otherwise the files
  * live there and survive restarts. One process at a time may own a data dir:
  * a pid lock file turns a second start into a clear error instead of corruption.
  *
  * `thread: 'worker'` runs the database on a worker thread (the compiled
  * server does: PGlite's WASM engine then uses another core instead of the
- * event loop); `'main'` keeps it on this thread (ts-jest cannot start a
+ * event loop, and the app's own connections go over a message port, see
+ * `connectionStream`); `'main'` keeps it on this thread (ts-jest cannot start a
  * TypeScript worker).
  */
 export class EmbeddedPostgres {

@@ -12,7 +12,7 @@ export interface TestDatabase {
 /**
  * A database of its own for one test file: with DATABASE_URL set (CI), a new
  * database on that server, dropped afterwards; otherwise an in-memory PGlite
- * served on a loopback port, exactly as the app's embedded default is (also
+ * served on a private Unix socket, as the app's embedded default is (also
  * with `embedded: true`, for suites that need pgvector, which CI's server lacks).
  */
 export async function createTestDatabase(options: { embedded?: boolean } = {}): Promise<TestDatabase> {
