@@ -61,12 +61,18 @@ export class PortLink {
     this.port.close();
   }
 
-  send(id: number, type: FrameType, bytes?: Uint8Array): void {
+  /** Queues a frame; `chunks` (a connection's writes, in order) become its bytes. */
+  send(id: number, type: FrameType, chunks?: readonly Uint8Array[]): void {
     if (this.closed) return;
-    if (bytes) {
-      // A copy of exactly these bytes, moved to the other thread rather than cloned: a Buffer is
+    if (chunks) {
+      // One copy of exactly these bytes, moved to the other thread rather than cloned: a Buffer is
       // often a view into a larger shared slab, all of which a clone would copy.
-      const own = new Uint8Array(bytes);
+      const own = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.byteLength, 0));
+      let offset = 0;
+      for (const chunk of chunks) {
+        own.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
       this.transfer.push(own.buffer);
       this.outgoing.push([id, type, own]);
     } else {
@@ -138,12 +144,17 @@ export class PortSocket extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.link.send(this.id, DATA, chunk);
+    this.link.send(this.id, DATA, [chunk]);
     done();
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, done: (err?: Error | null) => void): void {
-    this.link.send(this.id, DATA, Buffer.concat(chunks.map(({ chunk }) => chunk)));
+    // A corked connection's writes (pg corks each query's messages): copied once, into one frame.
+    this.link.send(
+      this.id,
+      DATA,
+      chunks.map(({ chunk }) => chunk),
+    );
     done();
   }
 
