@@ -114,6 +114,16 @@ describe('plugin marketplace: catalog, detail and signing key', () => {
       });
     });
 
+    it('gives each listed plugin its author, as the manifest names it (the same as its detail)', async () => {
+      const res = await catalog();
+      expect(res.status).toBe(200);
+      for (const item of res.body.plugins as Array<{ id: string; author: unknown }>) {
+        expect(item.author).toBe('Marketplace');
+        const detail = await request(t.url).get(`/api/v1/plugins/${item.id}`).set(power.auth).expect(200);
+        expect(detail.body.author).toBe(item.author);
+      }
+    });
+
     it('filters by category', async () => {
       expect(ids((await catalog({ category: 'Productivity', sort: 'newest' })).body)).toEqual([
         'github-sync',

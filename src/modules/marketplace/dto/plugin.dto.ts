@@ -51,6 +51,8 @@ export class PluginSummaryDto {
   @ApiProperty({ example: 'github-sync' }) id!: string;
   @ApiProperty({ example: 'GitHub Sync' }) name!: string;
   @ApiProperty() description!: string;
+  @ApiProperty({ description: "Author's name as the manifest gives it", example: 'Jane Developer' })
+  author!: string;
   @ApiProperty({ example: 'Productivity' }) category!: string;
   @ApiProperty({ example: '1.0.0', description: 'The live (newest approved) version' }) version!: string;
   @ApiProperty({ type: [String], example: ['read:tasks'] }) permissions!: string[];
@@ -90,7 +92,6 @@ export class PluginVersionDto {
 
 /** A plugin's detail: the summary, the live version's digest and signature, and every approved version. */
 export class PluginDetailDto extends PluginSummaryDto {
-  @ApiProperty({ description: "Author's name as the manifest gives it" }) author!: string;
   @ApiProperty({ description: 'Lowercase hex SHA-256 of the live package' }) sha256!: string;
   @ApiProperty({
     type: String,
@@ -113,11 +114,16 @@ const permissionsOf = (manifest: Record<string, unknown>): string[] =>
     ? manifest.permissions.filter((p): p is string => typeof p === 'string')
     : [];
 
+/** Every manifest the checks pass names its author; '' stands in for one that would not. */
+const authorOf = (manifest: Record<string, unknown>): string =>
+  typeof manifest.author === 'string' ? manifest.author : '';
+
 export function mapPluginSummary(row: CatalogRow): PluginSummaryDto {
   return {
     id: row.id,
     name: row.name,
     description: row.description,
+    author: authorOf(row.manifest),
     category: row.category,
     version: row.version,
     permissions: permissionsOf(row.manifest),
@@ -144,7 +150,6 @@ export function mapPluginVersion(row: ApprovedVersionRow): PluginVersionDto {
 export function mapPluginDetail(row: CatalogRow, versions: ApprovedVersionRow[]): PluginDetailDto {
   return {
     ...mapPluginSummary(row),
-    author: typeof row.manifest.author === 'string' ? row.manifest.author : '',
     sha256: row.sha256,
     signature: row.signature,
     versions: versions.map(mapPluginVersion),
@@ -167,6 +172,7 @@ export function mapOwnerDetail(
     id: plugin.id,
     name: plugin.name,
     description: plugin.description,
+    author: authorOf(manifest),
     category: plugin.category,
     version: newest.version,
     permissions: permissionsOf(manifest),
@@ -174,7 +180,6 @@ export function mapOwnerDetail(
     currency: plugin.currency,
     ...counts,
     released_at: newest.createdAt.getTime(),
-    author: typeof manifest.author === 'string' ? manifest.author : '',
     sha256: newest.sha256,
     signature: newest.signature,
     versions: versions.map((v) => ({
