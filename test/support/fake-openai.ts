@@ -75,6 +75,8 @@ export interface FakeChatRequest {
   durationMs?: number;
   /** When the connection closed (`Date.now()`), to time an abort against the client's cancel. */
   endedAt?: number;
+  /** Stream chunks written so far (the role chunk included), to cut a stream part-way through. */
+  chunksSent: number;
 }
 
 /**
@@ -190,6 +192,7 @@ export class FakeOpenAi {
       stream: body.stream === true,
       includeUsage: body.stream === true && streamOptions?.include_usage === true,
       aborted: false,
+      chunksSent: 0,
     };
     this.chat.push(request);
     res.on('close', () => {
@@ -265,6 +268,7 @@ export class FakeOpenAi {
         ...(request.includeUsage ? { usage: null } : {}),
       };
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      request.chunksSent++;
       if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     };
     await write({ role: 'assistant', content: '', refusal: null });
