@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PgliteWireServer, type WireAddress } from './pglite-wire-server.js';
+import { PgliteWireServer, type WireAddress, type WireServerOptions } from './pglite-wire-server.js';
 import { PortLink } from './port-link.js';
 
 /**
@@ -33,6 +33,7 @@ export class EmbeddedPostgres {
   constructor(
     private readonly dataDir?: string,
     private readonly thread: 'main' | 'worker' = 'main',
+    private readonly serverOptions: WireServerOptions = {},
   ) {}
 
   /** Whether the compiled worker script is there (it is in dist/, not under ts-jest). */
@@ -78,7 +79,7 @@ export class EmbeddedPostgres {
       });
       // PGlite has one backend: the socket server queues every connection's
       // queries onto it and keeps a transaction's queries together.
-      this.server = new PgliteWireServer(this.db, MAX_CONNECTIONS);
+      this.server = new PgliteWireServer(this.db, MAX_CONNECTIONS, this.serverOptions);
       this.url = connectionUrl(await this.server.start());
     } catch (err) {
       await this.stop();
@@ -90,7 +91,12 @@ export class EmbeddedPostgres {
   private startWorker(): Promise<WireAddress> {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_FILE, {
-      workerData: { dataDir: this.dataDir ?? 'memory://', maxConnections: MAX_CONNECTIONS, link: port2 },
+      workerData: {
+        dataDir: this.dataDir ?? 'memory://',
+        maxConnections: MAX_CONNECTIONS,
+        serverOptions: this.serverOptions,
+        link: port2,
+      },
       transferList: [port2],
     });
     this.worker = worker;
@@ -140,11 +146,14 @@ const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'embedded-post
 /** Above the app's pool (EMBEDDED_POOL_SIZE), with room for reconnects racing the old sockets' close, and for tools. */
 const MAX_CONNECTIONS = 64;
 
-/** A Unix socket's directory goes in the `host` parameter, which `pg` reads (the URL's host is a placeholder). */
-function connectionUrl({ host, port }: WireAddress): string {
+/**
+ * A Unix socket's directory goes in the `host` parameter, which `pg` reads (the URL's host is a
+ * placeholder); on loopback TCP the URL carries this start's password, which the server requires.
+ */
+function connectionUrl({ host, port, password }: WireAddress): string {
   return host.startsWith('/')
     ? `postgresql://postgres:postgres@localhost:${port}/postgres?host=${encodeURIComponent(host)}`
-    : `postgresql://postgres:postgres@${host}:${port}/postgres`;
+    : `postgresql://postgres:${encodeURIComponent(password ?? '')}@${host}:${port}/postgres`;
 }
 
 function acquireLock(file: string): void {

@@ -1,7 +1,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { PgliteWireServer } from './pglite-wire-server.js';
+import { PgliteWireServer, type WireServerOptions } from './pglite-wire-server.js';
 import { PortLink } from './port-link.js';
 
 /**
@@ -11,15 +11,16 @@ import { PortLink } from './port-link.js';
  * socket. Messages: in `stop`; out `{ ready: WireAddress }`, `{ error }`,
  * `{ stopped: true }`.
  */
-const { dataDir, maxConnections, link } = workerData as {
+const { dataDir, maxConnections, serverOptions, link } = workerData as {
   dataDir: string;
   maxConnections: number;
+  serverOptions: WireServerOptions;
   link: MessagePort;
 };
 
 async function main(): Promise<void> {
   const db = await PGlite.create({ dataDir, extensions: { vector } });
-  const server = new PgliteWireServer(db, maxConnections);
+  const server = new PgliteWireServer(db, maxConnections, serverOptions);
   const address = await server.start();
   const connections = new PortLink(link, (socket) => server.serve(socket));
   parentPort!.on('message', (msg: unknown) => {

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
+import { requirePassword, ScramVerifier } from './wire-password.js';
 
 /** Codes a client may send, unframed, before its startup message (in place of the protocol version). */
 const SSL_REQUEST = 80877103;
@@ -24,11 +26,18 @@ interface Work {
 
 /**
  * Where the server listens: a Unix socket's directory (`host`, the socket
- * being `.s.PGSQL.<port>` in it, as PostgreSQL names its own) or 127.0.0.1.
+ * being `.s.PGSQL.<port>` in it, as PostgreSQL names its own) or 127.0.0.1,
+ * with the password this start made for it (TCP only).
  */
 export interface WireAddress {
   host: string;
   port: number;
+  password?: string;
+}
+
+export interface WireServerOptions {
+  /** Loopback TCP even where a Unix socket would do (what Windows gets; tests of that path). */
+  tcp?: boolean;
 }
 
 /** A client connection: a net.Socket, or a PortLink's socket from another thread. */
@@ -38,6 +47,8 @@ export type WireSocket = Duplex & { setNoDelay(noDelay?: boolean): unknown };
 const SOCKET_PORT = 5432;
 /** sun_path holds 108 bytes on Linux, 104 on macOS: a longer path falls back to TCP. */
 const MAX_SOCKET_PATH = 100;
+/** TCP clients still proving the password (each for 10 s at most): a flood of them stays bounded. */
+const MAX_UNAUTHENTICATED = 32;
 
 /**
  * Serves a PGlite database over the Postgres wire protocol, so the `pg`
@@ -46,7 +57,11 @@ const MAX_SOCKET_PATH = 100;
  * connect, and a query's round trip skips the TCP stack: measured with
  * bench:http, /auth/me ran about 5 % faster than over loopback TCP), or on a
  * loopback port where there are no Unix sockets (Windows) or the path would
- * be too long.
+ * be too long. Any local user can reach a loopback port, and the database
+ * holds the plugin-signing and download keys: there each client must prove
+ * a random password made at every start (SCRAM-SHA-256) before a byte
+ * reaches the database. Connections handed to `serve` (the app's PortLink)
+ * and the Unix socket's, behind a directory only this user can enter, need none.
  *
  * PGlite has one backend for every connection. Each time a connection's
  * socket yields data, every complete message in it (a driver's whole
@@ -61,6 +76,8 @@ export class PgliteWireServer {
   private server?: Server;
   private socketDir?: string;
   private readonly connections = new Set<WireConnection>();
+  private readonly unauthenticated = new Set<Socket>();
+  private verifier?: ScramVerifier;
   private readonly queue: Work[] = [];
   private running = false;
   /** The connection whose work ran last: the one a still-open transaction or query belongs to. */
@@ -70,14 +87,17 @@ export class PgliteWireServer {
   constructor(
     private readonly db: PGlite,
     private readonly maxConnections: number,
+    private readonly options: WireServerOptions = {},
   ) {}
 
-  /** Listens on a Unix socket where it can, else on a free loopback port; resolves to where. */
+  /** Listens on a Unix socket where it can, else on a loopback port with a new password; resolves to where. */
   async start(): Promise<WireAddress> {
     await this.db.waitReady;
-    const server = createServer((socket) => this.serve(socket));
+    this.socketDir = this.options.tcp ? undefined : privateSocketDir();
+    const password = this.socketDir ? undefined : randomBytes(24).toString('base64url');
+    this.verifier = password ? new ScramVerifier(password) : undefined;
+    const server = createServer((socket) => this.accept(socket));
     this.server = server;
-    this.socketDir = privateSocketDir();
     const listening = new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.once('listening', resolve);
@@ -92,7 +112,7 @@ export class PgliteWireServer {
     }
     return this.socketDir
       ? { host: this.socketDir, port: SOCKET_PORT }
-      : { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
+      : { host: '127.0.0.1', port: (server.address() as AddressInfo).port, password };
   }
 
   /** Closes every connection and the listening socket (and removes its directory). */
@@ -101,13 +121,38 @@ export class PgliteWireServer {
     this.server = undefined;
     for (const connection of this.connections) connection.socket.destroy();
     this.connections.clear();
+    for (const socket of this.unauthenticated) socket.destroy();
+    this.unauthenticated.clear();
     if (server?.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
     this.socketDir = undefined;
   }
 
-  /** Serves one client connection (the listening socket's, or one from elsewhere). */
-  serve(socket: WireSocket): void {
+  /** A connection to the listening socket: on TCP, served once it has proven the password. */
+  private accept(socket: Socket): void {
+    const verifier = this.verifier;
+    if (!verifier) return this.serve(socket);
+    if (this.unauthenticated.size >= MAX_UNAUTHENTICATED) {
+      socket.destroy();
+      return;
+    }
+    this.unauthenticated.add(socket);
+    requirePassword(
+      socket,
+      verifier,
+      (received) => {
+        this.unauthenticated.delete(socket);
+        this.serve(socket, received);
+      },
+      () => this.unauthenticated.delete(socket),
+    );
+  }
+
+  /**
+   * Serves one client connection (the listening socket's, or one from elsewhere), `received`
+   * being what it sent already (its startup message, when a password check read it).
+   */
+  serve(socket: WireSocket, received?: Buffer): void {
     if (!this.server || this.connections.size >= this.maxConnections) {
       socket.destroy();
       return;
@@ -118,6 +163,7 @@ export class PgliteWireServer {
       if (!this.connections.delete(connection)) return; // stopped: the database may be closed already
       this.enqueue({ connection });
     });
+    if (received && received.length > 0) connection.receive(received);
   }
 
   private enqueue(work: Work): void {
@@ -213,7 +259,7 @@ class WireConnection {
     socket.on('error', () => socket.destroy());
   }
 
-  private receive(data: Buffer): void {
+  receive(data: Buffer): void {
     this.pending = this.pending.length > 0 ? Buffer.concat([this.pending, data]) : data;
     while (!this.started && this.pending.length >= 8) {
       if (!this.startupMessage()) return;
