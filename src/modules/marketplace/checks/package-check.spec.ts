@@ -44,11 +44,11 @@ describe('package check', () => {
     ]);
   });
 
-  it('refuses bytes that are not a zip archive, with yauzl’s reason, and skips the secret scan', async () => {
+  it('refuses bytes that are not a zip archive, saying why, and skips the secret scan', async () => {
     const { report, results } = await packageResults(Buffer.from('PK\u0003\u0004 definitely not a zip'));
     expect(summary(results)).toEqual([{ code: 'package_not_zip', file: undefined }]);
     expect(results[0].message).toBe(
-      'the package is not a well-formed zip archive: End of central directory record signature not found. Either not a zip file, or file is truncated.',
+      'the package is not a well-formed zip archive: no end of central directory record',
     );
     expect(report.verdict).toBe('failed');
     expect(report.results.some((result) => result.check === 'secrets')).toBe(false);
@@ -102,9 +102,11 @@ describe('package check', () => {
   it('refuses an encrypted entry', async () => {
     const zip = buildPluginZip([manifestEntry, { name: 'locked.js', content: 'x' }]);
     const bytes = Buffer.from(zip);
-    // Set the "encrypted" flag (bit 0) in the central header of the second entry (its name ends it).
+    // Set the "encrypted" flag (bit 0) in both headers of the second entry (its name ends each).
     const central = bytes.lastIndexOf(Buffer.from('locked.js')) - 46;
     bytes.writeUInt16LE(bytes.readUInt16LE(central + 8) | 1, central + 8);
+    const local = bytes.indexOf(Buffer.from('locked.js')) - 30;
+    bytes.writeUInt16LE(bytes.readUInt16LE(local + 6) | 1, local + 6);
     const { results } = await packageResults(bytes);
     expect(summary(results)).toEqual([{ code: 'package_encrypted', file: 'locked.js' }]);
   });
@@ -149,9 +151,25 @@ describe('package check', () => {
     const bytes = Buffer.from(zip);
     const central = bytes.lastIndexOf(Buffer.from('flip.txt')) - 46;
     bytes.writeUInt32LE(bytes.readUInt32LE(central + 16) ^ 1, central + 16);
+    const local = bytes.indexOf(Buffer.from('flip.txt')) - 30;
+    bytes.writeUInt32LE(bytes.readUInt32LE(local + 14) ^ 1, local + 14);
     const { results } = await packageResults(bytes);
     expect(results.map((result) => result.message)).toEqual([
       '"flip.txt" cannot be unpacked: its CRC-32 does not match',
+    ]);
+  });
+
+  it('refuses a CRC-32 the local header and the central directory state differently', async () => {
+    const zip = buildPluginZip([manifestEntry, { name: 'flip.txt', content: 'hello' }]);
+    const bytes = Buffer.from(zip);
+    const central = bytes.lastIndexOf(Buffer.from('flip.txt')) - 46;
+    bytes.writeUInt32LE(bytes.readUInt32LE(central + 16) ^ 1, central + 16);
+    const { results } = await packageResults(bytes);
+    expect(results.map(({ code, message }) => ({ code, message }))).toEqual([
+      {
+        code: 'package_header_mismatch',
+        message: '"flip.txt": its local header and central directory disagree on its CRC or sizes',
+      },
     ]);
   });
 

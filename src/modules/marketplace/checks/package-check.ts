@@ -1,32 +1,30 @@
-import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { CheckTimeoutError, type Deadline } from './deadline.js';
+import { nestedArchiveByContent, nestedArchiveByName } from './nested-archive.js';
 import type { CheckResult, PackageFile, PackageLimits } from './types.js';
+import {
+  quoteName,
+  readZipStructure,
+  UnpackError,
+  unpackEntry,
+  type ZipEntryRecord,
+} from './zip-structure.js';
 
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
-const STORED = 0;
-const DEFLATED = 8;
 export const PACKAGE_MANIFEST = 'manifest.json';
-
-interface ListedEntry {
-  entry: yauzl.Entry;
-  name: string;
-  /** Whether its bytes may be inflated: a regular file with no problem. */
-  readable: boolean;
-}
-
-/** A problem of the archive itself (yauzl's or ours), as opposed to a fault of this code. */
-class ArchiveError extends Error {}
 
 function failed(code: string, message: string, file?: string): CheckResult {
   return { check: 'package', status: 'failed', code, message, ...(file === undefined ? {} : { file }) };
 }
 
 /**
- * Checks the package archive, pushing every finding to `sink`. Returns the inflated files for the
- * secret scan, or undefined when the archive could not be examined (not a zip, or over a limit
- * that forbids inflating it).
+ * Checks the package archive, pushing every finding to `sink`. Returns the unpacked files for the
+ * secret scan, or undefined when the archive could not be examined (not a zip, over a limit that
+ * forbids unpacking it, or built so that unzippers could disagree about which files it holds).
+ *
+ * Two readers: our strict one (zip-structure.ts) reads the end record, the central directory and
+ * every local header and refuses whatever two unzippers could read differently; yauzl then reads
+ * the same archive independently, and must list the same entries. The files are unpacked from the
+ * bytes the strict reader located.
  */
 export async function checkPackage(
   bytes: Buffer,
@@ -41,90 +39,36 @@ export async function checkPackage(
     );
     return undefined;
   }
-  const zip = await openOrReport(bytes, deadline, sink);
-  if (!zip) return undefined;
-  try {
-    return await examine(zip, submitted, limits, deadline, sink);
-  } finally {
-    zip.close();
-  }
-}
-
-async function openOrReport(bytes: Buffer, deadline: Deadline, sink: CheckResult[]) {
-  try {
-    const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
-    return await deadline.race(yauzl.fromBufferPromise(bytes, options));
-  } catch (error) {
-    if (error instanceof CheckTimeoutError) throw error;
-    sink.push(failed('package_not_zip', `the package is not a well-formed zip archive: ${reason(error)}`));
-    return undefined;
-  }
-}
-
-async function examine(
-  zip: yauzl.ZipFile,
-  submitted: unknown,
-  limits: PackageLimits,
-  deadline: Deadline,
-  sink: CheckResult[],
-): Promise<PackageFile[] | undefined> {
-  if (zip.entryCount > limits.maxFiles) {
-    const message = `the package has ${zip.entryCount} entries; at most ${limits.maxFiles}`;
-    sink.push(failed('package_too_many_files', message));
-    return undefined;
-  }
-  const listed = await listOrReport(zip, limits, deadline, sink);
-  if (!listed) return undefined;
-  if (!listed.some((item) => item.name === PACKAGE_MANIFEST)) {
+  const structure = readZipStructure(bytes, limits, sink);
+  if (!structure) return undefined;
+  deadline.throwIfExpired();
+  const { entries, archiveProblems } = structure;
+  const problems = entries.map((entry) => entryProblems(entry, limits));
+  markCollisions(entries, problems);
+  sink.push(...archiveProblems, ...problems.flat());
+  // Which files the archive holds is in doubt: nothing of it is unpacked or scanned.
+  if (archiveProblems.length > 0) return undefined;
+  if (!(await sameAsYauzl(bytes, entries, problems, deadline, sink))) return undefined;
+  if (!entries.some((entry) => entry.name === PACKAGE_MANIFEST)) {
     const message = `the package has no top-level ${PACKAGE_MANIFEST}`;
     sink.push(failed('package_missing_manifest', message, PACKAGE_MANIFEST));
   }
   // Summed from the central directory before anything is inflated: a zip bomb is refused unopened.
-  const declared = listed.reduce((sum, item) => sum + item.entry.uncompressedSize, 0);
+  const declared = entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
   if (declared > limits.maxUnpackedBytes) {
     const message = `the package unpacks to ${declared} bytes; at most ${limits.maxUnpackedBytes}`;
     sink.push(failed('package_unpacked_too_large', message));
     return undefined;
   }
-  const files = await inflateAll(zip, listed, limits, deadline, sink);
+  const readable = entries.filter((entry, index) => problems[index].length === 0 && !entry.directory);
+  const files = unpackAll(bytes, readable, limits, deadline, sink);
   sink.push(...compareManifest(files, submitted));
   return files;
 }
 
-/** The central directory, each entry checked; undefined when it cannot be read at all. */
-async function listOrReport(
-  zip: yauzl.ZipFile,
-  limits: PackageLimits,
-  deadline: Deadline,
-  sink: CheckResult[],
-): Promise<ListedEntry[] | undefined> {
-  const listed: ListedEntry[] = [];
-  const names = new Set<string>();
-  try {
-    for await (const entry of zip.eachEntry()) {
-      deadline.throwIfExpired();
-      const name = yauzl.getFileNameLowLevel(
-        entry.generalPurposeBitFlag,
-        entry.fileNameRaw,
-        entry.extraFields,
-        true,
-      );
-      const problems = entryProblems(entry, name, limits);
-      if (names.has(name))
-        problems.push(failed('package_duplicate_entry', `${quoteName(name)} appears twice`, name));
-      names.add(name);
-      sink.push(...problems);
-      listed.push({ entry, name, readable: problems.length === 0 && !name.endsWith('/') });
-    }
-  } catch (error) {
-    if (error instanceof CheckTimeoutError) throw error;
-    sink.push(failed('package_not_zip', `the package is not a well-formed zip archive: ${reason(error)}`));
-    return undefined;
-  }
-  return listed;
-}
-
-function entryProblems(entry: yauzl.Entry, name: string, limits: PackageLimits): CheckResult[] {
+/** What is wrong with one entry: its path, its type and encoding (the strict reader's findings), its size. */
+function entryProblems(entry: ZipEntryRecord, limits: PackageLimits): CheckResult[] {
+  const { name } = entry;
   const problems: CheckResult[] = [];
   if (/^[/\\]/.test(name) || /^[a-zA-Z]:/.test(name) || name.includes('\\')) {
     problems.push(failed('package_absolute_path', `absolute path or backslash in ${quoteName(name)}`, name));
@@ -132,16 +76,9 @@ function entryProblems(entry: yauzl.Entry, name: string, limits: PackageLimits):
   if (name.split(/[/\\]/).includes('..')) {
     problems.push(failed('package_path_traversal', `invalid relative path: ${quoteName(name)}`, name));
   }
-  if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
-    problems.push(failed('package_symlink', `${quoteName(name)} is a symbolic link`, name));
-  }
-  if (entry.isEncrypted())
-    problems.push(failed('package_encrypted', `${quoteName(name)} is encrypted`, name));
-  if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATED) {
-    const method = entry.compressionMethod;
-    problems.push(
-      failed('package_not_zip', `${quoteName(name)} uses unsupported compression method ${method}`, name),
-    );
+  problems.push(...entry.problems);
+  if (!entry.directory && nestedArchiveByName(name)) {
+    problems.push(nestedArchive(name));
   }
   if (entry.uncompressedSize > limits.maxFileBytes) {
     const size = entry.uncompressedSize;
@@ -151,56 +88,159 @@ function entryProblems(entry: yauzl.Entry, name: string, limits: PackageLimits):
   return problems;
 }
 
-async function inflateAll(
-  zip: yauzl.ZipFile,
-  listed: ListedEntry[],
+function nestedArchive(name: string): CheckResult {
+  return failed(
+    'package_nested_archive',
+    `${quoteName(name)} is an archive inside the package: unpack its files into the package instead`,
+    name,
+  );
+}
+
+/**
+ * The same name twice (`package_duplicate_entry`), or two names one file system keeps apart and
+ * another merges (`package_name_collision`): equal once in Unicode NFC and case-folded
+ * (`manifest.json` and `MANIFEST.JSON`, a name in NFC and in NFD), or a file where another entry
+ * needs a directory. Which of the two an installer keeps would be up to its file system.
+ */
+function markCollisions(entries: ZipEntryRecord[], problems: CheckResult[][]): void {
+  const exact = new Set<string>();
+  const files = new Map<string, string>();
+  const directories = new Map<string, string>();
+  entries.forEach((entry, index) => {
+    const { name } = entry;
+    const key = foldName(name.replace(/\/+$/, ''));
+    const parents = key
+      .split('/')
+      .slice(0, -1)
+      .map((_, depth, parts) => parts.slice(0, depth + 1).join('/'));
+    const collision = (other: string) =>
+      failed(
+        'package_name_collision',
+        `${quoteName(name)} and ${quoteName(other)} are the same name on some file systems`,
+        name,
+      );
+    if (exact.has(name)) {
+      problems[index].push(failed('package_duplicate_entry', `${quoteName(name)} appears twice`, name));
+    } else if (files.has(key)) {
+      problems[index].push(collision(files.get(key)!));
+    } else if (entry.directory && directories.has(key) && directories.get(key) !== name) {
+      problems[index].push(collision(directories.get(key)!));
+    } else if (!entry.directory && directories.has(key)) {
+      problems[index].push(collision(directories.get(key)!));
+    } else {
+      const parentFile = parents.find((parent) => files.has(parent));
+      if (parentFile !== undefined) problems[index].push(collision(files.get(parentFile)!));
+    }
+    exact.add(name);
+    if (entry.directory) {
+      if (!directories.has(key)) directories.set(key, name);
+    } else if (!files.has(key)) files.set(key, name);
+    for (const parent of parents) if (!directories.has(parent)) directories.set(parent, `${parent}/`);
+  });
+}
+
+/** NFC, then full case folding (upper then lower catches ß/SS and the Kelvin sign), then NFC again. */
+export function foldName(name: string): string {
+  return name.normalize('NFC').toUpperCase().toLowerCase().normalize('NFC');
+}
+
+/**
+ * yauzl must read the archive as the strict reader did: the same entries, names, places and sizes.
+ * A disagreement means the strict reader missed a way to bend the format; it fails closed.
+ */
+async function sameAsYauzl(
+  bytes: Buffer,
+  entries: ZipEntryRecord[],
+  problems: CheckResult[][],
+  deadline: Deadline,
+  sink: CheckResult[],
+): Promise<boolean> {
+  const listed: yauzl.Entry[] = [];
+  try {
+    const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
+    const zip = await deadline.race(yauzl.fromBufferPromise(bytes, options));
+    try {
+      for await (const entry of zip.eachEntry()) {
+        deadline.throwIfExpired();
+        listed.push(entry);
+      }
+    } finally {
+      zip.close();
+    }
+  } catch (error) {
+    if (error instanceof CheckTimeoutError) throw error;
+    sink.push(failed('package_not_zip', `the package is not a well-formed zip archive: ${reason(error)}`));
+    return false;
+  }
+  const disagreement = (message: string) => {
+    sink.push(failed('package_readers_disagree', `two zip readers disagree about this package: ${message}`));
+    return false;
+  };
+  if (listed.length !== entries.length) {
+    return disagreement(`${entries.length} entries against ${listed.length}`);
+  }
+  for (const [index, entry] of entries.entries()) {
+    const other = listed[index];
+    // An entry already refused (a second name in an extra field…) is not compared again.
+    if (problems[index].length > 0) continue;
+    const name = yauzl.getFileNameLowLevel(
+      other.generalPurposeBitFlag,
+      other.fileNameRaw,
+      other.extraFields,
+      true,
+    );
+    if (
+      name !== entry.name ||
+      other.relativeOffsetOfLocalHeader !== entry.localOffset ||
+      other.compressedSize !== entry.compressedSize ||
+      other.uncompressedSize !== entry.uncompressedSize ||
+      other.crc32 !== entry.crc32 ||
+      other.compressionMethod !== entry.method
+    ) {
+      return disagreement(`entry ${index + 1} (${quoteName(entry.name)})`);
+    }
+  }
+  return true;
+}
+
+/** Unpacks the readable entries, stopping past the unpacked bound; an entry that cannot be unpacked is named. */
+function unpackAll(
+  bytes: Buffer,
+  readable: ZipEntryRecord[],
   limits: PackageLimits,
   deadline: Deadline,
   sink: CheckResult[],
-): Promise<PackageFile[]> {
+): PackageFile[] {
   const files: PackageFile[] = [];
   let total = 0;
-  for (const { entry, name } of listed.filter((item) => item.readable)) {
+  for (const entry of readable) {
     deadline.throwIfExpired();
+    const { name } = entry;
+    let content: Buffer;
     try {
-      const content = await deadline.race(inflate(zip, entry));
-      total += content.length;
-      if (total > limits.maxUnpackedBytes) {
-        sink.push(
-          failed(
-            'package_unpacked_too_large',
-            `the package unpacks to more than ${limits.maxUnpackedBytes} bytes`,
-          ),
-        );
-        break;
-      }
-      files.push({ name, content });
+      content = unpackEntry(bytes, entry);
     } catch (error) {
-      if (!(error instanceof ArchiveError)) throw error;
-      sink.push(failed('package_not_zip', `${quoteName(name)} cannot be unpacked: ${error.message}`, name));
+      if (!(error instanceof UnpackError)) throw error;
+      sink.push(failed(error.code, `${quoteName(name)} cannot be unpacked: ${error.message}`, name));
+      continue;
     }
+    total += content.length;
+    if (total > limits.maxUnpackedBytes) {
+      sink.push(
+        failed(
+          'package_unpacked_too_large',
+          `the package unpacks to more than ${limits.maxUnpackedBytes} bytes`,
+        ),
+      );
+      break;
+    }
+    if (nestedArchiveByContent(content)) {
+      sink.push(nestedArchive(name));
+      continue;
+    }
+    files.push({ name, content });
   }
   return files;
-}
-
-/** The entry's bytes; yauzl stops a stream that yields more than the declared size, and we check the CRC. */
-async function inflate(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    const stream = await zip.openReadStreamPromise(entry);
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > entry.uncompressedSize) throw new Error('more bytes than its declared size');
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    throw new ArchiveError(reason(error));
-  }
-  const content = Buffer.concat(chunks, size);
-  if (content.length !== entry.uncompressedSize) throw new ArchiveError('fewer bytes than its declared size');
-  if (crc32(content) !== entry.crc32) throw new ArchiveError('its CRC-32 does not match');
-  return content;
 }
 
 /** The packaged manifest.json must name the same plugin and version as the submitted one. */
@@ -225,11 +265,6 @@ function compareManifest(files: PackageFile[], submitted: unknown): CheckResult[
     }
   }
   return results;
-}
-
-function quoteName(name: string): string {
-  const shown = JSON.stringify(name);
-  return shown.length > 130 ? `${shown.slice(0, 127)}…"` : shown;
 }
 
 function reason(error: unknown): string {
