@@ -103,6 +103,7 @@ describe('model usage and daily budgets', () => {
     expect(usage.body).toEqual({
       date: today(),
       requests: 3,
+      estimated_requests: 0,
       prompt_tokens: 2636,
       completion_tokens: 25,
       cost_usd: 0.006575,

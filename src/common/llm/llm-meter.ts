@@ -28,7 +28,11 @@ export interface MeteredUsage {
 export interface MeterReservation {
   /** Records the call (priced) and gives back the rest of what was held. Never throws. */
   settle(usage: MeteredUsage): Promise<void>;
-  /** The call failed before producing anything: gives back all that was held. Never throws. */
+  /**
+   * Gives back all that was held, recording nothing: only for a call that
+   * provably never reached the provider, or that the provider refused with an
+   * error status (see call-billing.ts). A call cut after sending is settled. Never throws.
+   */
   release(): Promise<void>;
 }
 
@@ -123,8 +127,16 @@ export function countTokens(texts: string[]): Promise<number> {
   });
 }
 
-/** A prompt's tokens counted with the tokenizer (for a call recorded without the provider's figures). */
+/**
+ * A prompt's tokens counted with the tokenizer (for a call recorded without
+ * the provider's figures): each message's content and the tool calls of the
+ * assistant's earlier turns, plus `extra` (the tools' definitions).
+ */
 export async function countPromptTokens(messages: BaseMessage[], extra = ''): Promise<number> {
-  const texts = messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
+  const texts = messages.map((m) => {
+    const content = typeof m.content === 'string' ? m.content : JSON.stringify(m.content);
+    const calls = (m as { tool_calls?: unknown[] }).tool_calls;
+    return calls?.length ? content + JSON.stringify(calls) : content;
+  });
   return (await countTokens([...texts, extra])) + PER_MESSAGE_TOKENS * messages.length + 3;
 }

@@ -4,13 +4,8 @@ import { ChatOpenAI } from '@langchain/openai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config.js';
 import { type ChatCallOptions, ChatModel, type ChatModelRole, type ChatStreamEvent } from './chat-model.js';
-import {
-  countPromptTokens,
-  countTokens,
-  estimatePromptTokens,
-  type MeterReservation,
-  type MeteredUsage,
-} from './llm-meter.js';
+import { CallBill, providerFetch, reachedProvider } from './call-billing.js';
+import { estimatePromptTokens, type MeterReservation } from './llm-meter.js';
 import { LlmException, llmNotConfigured } from './llm.errors.js';
 
 /** First retry after ~250 ms, then ~500 ms, ~1 s…; a provider's Retry-After is honoured up to 10 s. */
@@ -23,6 +18,8 @@ const MAX_RETRY_AFTER_MS = 10_000;
  * retries are off (`maxRetries: 0`): ours retry only 429, 5xx and dropped
  * connections, and only before a stream's first chunk, and tell a timeout
  * (504) from a cancellation (499) because each attempt owns its abort controller.
+ * Every call that reached the provider is billed, whatever ends it (the rule
+ * and its two exceptions are in call-billing.ts).
  */
 @Injectable()
 export class OpenAiChatModel extends ChatModel {
@@ -37,7 +34,8 @@ export class OpenAiChatModel extends ChatModel {
         model: name,
         // A self-hosted endpoint (Ollama, vLLM) may need no key; the client insists on one.
         apiKey: apiKey ?? 'unused',
-        configuration: baseUrl ? { baseURL: baseUrl } : undefined,
+        // providerFetch marks a connection that could not be opened, which billing must tell apart.
+        configuration: { ...(baseUrl ? { baseURL: baseUrl } : {}), fetch: providerFetch },
         temperature: 0,
         // The output side of a call's worst case, which the budget reserves.
         maxTokens: maxOutputTokens,
@@ -61,36 +59,47 @@ export class OpenAiChatModel extends ChatModel {
   async invoke(messages: BaseMessage[], options: ChatCallOptions): Promise<AIMessage> {
     const client = this.clientOrThrow(options.role);
     const reservation = await this.reserve(messages, options);
-    for (let attempt = 0; ; attempt++) {
-      const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
-      try {
-        const message = await client.invoke(messages, {
-          signal: call.signal,
-          ...(options.tools?.length ? { tools: options.tools } : {}),
-        });
-        this.report(options, message, false);
-        await reservation?.settle(await usageOf(message, messages, textOf(message)));
-        return message;
-      } catch (err) {
-        await this.retryOrThrow(err, call, attempt, options).catch(async (final: unknown) => {
-          await reservation?.release();
-          throw final;
-        });
-      } finally {
-        call.dispose();
+    const bill = new CallBill(reservation, messages, options.tools ?? []);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        // Never handed over: a caller already gone costs nothing.
+        if (options.signal?.aborted) throw cancelled();
+        const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
+        bill.startAttempt();
+        try {
+          const message = await client.invoke(messages, {
+            signal: call.signal,
+            ...(options.tools?.length ? { tools: options.tools } : {}),
+          });
+          this.report(options, message, false);
+          await bill.completed(message);
+          return message;
+        } catch (err) {
+          // Cut after sending (our timeout, a disconnect, a dropped connection): owed, retried or not.
+          if (reachedProvider(err)) bill.cut();
+          await this.retryOrThrow(err, call, attempt, options);
+        } finally {
+          call.dispose();
+        }
       }
+    } finally {
+      // Settles what the cut attempts owe, or gives the hold back when none reached the provider.
+      await bill.ended();
     }
   }
 
   async *stream(messages: BaseMessage[], options: ChatCallOptions): AsyncGenerator<ChatStreamEvent> {
     const client = this.clientOrThrow(options.role);
     const reservation = await this.reserve(messages, options);
-    let produced = '';
-    let settled = false;
+    const bill = new CallBill(reservation, messages, options.tools ?? []);
     try {
       for (let attempt = 0; ; attempt++) {
+        if (options.signal?.aborted) throw cancelled();
         const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
+        bill.startAttempt();
         let received = false;
+        /** How the attempt ended, when that is known; none: cut after sending (an error, or the reader left). */
+        let outcome: 'completed' | 'not billed' | undefined;
         try {
           const tools = options.tools?.length ? { tools: options.tools } : {};
           const chunks = await client.stream(messages, { signal: call.signal, ...tools });
@@ -99,27 +108,31 @@ export class OpenAiChatModel extends ChatModel {
             received = true;
             full = full ? full.concat(chunk) : chunk;
             const text = typeof chunk.content === 'string' ? chunk.content : '';
-            produced += text;
+            // Tool-call deltas are output the provider bills too, though the caller sees no token.
+            bill.receive(text + toolCallText(chunk));
             if (text) yield { type: 'token', text };
           }
           // An aborted stream may end quietly: make it an error like the rest.
           call.signal.throwIfAborted();
           const message = toMessage(full ?? new AIMessageChunk({ content: '' }));
           this.report(options, message, true);
-          settled = true;
-          await reservation?.settle(await usageOf(message, messages, produced));
+          outcome = 'completed';
+          await bill.completed(message);
           yield { type: 'message', message };
           return;
         } catch (err) {
+          if (!received && !reachedProvider(err)) outcome = 'not billed';
           // Tokens already went to the caller: a retry would repeat them.
           if (received) throw this.mapError(err, call, attempt, options);
           await this.retryOrThrow(err, call, attempt, options);
         } finally {
+          if (!outcome) bill.cut();
           call.dispose();
         }
       }
     } finally {
-      if (!settled && reservation) await settleCut(reservation, messages, produced);
+      // Settles what the cut attempts owe (prompt and what was received), or gives the hold back.
+      await bill.ended();
     }
   }
 
@@ -234,38 +247,6 @@ class CallSignal {
   }
 }
 
-/** The provider's figures, or (none sent) the tokenizer's count of what went in and came out. */
-async function usageOf(message: AIMessage, messages: BaseMessage[], output: string): Promise<MeteredUsage> {
-  const usage = message.usage_metadata;
-  if (usage) {
-    // A count of zero may arrive as an absent field.
-    return {
-      promptTokens: usage.input_tokens ?? 0,
-      completionTokens: usage.output_tokens ?? 0,
-      estimated: false,
-    };
-  }
-  const calls = message.tool_calls?.length ? JSON.stringify(message.tool_calls) : '';
-  const [promptTokens, completionTokens] = await Promise.all([
-    tokensOr(countPromptTokens(messages), () => estimatePromptTokens(messages)),
-    tokensOr(countTokens([output, calls]), () => estimatePromptTokens([], output + calls)),
-  ]);
-  return { promptTokens, completionTokens, estimated: true };
-}
-
-/** The tokenizer's count, or (its worker failed) the byte estimate: a call is recorded either way. */
-async function tokensOr(count: Promise<number>, estimate: () => number): Promise<number> {
-  try {
-    return await count;
-  } catch {
-    return estimate();
-  }
-}
-
-function textOf(message: AIMessage): string {
-  return typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
-}
-
 const cancelled = () => new LlmException('request_cancelled', 'The request was cancelled by the client');
 
 function statusOf(err: unknown): number | undefined {
@@ -303,20 +284,7 @@ function toMessage(chunk: AIMessageChunk): AIMessage {
   });
 }
 
-/**
- * A stream cut before the provider's usage came (cancelled, dropped, failed,
- * or the caller stopped reading): what was produced is billed by the
- * provider, so it is recorded, as an estimate; nothing produced, nothing billed.
- */
-async function settleCut(
-  reservation: MeterReservation,
-  messages: BaseMessage[],
-  produced: string,
-): Promise<void> {
-  if (!produced) return reservation.release();
-  const [promptTokens, completionTokens] = await Promise.all([
-    tokensOr(countPromptTokens(messages), () => estimatePromptTokens(messages)),
-    tokensOr(countTokens([produced]), () => estimatePromptTokens([], produced)),
-  ]);
-  await reservation.settle({ promptTokens, completionTokens, estimated: true });
+/** A chunk's tool-call deltas (names and argument pieces): received output, billed like text. */
+function toolCallText(chunk: AIMessageChunk): string {
+  return (chunk.tool_call_chunks ?? []).map((c) => (c.name ?? '') + (c.args ?? '')).join('');
 }

@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import type { Tier } from '../tiers/tiers.js';
 import { Embeddings } from './embeddings.js';
 import { AppException } from '../errors/app.exception.js';
+import { providerFetch, reachedProvider } from './call-billing.js';
 import { countTokens, estimatePromptTokens } from './llm-meter.js';
 
 /** LangChain's client, with the provider's usage kept (embedQuery drops it). */
@@ -38,7 +39,8 @@ export class OpenAiEmbeddings extends Embeddings {
       model: embeddingsModel,
       // A self-hosted endpoint (Ollama, vLLM) may need no key; the client insists on one.
       apiKey: apiKey ?? 'unused',
-      configuration: baseUrl ? { baseURL: baseUrl } : undefined,
+      // providerFetch marks a connection that could not be opened (nothing sent, nothing billed).
+      configuration: { ...(baseUrl ? { baseURL: baseUrl } : {}), fetch: providerFetch },
       // Only the text-embedding-3 family can shorten its vectors to a requested size.
       dimensions: embeddingsModel.startsWith('text-embedding-3') ? config.vectorDimensions : undefined,
       timeout: TIMEOUT_MS,
@@ -67,7 +69,14 @@ export class OpenAiEmbeddings extends Embeddings {
           : { promptTokens: reported, completionTokens: 0, estimated: false },
       );
     } catch (err) {
-      await reservation?.release();
+      // Billed like a chat call: a call cut after sending (a timeout, a dropped connection) is owed,
+      // as an estimate; one refused with a status, or never sent, is not (see call-billing.ts).
+      if (reachedProvider(err)) {
+        const promptTokens = await countTokens([text]).catch(() => estimatePromptTokens([], text));
+        await reservation?.settle({ promptTokens, completionTokens: 0, estimated: true });
+      } else {
+        await reservation?.release();
+      }
       throw providerError(err, model);
     }
     const expected = this.config.vectorDimensions;

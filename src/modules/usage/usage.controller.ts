@@ -19,8 +19,10 @@ export class UsageController {
   @ApiOperation({
     summary: "Today's model usage and budget",
     description:
-      'Every model call of the account today (UTC): tokens as the provider reported them, cost, and the ' +
-      "tier's daily budget. Past the budget, chat answers 402 spend_limit_reached until resets_at.",
+      'Every model call of the account today (UTC) that reached the provider, however it ended (completed, ' +
+      'cancelled, client gone, timed out): tokens as the provider reported them, or our estimate when it ' +
+      "reported none (counted in estimated_requests), cost, and the tier's daily budget. Past the budget, " +
+      'chat answers 402 spend_limit_reached until resets_at.',
   })
   @ApiOkResponse({ type: UsageDayDto })
   getUsage(@CurrentUser() user: AuthUser): Promise<UsageDayDto> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Between, type DataSource, MoreThan } from 'typeorm';
+import { type DataSource, MoreThan } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
 import { UsageCall } from './entities/usage-call.entity.js';
 import { UsageDay } from './entities/usage-day.entity.js';
@@ -12,6 +12,8 @@ export interface DayTotals {
   promptTokens: number;
   completionTokens: number;
   costMicroUsd: number;
+  /** Calls of the day recorded with our estimate, not the provider's figures (0 where not read). */
+  estimatedRequests: number;
 }
 
 export interface UserDayTotals extends DayTotals {
@@ -120,11 +122,26 @@ export class UsageRepository {
 
   /** The user's totals for the days from `from` to `to` (inclusive) that have any. */
   async days(userId: string, from: string, to: string): Promise<DayTotals[]> {
-    const rows = await this.dataSource.getRepository(UsageDay).find({
-      where: { userId, day: Between(from, to) },
-      order: { day: 'ASC' },
-    });
-    return rows.map(totalsOf);
+    // The estimated calls are counted from the ledger (on its user-and-day index), so the totals row
+    // keeps the one shape the ledger check compares.
+    const rows = await this.dataSource.query<Array<Record<string, unknown>>>(
+      `SELECT to_char(d.day, 'YYYY-MM-DD') AS day, d.requests, d.prompt_tokens, d.completion_tokens,
+              d.cost_micro_usd,
+              (SELECT count(*) FROM usage_calls c
+                WHERE c.user_id = d.user_id AND c.day = d.day AND c.estimated) AS estimated_requests
+         FROM usage_days d
+        WHERE d.user_id = $1 AND d.day BETWEEN $2::date AND $3::date
+        ORDER BY d.day`,
+      [userId, from, to],
+    );
+    return rows.map((row) => ({
+      day: String(row.day),
+      requests: num(row.requests),
+      promptTokens: num(row.prompt_tokens),
+      completionTokens: num(row.completion_tokens),
+      costMicroUsd: num(row.cost_micro_usd),
+      estimatedRequests: num(row.estimated_requests),
+    }));
   }
 
   /** Every user's totals for one day, the biggest spenders first (ties by user id). */
@@ -170,5 +187,6 @@ function totalsOf(day: UsageDay): DayTotals {
     promptTokens: day.promptTokens,
     completionTokens: day.completionTokens,
     costMicroUsd: day.costMicroUsd,
+    estimatedRequests: 0,
   };
 }

@@ -201,6 +201,7 @@ export class UsageService implements LlmMeter, OnModuleInit {
     return {
       date: t.day,
       requests: t.requests,
+      estimated_requests: t.estimatedRequests,
       prompt_tokens: t.promptTokens,
       completion_tokens: t.completionTokens,
       cost_usd: usd(t.costMicroUsd),
@@ -236,4 +237,5 @@ const emptyDay = (day: string): DayTotals => ({
   promptTokens: 0,
   completionTokens: 0,
   costMicroUsd: 0,
+  estimatedRequests: 0,
 });

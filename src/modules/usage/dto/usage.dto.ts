@@ -26,6 +26,16 @@ export class UsageDayDto {
   @ApiProperty({ description: 'Model calls (router, agents, synthesis, embeddings)', example: 12 })
   requests!: number;
 
+  @ApiProperty({
+    description:
+      'Of those, calls whose tokens are our estimate, not the provider’s figures: calls cut before the ' +
+      'provider reported usage (cancelled, client gone, timed out, connection dropped) or a provider that ' +
+      'reports none. The prompt is counted with the tokenizer as sent, the completion from what was ' +
+      'received (text and tool-call arguments).',
+    example: 1,
+  })
+  estimated_requests!: number;
+
   @ApiProperty({ example: 18234 })
   prompt_tokens!: number;
 
