@@ -121,12 +121,67 @@ describe('secrets check', () => {
     ]);
   });
 
-  it('skips binary files and files over 1 MiB, and passes clean code', async () => {
-    const binary = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]), Buffer.from(githubToken)]);
-    const big = `${'// filler line of an ordinary bundle\n'.repeat(30_000)}const t = '${githubToken}';\n`;
+  it('finds a key behind a NUL byte (a binary file), placed by its byte offset', async () => {
+    const behindNul = Buffer.concat([Buffer.from([0]), Buffer.from(`${awsKeyId}\n`)]);
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]),
+      Buffer.alloc(500, 0xff),
+      Buffer.from(`tEXtComment\0${githubToken}`),
+      Buffer.alloc(100),
+    ]);
     const results = await secretResults([
-      { name: 'icon.png', content: binary },
+      { name: 'data.bin', content: behindNul },
+      { name: 'icon.png', content: png },
+    ]);
+    expect(results.map(({ code, file, line, message }) => ({ code, file, line, message }))).toEqual([
+      {
+        code: 'secret_detected',
+        file: 'data.bin',
+        line: undefined,
+        message:
+          'possible secret: AWS access key id (rule @secretlint/secretlint-rule-aws) at byte 1 of this binary file; remove it and rotate it',
+      },
+      {
+        code: 'secret_detected',
+        file: 'icon.png',
+        line: undefined,
+        message:
+          'possible secret: GitHub token (rule @secretlint/secretlint-rule-github) at byte 524 of this binary file; remove it and rotate it',
+      },
+    ]);
+  });
+
+  it('finds a key at the end of a 2 MiB file, and in a UTF-16 one', async () => {
+    const filler = '// filler line of an ordinary bundle\n';
+    const lines = Math.ceil((2 * 1024 * 1024) / filler.length);
+    const big = `${filler.repeat(lines)}const t = '${githubToken}';\n`;
+    expect(big.length).toBeGreaterThan(2 * 1024 * 1024);
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`key = "${awsKeyId}"\r\n`, 'utf16le'),
+    ]);
+    const results = await secretResults([
       { name: 'dist/bundle.js', content: big },
+      { name: 'settings.ini', content: utf16 },
+    ]);
+    expect(results.map(({ code, file, line }) => ({ code, file, line }))).toEqual([
+      { code: 'secret_detected', file: 'dist/bundle.js', line: lines + 1 },
+      { code: 'secret_detected', file: 'settings.ini', line: 1 },
+    ]);
+  });
+
+  it('passes clean code and binaries without secrets (the entropy rule reads text only)', async () => {
+    const noise = Buffer.alloc(64 * 1024);
+    let seed = 7;
+    for (let index = 0; index < noise.length; index++)
+      noise[index] = (seed = (seed * 1103515245 + 12345) % 2 ** 31) >>> 16;
+    noise[0] = 0;
+    const results = await secretResults([
+      {
+        name: 'icon.png',
+        content: Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]), Buffer.alloc(4096, 0x41)]),
+      },
+      { name: 'noise.bin', content: noise },
       { name: 'index.js', content: 'export function activate(context) {\n  context.log("hi");\n}\n' },
     ]);
     expect(results).toEqual([

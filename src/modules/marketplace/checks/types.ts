@@ -88,10 +88,12 @@ export interface PackageFile {
   content: Buffer;
 }
 
-/** A text file handed to the secret scanners. */
+/** A file as the secret scanners read it. */
 export interface TextFile {
   name: string;
   text: string;
+  /** A binary file, read one character per byte (Latin-1): findings are placed by offset, not line. */
+  binary?: boolean;
 }
 
 /** A secret scanner's finding: which rule, what it found (never the text itself) and where. */
@@ -101,6 +103,8 @@ export interface SecretFinding {
   line: number;
   /** The last line, when the finding spans several (a private key block). */
   endLine?: number;
+  /** Where it starts, in characters from the start of the text (bytes, for a binary file). */
+  offset?: number;
 }
 
 /**
