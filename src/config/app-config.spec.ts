@@ -93,6 +93,21 @@ describe('loadConfig', () => {
     ).toBe(true);
   });
 
+  it('applies ADMIN_EMAILS in dev only: in prod the list is empty and flagged as ignored', () => {
+    const dev = loadConfig({ DATA_DIR: dataDir, ADMIN_EMAILS: 'boss@example.com' });
+    expect(dev.adminEmails).toEqual(['boss@example.com']);
+    expect(dev.adminEmailsIgnored).toBe(false);
+    const prod = loadConfig({
+      DATA_DIR: dataDir,
+      ENV: 'prod',
+      JWT_SECRET: 's'.repeat(32),
+      PUBLIC_URL: 'https://api.example.com',
+      ADMIN_EMAILS: 'boss@example.com',
+    });
+    expect(prod.adminEmails).toEqual([]);
+    expect(prod.adminEmailsIgnored).toBe(true);
+  });
+
   it('in dev, generates a JWT secret once and keeps it in DATA_DIR (owner-only)', () => {
     const first = loadConfig({ DATA_DIR: dataDir }).jwt.secret;
     const second = loadConfig({ DATA_DIR: dataDir }).jwt.secret;

@@ -72,7 +72,10 @@ export class AppConfig {
   /** Largest encrypted blob of one vector item (they live in the database, beside their vectors). */
   readonly vectorMaxBlobBytes: number;
   readonly corsOrigins: string[];
+  /** ADMIN_EMAILS with ENV=dev; always empty in prod, where only an operator grants the role. */
   readonly adminEmails: string[];
+  /** ADMIN_EMAILS was set with ENV=prod: ignored, which the app warns about at start. */
+  readonly adminEmailsIgnored: boolean;
   readonly defaultTier: Tier;
   readonly trustProxy: boolean | number | string[];
   readonly logLevel: LogLevel;
@@ -150,7 +153,9 @@ export class AppConfig {
     this.vectorDimensions = env.VECTOR_DIMENSIONS;
     this.vectorMaxBlobBytes = env.VECTOR_MAX_BLOB_BYTES;
     this.corsOrigins = env.CORS_ORIGINS;
-    this.adminEmails = env.ADMIN_EMAILS.map((e) => e.toLowerCase());
+    // An email is no proof of who registered it: outside dev, a list of addresses must not make admins.
+    this.adminEmails = this.env === 'dev' ? env.ADMIN_EMAILS.map((e) => e.toLowerCase()) : [];
+    this.adminEmailsIgnored = this.env !== 'dev' && env.ADMIN_EMAILS.length > 0;
     this.defaultTier = env.DEFAULT_TIER;
     this.trustProxy = env.TRUST_PROXY;
     this.logLevel = env.LOG_LEVEL;

@@ -254,6 +254,8 @@ export const envSchema = z.object({
   VECTOR_DIMENSIONS: int(1536, 1, 2000),
   VECTOR_MAX_BLOB_BYTES: int(32 * 1024, 1, 1024 * 1024),
   CORS_ORIGINS: list('app://.,http://localhost:3000,http://localhost:5173'),
+  // Accounts that are admins, with ENV=dev only (in prod: ignored, with a warning at start; an
+  // operator grants the role with `npm run admin:grant`).
   ADMIN_EMAILS: list(''),
   DEFAULT_TIER: z.preprocess(
     (v) => (emptyToUndefined(v) as string | undefined)?.toLowerCase() ?? 'free',

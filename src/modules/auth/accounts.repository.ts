@@ -59,6 +59,11 @@ export class AccountsRepository {
     return manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
+  /** The user with this (normalised) email, locked for the rest of `manager`'s transaction; null when none. */
+  async lockByEmail(manager: EntityManager, email: string): Promise<User | null> {
+    return manager.findOne(User, { where: { email }, lock: { mode: 'pessimistic_write' } });
+  }
+
   async save(manager: EntityManager, user: User): Promise<void> {
     await manager.save(user);
   }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { effectiveTier, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -25,7 +25,9 @@ export interface TierChange {
  * override, else a live subscription's tier, else the default).
  */
 @Injectable()
-export class AccountsService {
+export class AccountsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Auth');
+
   constructor(
     private readonly accounts: AccountsRepository,
     private readonly sessions: SessionsRepository,
@@ -33,6 +35,14 @@ export class AccountsService {
     private readonly audit: AuditService,
     private readonly config: AppConfig,
   ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.adminEmailsIgnored) return;
+    this.logger.warn(
+      'ADMIN_EMAILS is ignored with ENV=prod (an email is no proof of who registered it): ' +
+        'grant the admin role with `npm run admin:grant -- EMAIL`',
+    );
+  }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.accounts.transaction(work);
@@ -98,6 +108,10 @@ export class AccountsService {
     return this.accounts.lockById(manager, id);
   }
 
+  lockUserByEmail(manager: EntityManager, email: string): Promise<User | null> {
+    return this.accounts.lockByEmail(manager, email);
+  }
+
   /** Saves what an admin changed; disabling also ends every session and API key of the user. */
   async saveUser(manager: EntityManager, user: User, disabledNow: boolean): Promise<void> {
     await this.accounts.save(manager, user);
@@ -106,7 +120,7 @@ export class AccountsService {
     await this.apiKeys.revokeAllOfUser(manager, user.id);
   }
 
-  /** The role a user acts with: stored admins and the ADMIN_EMAILS accounts are admins. */
+  /** The role a user acts with: stored admins, and in dev the ADMIN_EMAILS accounts, are admins. */
   roleOf(user: { role: Role; email: string }): Role {
     return user.role === 'admin' || this.config.adminEmails.includes(user.email) ? 'admin' : 'user';
   }
