@@ -1,31 +1,48 @@
 /**
  * Output sanitizer: whatever the model says, no server prompt, canary token or
  * reasoning block reaches a client. Pure logic (no Nest), so the same code
- * serves REST bodies and every chunk of every stream.
+ * serves REST bodies, action data and every chunk of every stream.
+ *
+ * Everything is matched on the normalised view of the text
+ * (sanitizer-normalise.ts: NFKC, invisible characters dropped, case and
+ * diacritics folded, TR39 look-alikes mapped to one skeleton, spaced-out
+ * letters collapsed) and redacted in the original, at the span the match
+ * came from.
  *
  * - Prompt passages are found on word n-grams: the protected texts (system
  *   prompts, router prompt, templates, tool descriptions and schemas) are cut
- *   into every run of N consecutive words, lowercased and Unicode-normalised,
- *   so a repeat with other whitespace, case or punctuation between the words
- *   is still found. A word is letters, digits and combining marks: `_` and `-`
- *   separate words, so `due_date`, `due-date` and "due date" read alike. Every
- *   run of the output that matches is redacted; runs that overlap merge into
- *   one redaction.
+ *   into every run of N consecutive words of their view, so a repeat with other
+ *   whitespace, case, punctuation, invisible characters, look-alike letters or
+ *   letter spacing between or inside the words is still found. A word is
+ *   letters, digits and marks: `_` and `-` separate words, so `due_date`,
+ *   `due-date` and "due date" read alike. Every run of the output that matches
+ *   is redacted; runs that overlap merge into one redaction.
  * - Canary tokens (one per deployment, planted in every system prompt) are
- *   redacted wherever they appear, in any case.
+ *   redacted wherever their letters and digits appear in a row of the view,
+ *   whatever separates them ("cnry-9f3b…", "c n r y 9 f…").
  * - Reasoning blocks (`<think>…</think>`, `[INST]…[/INST]`), and an opened
  *   block that never closes, are redacted whole.
  *
  * On streams the sanitizer holds back a bounded tail (the last N-1 words, a
- * word still arriving, an opened reasoning block) so a passage split across
- * chunks is caught before any of it is sent. A redaction the bound forces out
- * before it has ended reads as one `[REDACTED]` all the same: a stream says
- * exactly what the whole text says.
+ * word or spaced-out run still arriving, the start of a canary, an opened
+ * reasoning block) so a passage split across chunks is caught before any of it
+ * is sent. A redaction the bound forces out before it has ended reads as one
+ * `[REDACTED]` all the same: a stream says exactly what the whole text says.
  *
- * Offsets are UTF-16 code units of the original text. Tags and canaries are
- * searched in a case fold that keeps every character's length (`foldCase`),
- * so what is found there is cut from the original at the same place.
+ * Offsets are UTF-16 code units of the original text.
  */
+
+import {
+  endAfter,
+  type MatchView,
+  normalise,
+  startBefore,
+  viewIndexAt,
+  type ViewWord,
+  viewWords,
+  Vocabulary,
+  WORD,
+} from './sanitizer-normalise.js';
 
 export const REDACTED = '[REDACTED]';
 /** Words per prompt n-gram unless `SanitizerOptions.ngram` says otherwise: the shortest passage redacted. */
@@ -41,12 +58,12 @@ export interface SanitizerOptions {
   maxHold?: number;
 }
 
-/** Letters, digits and combining marks (so a decomposed "é" stays in its word); anything else separates. */
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
-const BLOCKS: ReadonlyArray<{ open: string; close: string }> = [
+const BLOCK_TAGS: ReadonlyArray<{ open: string; close: string }> = [
   { open: '<think>', close: '</think>' },
-  { open: '[inst]', close: '[/inst]' },
+  { open: '[INST]', close: '[/INST]' },
 ];
+/** The tags as the view reads them. */
+const BLOCKS = BLOCK_TAGS.map((b) => ({ open: normalise(b.open).text, close: normalise(b.close).text }));
 const LONGEST_TAG = Math.max(...BLOCKS.flatMap((b) => [b.open.length, b.close.length]));
 
 interface Span {
@@ -55,63 +72,19 @@ interface Span {
   kind: RedactionKind;
 }
 
-interface Word {
-  start: number;
-  end: number;
-  norm: string;
-}
-
-function words(text: string): Word[] {
-  const out: Word[] = [];
-  for (const m of text.matchAll(WORD)) {
-    const nfkc = m[0].normalize('NFKC');
-    const lower = nfkc.toLowerCase();
-    // "İ" reads as "i" here too (an "İ" for "I" still matches); the common case pays one comparison.
-    const norm = lower.length === nfkc.length ? lower : foldCase(nfkc);
-    out.push({ start: m.index, end: m.index + m[0].length, norm });
-  }
-  return out;
-}
-
-/** Characters `toLowerCase` may change (ASCII other than A-Z never changes). */
-const CASED = /[A-Z\u0080-\u{10FFFF}]/gu;
-
-function foldChar(ch: string): string {
-  const lower = ch.toLowerCase();
-  if (lower.length === ch.length) return lower;
-  // "İ" lowercases to "i" + U+0307 (two code units): its first character alone keeps the length.
-  const first = String.fromCodePoint(lower.codePointAt(0)!);
-  return first.length === ch.length ? first : ch;
-}
-
-/**
- * Lowercase that keeps every character's length in UTF-16 code units, so an
- * offset found in the fold cuts the original at the same place.
- * `toLowerCase` does not: "İ" (U+0130) becomes two code units, and every
- * offset after it would be one too far. No character lowercases to fewer
- * code units (sanitizer.spec.ts checks all of Unicode), so the same length
- * means nothing grew; otherwise (a character a later Unicode adds) each
- * character is folded on its own.
- */
-export function foldCase(text: string): string {
-  const lower = text.toLowerCase();
-  if (lower.length === text.length) return lower;
-  // "İ" is the one character that grows today: drop the U+0307 each one gained after its "i".
-  let out = '';
-  let from = 0;
-  let shift = 0;
-  for (let at = text.indexOf('\u0130'); at >= 0; at = text.indexOf('\u0130', at + 1)) {
-    out += lower.slice(from + shift, at + shift + 1);
-    shift += 1;
-    from = at + 1;
-  }
-  out += lower.slice(from + shift);
-  // Anything else that grew (a later Unicode): fold character by character.
-  return out.length === text.length ? out : text.replace(CASED, foldChar);
-}
-
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
+
+/** The letters and digits of a view in a row (what a canary is looked for in), each with its view index. */
+function lettersOf(view: MatchView): { letters: string; at: number[] } {
+  let letters = '';
+  const at: number[] = [];
+  for (const m of view.text.matchAll(WORD)) {
+    letters += m[0];
+    for (let k = 0; k < m[0].length; k++) at.push(m.index + k);
+  }
+  return { letters, at };
+}
 
 export function emptyCounts(): RedactionCounts {
   return { prompt: 0, canary: 0, reasoning: 0 };
@@ -121,6 +94,8 @@ export class Sanitizer {
   private readonly n: number;
   readonly maxHold: number;
   private readonly grams = new Set<string>();
+  private readonly vocabulary = new Vocabulary();
+  /** Each canary's letters and digits as the view reads them. */
   private readonly canaries: string[];
 
   constructor(
@@ -130,22 +105,19 @@ export class Sanitizer {
   ) {
     this.n = options.ngram ?? DEFAULT_NGRAM;
     this.maxHold = options.maxHold ?? 2048;
-    for (const text of protectedTexts) {
-      const w = words(text).map((x) => x.norm);
+    const views = protectedTexts.map((text) => normalise(text));
+    // Every word first: a spaced-out run in a protected text is split on the same vocabulary as in output.
+    for (const view of views) for (const m of view.text.matchAll(WORD)) this.vocabulary.add(m[0]);
+    for (const view of views) {
+      const w = viewWords(view, this.vocabulary, true).map((x) => x.norm);
       for (let i = 0; i + this.n <= w.length; i++) this.grams.add(w.slice(i, i + this.n).join(' '));
     }
-    this.canaries = canaries.filter((c) => c.length > 0).map(foldCase);
+    this.canaries = canaries.map((c) => lettersOf(normalise(c)).letters).filter((c) => c.length > 0);
   }
 
   /** How many distinct protected n-grams are known (for start-up logs and tests). */
   get size(): number {
     return this.grams.size;
-  }
-
-  /** Where the last N-1 words of `sent` start: the context a stream keeps for matching. */
-  contextStart(sent: string): number {
-    const all = words(sent);
-    return all.length >= this.n - 1 ? (all[all.length - (this.n - 1)]?.start ?? sent.length) : 0;
   }
 
   /** Sanitizes a whole text (a REST body's strings). */
@@ -169,6 +141,8 @@ export class Sanitizer {
    * never rendered again). `continuing`: what was sent last is a redaction
    * reaching `skip`; a redaction that goes on from there adds no second
    * marker. `endsRedacted` says the same of this call's end, for the next.
+   * `contextStart`: where the context for the next call starts (the last N-1
+   * words before `consumed`, from the start of a spaced-out run they are in).
    */
   scan(
     buffer: string,
@@ -176,63 +150,79 @@ export class Sanitizer {
     counts: RedactionCounts,
     skip = 0,
     continuing = false,
-  ): { output: string; consumed: number; endsRedacted: boolean } {
-    const lower = foldCase(buffer);
+  ): { output: string; consumed: number; endsRedacted: boolean; contextStart: number } {
     // A chunk may end between the two halves of a surrogate pair: the half that came waits for the other.
     const edge =
       !final && isHighSurrogate(buffer.charCodeAt(buffer.length - 1)) ? buffer.length - 1 : buffer.length;
+    const view = normalise(buffer, edge);
+    const text = view.text;
+    /** Original offset where view unit `v` starts (the end of the view: the edge). */
+    const orig = (v: number): number => (v < text.length ? view.from[v] : edge);
+    const origEnd = (v: number): number => view.to[v - 1];
     const spans: Span[] = [];
     let cut = edge;
     let openAt = -1;
 
     // Reasoning blocks; an unclosed one runs to the end (final) or holds everything from it.
-    let from = skip;
+    let from = viewIndexAt(view, skip);
     for (;;) {
       let next: { at: number; block: (typeof BLOCKS)[number] } | undefined;
       for (const block of BLOCKS) {
-        const at = lower.indexOf(block.open, from);
+        const at = text.indexOf(block.open, from);
         if (at >= 0 && (!next || at < next.at)) next = { at, block };
       }
       if (!next) break;
-      const close = lower.indexOf(next.block.close, next.at + next.block.open.length);
+      const close = text.indexOf(next.block.close, next.at + next.block.open.length);
       if (close < 0) {
-        if (final) spans.push({ start: next.at, end: buffer.length, kind: 'reasoning' });
+        if (final) spans.push({ start: orig(next.at), end: buffer.length, kind: 'reasoning' });
         else {
-          cut = Math.min(cut, next.at);
-          openAt = next.at;
+          cut = Math.min(cut, orig(next.at));
+          openAt = orig(next.at);
         }
         break;
       }
       const end = close + next.block.close.length;
-      spans.push({ start: next.at, end, kind: 'reasoning' });
+      spans.push({ start: orig(next.at), end: origEnd(end), kind: 'reasoning' });
       from = end;
     }
     if (!final) {
       // A tag still arriving ("<thi"): hold from its first character.
-      const tail = lower.slice(Math.max(0, buffer.length - LONGEST_TAG + 1));
-      for (let i = 0; i < tail.length; i++) {
-        const rest = tail.slice(i);
+      const tailStart = Math.max(0, text.length - LONGEST_TAG + 1);
+      for (let i = tailStart; i < text.length; i++) {
+        const rest = text.slice(i);
         if (BLOCKS.some((b) => b.open.startsWith(rest))) {
-          cut = Math.min(cut, buffer.length - tail.length + i);
+          cut = Math.min(cut, orig(i));
           break;
         }
       }
     }
 
-    for (const canary of this.canaries) {
-      for (let at = lower.indexOf(canary, skip); at >= 0; at = lower.indexOf(canary, at + canary.length)) {
-        spans.push({ start: at, end: at + canary.length, kind: 'canary' });
+    // Canaries: in the letters and digits of the view, whatever separates them.
+    if (this.canaries.length > 0) {
+      const { letters, at } = lettersOf(view);
+      for (const canary of this.canaries) {
+        for (let k = letters.indexOf(canary); k >= 0; k = letters.indexOf(canary, k + canary.length)) {
+          spans.push({ start: orig(at[k]), end: origEnd(at[k + canary.length - 1] + 1), kind: 'canary' });
+        }
+        if (!final) {
+          // The letters so far may end in the start of a canary: hold from there.
+          for (let len = Math.min(canary.length - 1, letters.length); len > 0; len--) {
+            if (letters.endsWith(canary.slice(0, len))) {
+              cut = Math.min(cut, orig(at[letters.length - len]));
+              break;
+            }
+          }
+        }
       }
     }
 
-    const all = words(buffer);
-    // The last word may still be growing unless the stream is over.
-    const complete = !final && all.length && all[all.length - 1].end >= edge ? all.slice(0, -1) : all;
+    const all = viewWords(view, this.vocabulary, final);
+    // A word (or spaced-out run) that may still grow is not matched yet.
+    const open = all.findIndex((w) => w.open);
+    const complete = open < 0 ? all : all.slice(0, open);
     for (let i = 0; i + this.n <= complete.length; i++) {
-      const gram = complete
-        .slice(i, i + this.n)
-        .map((w) => w.norm)
-        .join(' ');
+      let gram = complete[i].norm;
+      for (let k = i + 1; k < i + this.n; k++) gram += ' ' + complete[k].norm;
       if (this.grams.has(gram)) {
         spans.push({ start: complete[i].start, end: complete[i + this.n - 1].end, kind: 'prompt' });
       }
@@ -242,11 +232,18 @@ export class Sanitizer {
       const keepWords = this.n - 1;
       const holdWord = complete.length >= keepWords ? complete[complete.length - keepWords] : complete[0];
       if (keepWords > 0 && holdWord) cut = Math.min(cut, holdWord.start);
-      if (complete.length < all.length) cut = Math.min(cut, all[all.length - 1].start);
+      if (open >= 0) cut = Math.min(cut, all[open].runStart ?? all[open].start);
+      // Invisible characters in front of what is held wait with it (a redaction of it would take them).
+      cut = startBefore(buffer, cut, skip);
       // Bounded: never hold more than maxHold characters (an open reasoning block is compacted instead).
       if (openAt < 0 && buffer.length - cut > this.maxHold) cut = buffer.length - this.maxHold;
     }
 
+    // A redaction takes the invisible characters around it, and the marks after it, with it.
+    for (const span of spans) {
+      span.start = startBefore(buffer, span.start);
+      span.end = endAfter(buffer, span.end, edge);
+    }
     const merged = mergeSpans(spans);
     // Never cut inside a redaction: hold it whole while it may still grow (a
     // passage repeated at length is one run of overlapping n-grams), unless
@@ -277,7 +274,25 @@ export class Sanitizer {
       pos = span.end;
     }
     output += buffer.slice(pos, cut);
-    return { output, consumed: cut, endsRedacted: cut > skip ? pos === cut : continuing };
+    return {
+      output,
+      consumed: cut,
+      endsRedacted: cut > skip ? pos === cut : continuing,
+      contextStart: this.contextStart(all, cut),
+    };
+  }
+
+  /** Where the last N-1 words before `consumed` start: the context a stream keeps for matching. */
+  private contextStart(all: readonly ViewWord[], consumed: number): number {
+    let last = all.length;
+    while (last > 0 && all[last - 1].start >= consumed) last--;
+    if (this.n - 1 <= 0) return consumed;
+    if (last < this.n - 1) return 0;
+    const word = all[last - (this.n - 1)];
+    // From the start of a spaced-out run it belongs to, so the run reads the same next time (within the bound).
+    const start =
+      word.runStart !== undefined && consumed - word.runStart <= this.maxHold ? word.runStart : word.start;
+    return Math.min(start, consumed);
   }
 }
 
@@ -293,6 +308,9 @@ function mergeSpans(spans: Span[]): Span[] {
   return out;
 }
 
+/** Original characters kept at the end of a compacted open block: its close tag, invisible characters between its letters and all. */
+const BLOCK_TAIL = 4 * LONGEST_TAG;
+
 /**
  * A held-back reasoning block that has not closed yet is redacted whole once it
  * does, so its middle need not be kept: the open tag and a tail long enough to
@@ -300,12 +318,12 @@ function mergeSpans(spans: Span[]): Span[] {
  */
 function compactOpenBlock(buffer: string, maxHold: number): string {
   if (buffer.length <= maxHold) return buffer;
-  const lower = foldCase(buffer);
+  const view = normalise(buffer);
   for (const block of BLOCKS) {
-    const at = lower.indexOf(block.open);
-    if (at >= 0 && !lower.includes(block.close, at)) {
-      const keep = at + block.open.length;
-      return buffer.slice(0, keep) + buffer.slice(Math.max(keep, buffer.length - LONGEST_TAG));
+    const at = view.text.indexOf(block.open);
+    if (at >= 0 && !view.text.includes(block.close, at)) {
+      const keep = view.to[at + block.open.length - 1];
+      return buffer.slice(0, keep) + buffer.slice(Math.max(keep, buffer.length - BLOCK_TAIL));
     }
   }
   return buffer;
@@ -344,14 +362,14 @@ export class StreamSanitizer {
 
   private take(final: boolean): string {
     const text = this.context + this.buffer;
-    const { output, consumed, endsRedacted } = this.sanitizer.scan(
+    const { output, consumed, endsRedacted, contextStart } = this.sanitizer.scan(
       text,
       final,
       this.counts,
       this.context.length,
       this.lastRedacted,
     );
-    this.context = text.slice(this.sanitizer.contextStart(text.slice(0, consumed)), consumed);
+    this.context = text.slice(contextStart, consumed);
     this.buffer = compactOpenBlock(text.slice(consumed), this.sanitizer.maxHold);
     this.lastRedacted = endsRedacted;
     return output;
