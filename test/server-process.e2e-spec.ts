@@ -122,10 +122,11 @@ describe('server process with a bad configuration', () => {
     expect(lines[0]).not.toContain('mysql://nope');
   });
 
-  it('refuses ENV=prod without JWT_SECRET and rejects a short one without printing it', async () => {
+  it('refuses ENV=prod without JWT_SECRET or PUBLIC_URL and rejects a short secret without printing it', async () => {
     const missing = await spawnServer({ ENV: 'prod', DATA_DIR: tmpdir() });
     expect(await missing.exited).toBe(1);
     expect(missing.stderr()).toContain('JWT_SECRET is required when ENV=prod');
+    expect(missing.stderr()).toContain('PUBLIC_URL is required when ENV=prod');
 
     const short = await spawnServer({ ENV: 'prod', JWT_SECRET: 'short-secret-value', DATA_DIR: tmpdir() });
     expect(await short.exited).toBe(1);

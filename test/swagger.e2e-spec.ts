@@ -256,7 +256,7 @@ function run(file: string, args: string[]): Promise<{ status: number; stdout: st
 }
 
 describe('Swagger in production', () => {
-  const prodEnv = { ENV: 'prod', JWT_SECRET: 'x'.repeat(40) };
+  const prodEnv = { ENV: 'prod', JWT_SECRET: 'x'.repeat(40), PUBLIC_URL: 'https://api.example.test' };
 
   // Two app starts on fresh databases: on a loaded CI machine that takes more than Jest's 60 s default.
   it('is hidden unless SWAGGER_ENABLED=true', async () => {

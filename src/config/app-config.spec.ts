@@ -77,20 +77,41 @@ describe('loadConfig', () => {
   });
 
   it('requires a JWT_SECRET of 32+ characters in prod and never echoes values', () => {
-    expect(problemsOf({ ENV: 'prod' })).toEqual([
+    const publicUrl = { PUBLIC_URL: 'https://api.example.com' };
+    expect(problemsOf({ ENV: 'prod', ...publicUrl })).toEqual([
       'JWT_SECRET is required when ENV=prod (a random string of at least 32 characters)',
     ]);
-    const problems = problemsOf({ ENV: 'prod', JWT_SECRET: 'too-short-to-be-safe' });
+    const problems = problemsOf({ ENV: 'prod', JWT_SECRET: 'too-short-to-be-safe', ...publicUrl });
     expect(problems).toEqual(['JWT_SECRET must be at least 32 characters']);
     expect(problems.join(' ')).not.toContain('too-short-to-be-safe');
 
-    const prod = loadConfig({ DATA_DIR: dataDir, ENV: 'prod', JWT_SECRET: 's'.repeat(32) });
+    const prod = loadConfig({ DATA_DIR: dataDir, ENV: 'prod', JWT_SECRET: 's'.repeat(32), ...publicUrl });
     expect(prod.jwt.secret).toBe('s'.repeat(32));
     expect(prod.swaggerEnabled).toBe(false);
     expect(
-      loadConfig({ DATA_DIR: dataDir, ENV: 'prod', JWT_SECRET: 's'.repeat(32), SWAGGER_ENABLED: 'true' })
-        .swaggerEnabled,
+      loadConfig({
+        DATA_DIR: dataDir,
+        ENV: 'prod',
+        JWT_SECRET: 's'.repeat(32),
+        SWAGGER_ENABLED: 'true',
+        ...publicUrl,
+      }).swaggerEnabled,
     ).toBe(true);
+  });
+
+  it('requires PUBLIC_URL in prod, an http(s) URL, kept without its trailing slash', () => {
+    const prod = { ENV: 'prod', JWT_SECRET: 's'.repeat(32) };
+    expect(problemsOf(prod)).toEqual([
+      "PUBLIC_URL is required when ENV=prod (the API's public origin, e.g. https://api.example.com: " +
+        "links given to clients are built on it, never on a request's Host)",
+    ]);
+    expect(problemsOf({ ...prod, PUBLIC_URL: 'ftp://api.example.com' })).toEqual([
+      'PUBLIC_URL must be a URL with scheme http or https',
+    ]);
+    expect(loadConfig({ DATA_DIR: dataDir, ...prod, PUBLIC_URL: 'https://api.example.com/' }).publicUrl).toBe(
+      'https://api.example.com',
+    );
+    expect(loadConfig({ DATA_DIR: dataDir }).publicUrl).toBeUndefined();
   });
 
   it('applies ADMIN_EMAILS in dev only: in prod the list is empty and flagged as ignored', () => {

@@ -91,7 +91,7 @@ export class AppConfig {
   readonly backupKeep: number;
   /** Sweep of blobs no row references and of interrupted writes' leftovers (0 ms interval: never by itself). */
   readonly blobSweep: { intervalMs: number; graceMs: number };
-  /** Origin of absolute URLs given to clients; undefined: each request's own. */
+  /** Origin of absolute URLs given to clients (never a request's Host); undefined only in dev: the listen address. */
   readonly publicUrl: string | undefined;
   readonly pluginChecksTimeoutMs: number;
   /** GET /metrics: on its own port, or on the public API behind a bearer token; off when neither. */
@@ -213,6 +213,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const envName = env?.ENV ?? (source.ENV?.trim() || 'dev');
   if (envName === 'prod' && !source.JWT_SECRET?.trim()) {
     problems.push('JWT_SECRET is required when ENV=prod (a random string of at least 32 characters)');
+  }
+  if (envName === 'prod' && !source.PUBLIC_URL?.trim()) {
+    problems.push(
+      "PUBLIC_URL is required when ENV=prod (the API's public origin, e.g. https://api.example.com: " +
+        "links given to clients are built on it, never on a request's Host)",
+    );
   }
   if (env && env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push(

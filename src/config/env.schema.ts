@@ -279,7 +279,8 @@ export const envSchema = z.object({
   // may be a write in flight on some instance).
   BLOB_SWEEP_GRACE_MS: int(6 * 3_600_000, 0, 30 * 24 * 3_600_000),
   // The API's public origin, for absolute URLs given to clients (plugin downloads with the files
-  // driver); unset: taken from each request (its Host, and X-Forwarded-* behind a trusted proxy).
+  // driver); never taken from a request's Host. Required when ENV=prod; unset in dev: the address
+  // the server listens on (http://localhost:PORT on a wildcard address).
   PUBLIC_URL: url(['http:', 'https:']),
   // The deadline of a plugin submission's automated checks, counted from when a worker thread takes
   // them; past it the submission is `checks_errored` (never passed), and a worker still busy a second

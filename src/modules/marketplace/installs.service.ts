@@ -35,12 +35,7 @@ export class InstallsService {
     private readonly purchases: PurchasesService,
   ) {}
 
-  async install(
-    user: AuthUser,
-    pluginId: string,
-    dto: InstallPluginDto,
-    requestOrigin: string,
-  ): Promise<InstallResultDto> {
+  async install(user: AuthUser, pluginId: string, dto: InstallPluginDto): Promise<InstallResultDto> {
     if (dto.plugin_id !== undefined && dto.plugin_id !== pluginId) {
       throw new MarketplaceException(
         'validation_failed',
@@ -51,11 +46,7 @@ export class InstallsService {
     if (plugin.price_cents > 0) await this.purchases.ensurePurchased(user, plugin);
     const signature = plugin.signature ?? (await this.signLive(plugin));
     await this.installs.install(user.id, plugin.id);
-    const link = await this.downloads.linkFor(
-      { id: plugin.version_id, blobKey: plugin.blob_key },
-      user.id,
-      requestOrigin,
-    );
+    const link = await this.downloads.linkFor({ id: plugin.version_id, blobKey: plugin.blob_key }, user.id);
     return { ok: true, version: plugin.version, ...link, sha256: plugin.sha256, signature };
   }
 

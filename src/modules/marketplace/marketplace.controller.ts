@@ -8,7 +8,6 @@ import {
   ParseUUIDPipe,
   Post,
   Query,
-  Req,
   Res,
 } from '@nestjs/common';
 import {
@@ -20,7 +19,7 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { RequireFeature } from '../../common/decorators/access.decorators.js';
@@ -75,8 +74,6 @@ const CHECKS_BUSY = {
   status: 503,
   description: 'Too many submissions being checked (service_unavailable); retry after Retry-After seconds',
 } as const;
-
-const originOf = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
 /** Static paths come before `:id`, which would match them. */
 @ApiTags('marketplace')
@@ -282,9 +279,8 @@ export class MarketplaceController {
     @CurrentUser() user: AuthUser,
     @Param() { id }: PluginIdParam,
     @Body() dto: InstallPluginDto,
-    @Req() req: Request,
   ): Promise<InstallResultDto> {
-    return this.installs.install(user, id, dto, originOf(req));
+    return this.installs.install(user, id, dto);
   }
 
   @Delete(':id/install')

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Server } from 'node:net';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { DeploymentSecretsRepository } from '../../common/secrets/deployment-secrets.repository.js';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
@@ -34,22 +36,21 @@ export class PluginDownloadsService {
     private readonly blobs: BlobStore,
     private readonly secrets: DeploymentSecretsRepository,
     private readonly config: AppConfig,
+    private readonly http: HttpAdapterHost,
   ) {}
 
   /** A link to `version`'s package for `userId`, and when it stops working (ms since epoch). */
   async linkFor(
     version: Pick<PluginVersion, 'id' | 'blobKey'>,
     userId: string,
-    requestOrigin: string,
   ): Promise<{ download_url: string; expires_at: number }> {
     const presigned = await this.blobs.presignedGetUrl(version.blobKey, DOWNLOAD_TTL_SECONDS);
     const expires = Date.now() + DOWNLOAD_TTL_SECONDS * 1000;
     if (presigned) return { download_url: presigned, expires_at: expires };
     const signature = await this.sign(version.id, userId, expires);
-    const origin = this.config.publicUrl ?? requestOrigin;
     const query = new URLSearchParams({ user: userId, expires: String(expires), signature });
     return {
-      download_url: `${origin}/${API_PREFIX}/plugins/packages/${version.id}?${query.toString()}`,
+      download_url: `${this.publicOrigin()}/${API_PREFIX}/plugins/packages/${version.id}?${query.toString()}`,
       expires_at: expires,
     };
   }
@@ -72,6 +73,25 @@ export class PluginDownloadsService {
     const blob = await this.blobs.get(blobKey);
     if (!blob) throw new MarketplaceException('not_found', 'this package is no longer available');
     return blob;
+  }
+
+  /**
+   * PUBLIC_URL (required in prod); in dev without it, the address this server listens on. Never
+   * the request's Host: a client or a proxy can send any, and the link, with its signed query,
+   * would send the installer to whatever host that names.
+   */
+  private publicOrigin(): string {
+    if (this.config.publicUrl) return this.config.publicUrl;
+    const server = this.http.httpAdapter?.getHttpServer() as Server | undefined;
+    const address = server?.address();
+    if (!address || typeof address === 'string') return `http://localhost:${this.config.port}`;
+    const wildcard = address.address === '0.0.0.0' || address.address === '::';
+    const host = wildcard
+      ? 'localhost'
+      : address.family === 'IPv6'
+        ? `[${address.address}]`
+        : address.address;
+    return `http://${host}:${address.port}`;
   }
 
   private async sign(versionId: string, userId: string, expires: number): Promise<string> {
