@@ -9,6 +9,7 @@ import { SubscriptionTiersView1795852334721 } from './1795852334721-Subscription
 import { Marketplace1795855981695 } from './1795855981695-Marketplace.js';
 import { PluginVersionStatusCheck1795861138255 } from './1795861138255-PluginVersionStatusCheck.js';
 import { PaidPlugins1795863178793 } from './1795863178793-PaidPlugins.js';
+import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -28,4 +29,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Marketplace1795855981695,
   PluginVersionStatusCheck1795861138255,
   PaidPlugins1795863178793,
+  PaymentsOutbox1795871431207,
 ];

@@ -39,6 +39,11 @@ function event(type: string, object: Obj, created = now(), id = rid('evt')): Obj
   };
 }
 
+/** An event of a connected account, as the Connect endpoint sends it (`account` names it). */
+function connectEvent(type: string, object: Obj, created = now()): Obj {
+  return { ...event(type, object, created), account: object.id };
+}
+
 describe('paid plugins', () => {
   const fake = new FakeStripe();
   let t: TestApp;
@@ -120,7 +125,7 @@ describe('paid plugins', () => {
     );
     if (payoutsEnabled)
       await webhook(
-        event('account.updated', fake.setPayoutsEnabled(account as string, true)),
+        connectEvent('account.updated', fake.setPayoutsEnabled(account as string, true)),
         CONNECT_SECRET,
       ).expect(200);
     return { ...dev, account: account as string };
@@ -363,10 +368,13 @@ describe('paid plugins', () => {
         refresh_url: 'http://localhost:5173/plugins/developer/retry',
       });
 
-      const enabled = event('account.updated', fake.setPayoutsEnabled(state.body.stripe_account_id, true));
+      const enabled = connectEvent(
+        'account.updated',
+        fake.setPayoutsEnabled(state.body.stripe_account_id, true),
+      );
       expect((await webhook(enabled, CONNECT_SECRET)).status).toBe(200);
       // An older account.updated arriving late changes nothing.
-      const stale = event(
+      const stale = connectEvent(
         'account.updated',
         { ...(enabled.data as { object: Obj }).object, payouts_enabled: false },
         now() - 60,
@@ -408,7 +416,7 @@ describe('paid plugins', () => {
       expect(
         fake.requestsTo('POST', '/v1/transfers').find((r) => r.form.destination === paidDev.account)!
           .idempotencyKey,
-      ).toBe(`plugin-payout:${paidDev.id}:${period}`);
+      ).toMatch(new RegExp(`^plugin-payout:${paidDev.id}:[0-9a-f]{32}$`));
       expect(mine(run.body.skipped)).toEqual(
         expect.arrayContaining([
           { developer_id: unconnected.id, reason: 'no_connected_account' },
@@ -437,9 +445,10 @@ describe('paid plugins', () => {
         'SELECT stripe_account_id FROM plugin_developer_accounts WHERE user_id = $1',
         [unconnected.id],
       );
-      await webhook(event('account.updated', fake.setPayoutsEnabled(account, true)), CONNECT_SECRET).expect(
-        200,
-      );
+      await webhook(
+        connectEvent('account.updated', fake.setPayoutsEnabled(account, true)),
+        CONNECT_SECRET,
+      ).expect(200);
       const later = await payouts(monthAfter(period)).expect(200);
       expect(mine(later.body.paid)).toEqual([
         expect.objectContaining({ developer_id: unconnected.id, amount_cents: 1048 }),
@@ -635,6 +644,309 @@ describe('paid plugins', () => {
         expect.objectContaining({ status: 'paid', payment_id: secondPayment }),
       ]);
       expect((await ledger(dev)).map((e: Obj) => e.amount_cents)).toEqual([499, -499, 499]);
+    });
+  });
+
+  describe('delayed and duplicate payments', () => {
+    const intentsOf = (customer: string) =>
+      [...fake.paymentIntents.values()].filter((pi) => pi.customer === customer);
+
+    it('a processing bank debit makes a pending purchase that payment_intent.succeeded completes, with one charge', async () => {
+      const dev = await newUser(t);
+      const id = await paidPlugin(dev, 999);
+      const u = await buyer('pm_sepa_debit');
+      const first = await install(u, id);
+      expect(first.status).toBe(409);
+      expect(first.body.code).toBe('payment_pending');
+      expect(first.body.checkout_url).toBeUndefined();
+      expect(await purchases(u)).toEqual([expect.objectContaining({ plugin_id: id, status: 'pending' })]);
+      expect(await ledger(dev)).toEqual([]);
+
+      // Installing again while the debit is processing neither charges nor offers Checkout.
+      const sessionsBefore = fake.requestsTo('POST', '/v1/checkout/sessions').length;
+      expect((await install(u, id)).body.code).toBe('payment_pending');
+      expect(intentsOf(u.customer)).toHaveLength(1);
+      expect(fake.requestsTo('POST', '/v1/checkout/sessions')).toHaveLength(sessionsBefore);
+      expect((await api().get('/api/v1/plugins/installed').set(u.auth).expect(200)).body.plugins).toEqual([]);
+
+      const [intent] = intentsOf(u.customer);
+      const cleared = event(
+        'payment_intent.succeeded',
+        fake.settlePaymentIntent(intent.id as string, 'succeeded'),
+      );
+      expect((await webhook(cleared)).body).toEqual({ ok: true });
+      expect((await webhook(cleared)).body).toEqual({ ok: true, duplicate: true });
+      expect(await purchases(u)).toEqual([
+        { plugin_id: id, status: 'paid', payment_id: intent.id, amount_cents: 999 },
+      ]);
+      expect(await ledger(dev)).toEqual([
+        expect.objectContaining({
+          kind: 'sale',
+          amount_cents: 999,
+          developer_share_cents: 699,
+          payment_id: intent.id,
+        }),
+      ]);
+      const installed = await install(u, id);
+      expect(installed.status).toBe(200);
+      expect((await fetch(installed.body.download_url as string)).status).toBe(200);
+      expect(intentsOf(u.customer)).toHaveLength(1);
+      expect(
+        fake.refunds.size === 0 || [...fake.refunds.values()].every((r) => r.payment_intent !== intent.id),
+      ).toBe(true);
+    });
+
+    it('payment_intent.payment_failed cancels the pending purchase; the next install charges anew', async () => {
+      const dev = await newUser(t);
+      const id = await paidPlugin(dev, 499);
+      const u = await buyer('pm_sepa_debit');
+      expect((await install(u, id)).status).toBe(409);
+      const [intent] = intentsOf(u.customer);
+      await webhook(
+        event('payment_intent.payment_failed', fake.settlePaymentIntent(intent.id as string, 'failed')),
+      ).expect(200);
+      expect(await purchases(u)).toEqual([
+        expect.objectContaining({ status: 'canceled', payment_id: intent.id }),
+      ]);
+      expect(await ledger(dev)).toEqual([]);
+      fake.setDefaultPaymentMethod(u.customer, 'pm_card_visa');
+      expect((await install(u, id)).status).toBe(200);
+      const intents = intentsOf(u.customer);
+      expect(intents).toHaveLength(2);
+      expect(await purchases(u)).toEqual([
+        expect.objectContaining({ status: 'paid', payment_id: intents[1].id, amount_cents: 499 }),
+      ]);
+      expect((await ledger(dev)).map((e: Obj) => [e.kind, e.amount_cents])).toEqual([['sale', 499]]);
+    });
+
+    it('refunds a Checkout paid after a saved-card purchase once, however often and however its events arrive', async () => {
+      const dev = await newUser(t);
+      const id = await paidPlugin(dev, 999);
+      const u = await buyer(null);
+      const refused = await install(u, id);
+      expect(refused.status).toBe(402);
+      // The buyer saves a card and installs (paid off-session), then also pays the Checkout left open.
+      fake.setDefaultPaymentMethod(u.customer, 'pm_card_visa');
+      expect((await install(u, id)).status).toBe(200);
+      const owned = await paymentOf(u, id);
+      const completed = fake.completeCheckout((refused.body.checkout_url as string).split('/').pop()!);
+      const second = completed.payment_intent as string;
+      expect(second).not.toBe(owned);
+
+      // Stripe refuses the first refund attempt: the event stays unprocessed and Stripe delivers it again.
+      fake.failOnce('POST', /^\/v1\/refunds$/, {
+        status: 400,
+        type: 'invalid_request_error',
+        message: 'Stripe is having a moment',
+      });
+      const paid = event('checkout.session.completed', completed);
+      expect((await webhook(paid)).status).toBe(502);
+      expect((await webhook(paid)).body).toEqual({ ok: true });
+      expect((await webhook(paid)).body).toEqual({ ok: true, duplicate: true });
+      // The same payment's other events, even after Stripe forgot the idempotency key, refund nothing more.
+      fake.forgetIdempotencyKeys();
+      await webhook(event('payment_intent.succeeded', { ...fake.paymentIntents.get(second) })).expect(200);
+      const refunds = [...fake.refunds.values()].filter((r) => r.payment_intent === second);
+      expect(refunds).toEqual([
+        expect.objectContaining({ amount: 999, reason: 'duplicate', status: 'succeeded' }),
+      ]);
+      expect(
+        fake
+          .requestsTo('POST', '/v1/refunds')
+          .filter((r) => r.form.payment_intent === second)
+          .map((r) => r.idempotencyKey),
+      ).toEqual([`plugin-duplicate-refund:${second}`, `plugin-duplicate-refund:${second}`]);
+      // Stripe's charge.refunded of that refund changes neither the purchase nor the ledger.
+      await refund(second, 999).expect(200);
+
+      expect(await purchases(u)).toEqual([expect.objectContaining({ status: 'paid', payment_id: owned })]);
+      expect((await ledger(dev)).map((e: Obj) => [e.kind, e.payment_id])).toEqual([['sale', owned]]);
+      expect(
+        await sql.query(
+          `SELECT buyer_id, plugin_id, owned_by_payment_id, amount_cents, status, refund_id
+             FROM plugin_duplicate_payments WHERE payment_id = $1`,
+          [second],
+        ),
+      ).toEqual([
+        {
+          buyer_id: u.id,
+          plugin_id: id,
+          owned_by_payment_id: owned,
+          amount_cents: 999,
+          status: 'refunded',
+          refund_id: refunds[0].id,
+        },
+      ]);
+      expect((await install(u, id)).status).toBe(200);
+    });
+  });
+
+  describe('webhook endpoints', () => {
+    it('refuses events signed with the other endpoint’s secret, and Connect events of accounts not ours', async () => {
+      const dev = await connectedDeveloper(false);
+      const id = await paidPlugin(dev, 499);
+      const u = await buyer(null);
+      const refused = await install(u, id);
+      const completed = fake.completeCheckout((refused.body.checkout_url as string).split('/').pop()!);
+      const purchase = event('checkout.session.completed', completed);
+      const forged = await webhook(purchase, CONNECT_SECRET);
+      expect(forged.status).toBe(400);
+      expect(forged.body.code).toBe('invalid_signature');
+      expect((await webhook({ ...purchase, account: dev.account }, CONNECT_SECRET)).status).toBe(400);
+      expect(await purchases(u)).toEqual([]);
+
+      const enabled = connectEvent('account.updated', fake.setPayoutsEnabled(dev.account, true));
+      const platformSigned = await webhook(enabled, WEBHOOK_SECRET);
+      expect(platformSigned.status).toBe(400);
+      expect(platformSigned.body.code).toBe('invalid_signature');
+      const { account: _account, ...withoutAccount } = enabled;
+      expect((await webhook(withoutAccount, CONNECT_SECRET)).status).toBe(400);
+      expect((await webhook({ ...enabled, account: rid('acct') }, CONNECT_SECRET)).status).toBe(404);
+      // An event of one of our accounts about another account changes nothing.
+      const other = await connectedDeveloper(false);
+      await webhook({ ...enabled, id: rid('evt'), account: other.account }, CONNECT_SECRET).expect(200);
+      for (const d of [dev, other])
+        expect(
+          (await api().get('/api/v1/plugins/developer').set(d.auth).expect(200)).body.payouts_enabled,
+        ).toBe(false);
+      expect(await count('SELECT count(*)::int AS n FROM stripe_events WHERE id = $1', [enabled.id])).toBe(0);
+
+      // Each signed by its own endpoint, both are applied.
+      await webhook(enabled, CONNECT_SECRET).expect(200);
+      expect(
+        (await api().get('/api/v1/plugins/developer').set(dev.auth).expect(200)).body.payouts_enabled,
+      ).toBe(true);
+      await webhook(purchase).expect(200);
+      expect(await purchases(u)).toEqual([expect.objectContaining({ status: 'paid' })]);
+    });
+  });
+
+  describe('payouts across failures', () => {
+    const transfersTo = (account: string) =>
+      [...fake.transfers.values()].filter((tr) => tr.destination === account);
+    const failed = (run: request.Response, developer: TestUser) =>
+      (run.body.failed as Array<{ developer_id: string }>).filter((f) => f.developer_id === developer.id);
+    const paidTo = (run: request.Response, developer: TestUser) =>
+      (run.body.paid as Array<{ developer_id: string }>).filter((p) => p.developer_id === developer.id);
+
+    /** Each of the developer's ledger rows is paid by exactly one transfer at the fake Stripe, of their sum. */
+    async function expectPaidOnce(developer: TestUser & { account: string }) {
+      const rows = (await ledger(developer)) as Array<{
+        transfer_id: string | null;
+        developer_share_cents: number;
+      }>;
+      expect(rows.every((r) => r.transfer_id?.startsWith('tr_'))).toBe(true);
+      const transfers = transfersTo(developer.account);
+      expect(new Set(rows.map((r) => r.transfer_id))).toEqual(new Set(transfers.map((tr) => tr.id)));
+      for (const tr of transfers)
+        expect(
+          rows.filter((r) => r.transfer_id === tr.id).reduce((sum, r) => sum + r.developer_share_cents, 0),
+        ).toBe(tr.amount);
+    }
+
+    it('finishes a payout whose transfer was made before the run could record it, without paying twice', async () => {
+      const dev = await connectedDeveloper();
+      const bystander = await connectedDeveloper();
+      for (const d of [dev, bystander])
+        for (const price of [499, 999])
+          expect((await install(await buyer(), await paidPlugin(d, price))).status).toBe(200);
+      const period = thisMonth();
+      // The database refuses to record this developer's payout as paid once the transfer is made: the
+      // process could as well have stopped there.
+      await sql.query(`CREATE FUNCTION test_payout_crash() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.status = 'paid' AND NEW.developer_id = '${dev.id}' THEN RAISE EXCEPTION 'simulated crash'; END IF;
+          RETURN NEW;
+        END $$`);
+      await sql.query(
+        'CREATE TRIGGER test_payout_crash BEFORE UPDATE ON plugin_payouts FOR EACH ROW EXECUTE FUNCTION test_payout_crash()',
+      );
+      let crashed: request.Response;
+      try {
+        crashed = await payouts(period).expect(200);
+      } finally {
+        await sql.query('DROP TRIGGER test_payout_crash ON plugin_payouts');
+        await sql.query('DROP FUNCTION test_payout_crash()');
+      }
+      expect(failed(crashed, dev)).toEqual([expect.objectContaining({ reason: 'internal_error' })]);
+      expect(paidTo(crashed, bystander)).toHaveLength(1);
+      expect(transfersTo(dev.account)).toEqual([expect.objectContaining({ amount: 349 + 699 })]);
+      expect((await ledger(dev)).map((e: Obj) => e.transfer_id)).toEqual([null, null]);
+
+      // More than a day later Stripe no longer knows the key: the transfer is found in its group instead.
+      fake.forgetIdempotencyKeys();
+      const again = await payouts(period).expect(200);
+      expect(failed(again, dev)).toEqual([]);
+      expect(paidTo(again, dev)).toEqual([
+        expect.objectContaining({ amount_cents: 1048, transfer_id: transfersTo(dev.account)[0].id, period }),
+      ]);
+      expect(transfersTo(dev.account)).toHaveLength(1);
+      await expectPaidOnce(dev);
+
+      // The next period pays only what was sold since.
+      expect((await install(await buyer(), await paidPlugin(dev, 499))).status).toBe(200);
+      const next = await payouts(monthAfter(period)).expect(200);
+      expect(paidTo(next, dev)).toEqual([expect.objectContaining({ amount_cents: 349, events: 1 })]);
+      expect(transfersTo(dev.account)).toHaveLength(2);
+      await expectPaidOnce(dev);
+      await expectPaidOnce(bystander);
+      expect(transfersTo(bystander.account)).toHaveLength(1);
+    });
+
+    it('pays the other developers when one developer’s payout fails, and that one on the next run', async () => {
+      const unlucky = await connectedDeveloper();
+      const lucky = await connectedDeveloper();
+      const mixed = await connectedDeveloper();
+      for (const d of [unlucky, lucky, mixed])
+        for (const price of [499, 999])
+          expect((await install(await buyer(), await paidPlugin(d, price))).status).toBe(200);
+      fake.failOnce(
+        'POST',
+        /^\/v1\/transfers$/,
+        { status: 400, type: 'invalid_request_error', message: 'Insufficient funds in your Stripe balance' },
+        (form) => form.destination === unlucky.account,
+      );
+      // A share in another currency: one transfer cannot carry both.
+      await sql.query(
+        `UPDATE plugin_revenue_events SET currency = 'USD'
+          WHERE id = (SELECT id FROM plugin_revenue_events WHERE developer_id = $1 ORDER BY created_at LIMIT 1)`,
+        [mixed.id],
+      );
+      const period = thisMonth();
+      const run = await payouts(period).expect(200);
+      expect(failed(run, unlucky)).toEqual([
+        expect.objectContaining({
+          reason: 'provider_error',
+          detail: expect.stringContaining('Insufficient funds'),
+        }),
+      ]);
+      expect(failed(run, mixed)).toEqual([expect.objectContaining({ reason: 'mixed_currencies' })]);
+      expect(paidTo(run, lucky)).toEqual([expect.objectContaining({ amount_cents: 1048 })]);
+      expect(transfersTo(unlucky.account)).toEqual([]);
+      expect(transfersTo(mixed.account)).toEqual([]);
+
+      await sql.query(`UPDATE plugin_revenue_events SET currency = 'EUR' WHERE developer_id = $1`, [
+        mixed.id,
+      ]);
+      const again = await payouts(period).expect(200);
+      expect(paidTo(again, unlucky)).toEqual([expect.objectContaining({ amount_cents: 1048 })]);
+      expect(paidTo(again, mixed)).toEqual([expect.objectContaining({ amount_cents: 1048 })]);
+      expect(paidTo(again, lucky)).toEqual([]);
+      for (const d of [unlucky, lucky, mixed]) {
+        expect(transfersTo(d.account)).toHaveLength(1);
+        await expectPaidOnce(d);
+      }
+      expect(
+        fake
+          .requestsTo('POST', '/v1/transfers')
+          .filter((r) => r.form.destination === unlucky.account)
+          .map((r) => r.idempotencyKey),
+      ).toEqual([expect.stringMatching(/^plugin-payout:/), expect.stringMatching(/^plugin-payout:/)]);
+      const [firstKey, secondKey] = fake
+        .requestsTo('POST', '/v1/transfers')
+        .filter((r) => r.form.destination === unlucky.account)
+        .map((r) => r.idempotencyKey);
+      expect(secondKey).toBe(firstKey);
     });
   });
 });

@@ -16,6 +16,10 @@ interface Failure {
   type: string;
   message: string;
   code?: string;
+  /** Only requests whose form (or query) this accepts. */
+  when?: (form: Record<string, string>) => boolean;
+  /** Answered this many more times, then forgotten; unlimited when absent. */
+  times?: number;
 }
 
 const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
@@ -35,6 +39,7 @@ export class FakeStripe {
   readonly checkoutSessions = new Map<string, Record<string, unknown>>();
   readonly accounts = new Map<string, Record<string, unknown>>();
   readonly transfers = new Map<string, Record<string, unknown>>();
+  readonly refunds = new Map<string, Record<string, unknown>>();
   private readonly idempotent = new Map<string, { status: number; body: unknown }>();
   private failures: Failure[] = [];
   private server?: Server;
@@ -56,8 +61,40 @@ export class FakeStripe {
     this.failures.push({ method, path, status, type, message, code });
   }
 
+  /** Answer the next matching request (only those `when` accepts) with a Stripe error, once. */
+  failOnce(
+    method: string,
+    path: RegExp,
+    error: { status: number; type: string; message: string; code?: string },
+    when?: (form: Record<string, string>) => boolean,
+  ): void {
+    this.failures.push({ method, path, ...error, when, times: 1 });
+  }
+
   clearFailures(): void {
     this.failures = [];
+  }
+
+  /** Stripe keeps idempotency keys for 24 hours: after that a repeated request is a new one. */
+  forgetIdempotencyKeys(): void {
+    this.idempotent.clear();
+  }
+
+  /**
+   * A delayed payment (a SEPA debit, created with `pm_sepa_debit`) cleared or failed: the PaymentIntent as
+   * payment_intent.succeeded or payment_intent.payment_failed carries it.
+   */
+  settlePaymentIntent(paymentIntentId: string, outcome: 'succeeded' | 'failed'): Record<string, unknown> {
+    const intent = this.paymentIntents.get(paymentIntentId);
+    if (!intent) throw new Error(`no payment intent ${paymentIntentId}`);
+    if (outcome === 'succeeded')
+      Object.assign(intent, { status: 'succeeded', amount_received: intent.amount, latest_charge: id('ch') });
+    else
+      Object.assign(intent, {
+        status: 'requires_payment_method',
+        last_payment_error: { type: 'card_error', code: 'payment_intent_payment_attempt_failed' },
+      });
+    return { ...intent };
   }
 
   /**
@@ -132,8 +169,11 @@ export class FakeStripe {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-    const path = (req.url ?? '').split('?')[0];
+    const [path, query = ''] = (req.url ?? '').split('?');
+    // Stripe's library sends a GET's parameters in the query string, the others' in the body.
+    const form = Object.fromEntries(
+      new URLSearchParams(req.method === 'GET' ? query : Buffer.concat(chunks).toString('utf8')),
+    );
     const method = req.method ?? 'GET';
     const idem = req.headers['idempotency-key'] as string | undefined;
     this.requests.push({ method, path, form, idempotencyKey: idem });
@@ -145,8 +185,12 @@ export class FakeStripe {
     if (req.headers.authorization !== `Bearer ${FakeStripe.SECRET_KEY}`) {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     }
-    const failure = this.failures.find((f) => f.method === method && f.path.test(path));
+    const failure = this.failures.find(
+      (f) => f.method === method && f.path.test(path) && (!f.when || f.when(form)),
+    );
     if (failure) {
+      if (failure.times !== undefined && --failure.times <= 0)
+        this.failures = this.failures.filter((f) => f !== failure);
       return send(failure.status, {
         error: { type: failure.type, message: failure.message, code: failure.code },
       });
@@ -239,9 +283,67 @@ export class FakeStripe {
       ];
     }
     if (method === 'POST' && path === '/v1/transfers') return this.createTransfer(form, created);
+    if (method === 'GET' && path === '/v1/transfers')
+      return list(
+        [...this.transfers.values()].filter(
+          (t) => !form.transfer_group || t.transfer_group === form.transfer_group,
+        ),
+        path,
+      );
     const reversal = /^\/v1\/transfers\/(tr_[A-Za-z0-9_]+)\/reversals$/.exec(path);
     if (method === 'POST' && reversal) return this.reverseTransfer(reversal[1], form, created);
+    if (method === 'GET' && reversal) {
+      const transfer = this.transfers.get(reversal[1]);
+      if (!transfer) return invalid(`No such transfer: '${reversal[1]}'`, 'id');
+      return list((transfer.reversals as { data: Array<Record<string, unknown>> }).data, path);
+    }
+    if (method === 'POST' && path === '/v1/refunds') return this.createRefund(form, created);
+    if (method === 'GET' && path === '/v1/refunds')
+      return list(
+        [...this.refunds.values()].filter(
+          (r) => !form.payment_intent || r.payment_intent === form.payment_intent,
+        ),
+        path,
+      );
     return undefined;
+  }
+
+  /** A refund of a PaymentIntent that succeeded (in full unless `amount`); never more than was paid. */
+  private createRefund(form: Record<string, string>, created: number): [number, unknown] {
+    const intent = this.paymentIntents.get(form.payment_intent);
+    if (!intent) return invalid(`No such payment_intent: '${form.payment_intent}'`, 'payment_intent');
+    if (intent.status !== 'succeeded')
+      return invalid('This PaymentIntent does not have a successful charge to refund.', 'payment_intent');
+    const refunded = (intent.amount_refunded as number | undefined) ?? 0;
+    const amount = form.amount === undefined ? (intent.amount as number) - refunded : Number(form.amount);
+    if (refunded >= (intent.amount as number))
+      return [
+        400,
+        {
+          error: {
+            type: 'invalid_request_error',
+            code: 'charge_already_refunded',
+            message: `Charge ${String(intent.latest_charge)} has already been refunded.`,
+          },
+        },
+      ];
+    if (!Number.isInteger(amount) || amount < 1 || refunded + amount > (intent.amount as number))
+      return invalid('Refund amount is greater than the unrefunded amount', 'amount');
+    intent.amount_refunded = refunded + amount;
+    const refund = {
+      id: id('re'),
+      object: 'refund',
+      created,
+      amount,
+      currency: intent.currency,
+      charge: intent.latest_charge,
+      payment_intent: intent.id,
+      reason: form.reason ?? null,
+      metadata: metadataOf(form),
+      status: 'succeeded',
+    };
+    this.refunds.set(refund.id, refund);
+    return [200, refund];
   }
 
   private createPaymentIntent(form: Record<string, string>): [number, unknown] {
@@ -252,6 +354,8 @@ export class FakeStripe {
     const outcome: Record<string, string> = {
       pm_card_visa: 'succeeded',
       pm_card_authenticationRequired: 'requires_action',
+      // A bank debit: Stripe answers at once that it is processing; it clears (or fails) days later.
+      pm_sepa_debit: 'processing',
     };
     const status = outcome[form.payment_method];
     const base = {
@@ -324,7 +428,7 @@ export class FakeStripe {
       created,
       currency: transfer.currency,
       transfer: transferId,
-      metadata: {},
+      metadata: metadataOf(form),
     };
     transfer.amount_reversed = (transfer.amount_reversed as number) + amount;
     transfer.reversed = transfer.amount_reversed === transfer.amount;
@@ -398,6 +502,11 @@ function metadataOf(form: Record<string, string>, prefix = 'metadata['): Record<
       .map(([k, v]) => [k.slice(prefix.length, -1), v]),
   );
 }
+
+const list = (data: unknown[], url: string): [number, unknown] => [
+  200,
+  { object: 'list', data, has_more: false, url },
+];
 
 const invalid = (message: string, param?: string): [number, unknown] => [
   400,

@@ -35,6 +35,8 @@ export const ERROR_STATUS = {
   duplicate: 409,
   plugin_id_taken: 409,
   already_reviewed: 409,
+  // A payment is still processing (a bank debit): installing again before it clears charges nothing
+  payment_pending: 409,
   // 413
   payload_too_large: 413,
   // 416

@@ -7,7 +7,7 @@ import type { Subscription } from './entities/subscription.entity.js';
 import { PAID_TIERS, type WebhookAckDto } from './dto/billing.dto.js';
 import { BILLING_NOT_CONFIGURED, PaymentsGateway, type VerifiedEvent } from './payments.gateway.js';
 import { BillingException } from './billing.errors.js';
-import { StripeEventHandlers } from './stripe-event-handlers.js';
+import { StripeEventHandlers, type StripeEventOutcome } from './stripe-event-handlers.js';
 
 type Obj = Record<string, unknown>;
 
@@ -44,6 +44,7 @@ export class BillingWebhookService {
       throw new BillingException('validation_failed', 'Empty webhook body');
     if (!signature) throw new BillingException('invalid_signature', 'Missing Stripe-Signature header');
     const event = this.verify(rawBody, signature);
+    await this.checkSource(event);
     // Stored first, outside the processing transaction: a failed attempt leaves it unprocessed for Stripe's retry.
     await this.billing.storeEvent({
       id: event.id,
@@ -51,14 +52,51 @@ export class BillingWebhookService {
       created: event.created,
       payload: event.raw,
     });
-    return this.billing.transaction(async (manager) => {
-      if ((await this.billing.lockEvent(manager, event.id)).processed)
-        return { ok: true as const, duplicate: true };
+    const applied = await this.billing.transaction(async (manager) => {
+      if ((await this.billing.lockEvent(manager, event.id)).processed) return 'duplicate' as const;
       const outcome = await this.apply(manager, event);
+      // With a follow-up the event stays unprocessed until it succeeded (see StripeEventOutcome).
+      if (typeof outcome !== 'string') return outcome;
       await this.billing.markProcessed(manager, event.id, outcome);
       this.logger.log(`Stripe ${event.type} ${event.id}: ${outcome}`);
-      return { ok: true as const };
+      return 'done' as const;
     });
+    if (applied === 'duplicate') return { ok: true, duplicate: true };
+    if (applied === 'done') return { ok: true };
+    const outcome = `${applied.outcome}; ${await applied.followUp()}`;
+    await this.billing.transaction((manager) => this.billing.markProcessed(manager, event.id, outcome));
+    this.logger.log(`Stripe ${event.type} ${event.id}: ${outcome}`);
+    return { ok: true };
+  }
+
+  /**
+   * Each endpoint's secret verifies only its own events: the platform's those
+   * of our account, the Connect endpoint's those of the connected accounts of
+   * our developers (`event.account`), of the types registered for it. So a
+   * leaked Connect secret cannot forge a purchase, nor the platform's an
+   * account's payout state. An account we do not know yet (its event raced
+   * our record of it) answers 404, and Stripe delivers the event again later.
+   */
+  private async checkSource(event: VerifiedEvent): Promise<void> {
+    const expected = this.handlers.sourceOf(event.type);
+    if (event.source === 'platform' && (expected === 'connect' || event.account))
+      throw new BillingException(
+        'invalid_signature',
+        `Stripe ${event.type}${event.account ? ` of a connected account` : ''} is verified only by the Connect ` +
+          'endpoint’s secret (STRIPE_CONNECT_WEBHOOK_SECRET)',
+      );
+    if (event.source === 'connect' && (expected !== 'connect' || !event.account))
+      throw new BillingException(
+        'invalid_signature',
+        `The Connect endpoint’s secret verifies only events of a connected account of types ` +
+          `${this.handlers.connectEventTypes().join(', ') || '(none)'}; not ${event.type}` +
+          (event.account ? '' : ' without an account'),
+      );
+    if (event.source === 'connect' && !(await this.handlers.isKnownConnectedAccount(event.account!)))
+      throw new BillingException(
+        'not_found',
+        `Stripe ${event.type}: ${event.account} is not a connected account of ours`,
+      );
   }
 
   private verify(rawBody: Buffer, signature: string): VerifiedEvent {
@@ -70,7 +108,7 @@ export class BillingWebhookService {
     }
   }
 
-  private apply(manager: EntityManager, event: VerifiedEvent): Promise<string> {
+  private apply(manager: EntityManager, event: VerifiedEvent): Promise<StripeEventOutcome> {
     // Other modules' events (plugin purchases, refunds, connected accounts) go to the handler they registered.
     const handler = this.handlers.handlerFor(event);
     if (handler) return handler(manager, event);

@@ -5,6 +5,12 @@ export {
   PaymentProviderError,
   PaymentsGateway,
   type OffSessionCharge,
+  type TransferFound,
+  type WebhookSource,
   type VerifiedEvent,
 } from './payments.gateway.js';
-export { StripeEventHandlers, type StripeEventHandler } from './stripe-event-handlers.js';
+export {
+  StripeEventHandlers,
+  type StripeEventHandler,
+  type StripeEventOutcome,
+} from './stripe-event-handlers.js';

@@ -11,10 +11,20 @@ export class PaymentProviderError extends Error {
   }
 }
 
+/**
+ * Which webhook endpoint signed an event: the platform's (`STRIPE_WEBHOOK_SECRET`: our own account's
+ * events) or the Connect endpoint's (`STRIPE_CONNECT_WEBHOOK_SECRET`: events of connected accounts).
+ */
+export type WebhookSource = 'platform' | 'connect';
+
 export interface VerifiedEvent {
   id: string;
   type: string;
   created: number;
+  /** The secret that verified the signature decides the source, never the payload. */
+  source: WebhookSource;
+  /** The connected account a Connect event happened on (`event.account`); absent on platform events. */
+  account?: string;
   data: { object: Record<string, unknown> };
   raw: Record<string, unknown>;
 }
@@ -42,10 +52,23 @@ export interface OffSessionChargeInput {
   idempotencyKey: string;
 }
 
-/** Succeeded, or the user must act (authenticate, or pay with another card); any other failure throws. */
+/**
+ * Succeeded; processing (a delayed method such as a SEPA debit: the money is on its way and
+ * payment_intent.succeeded or payment_intent.payment_failed says how it ended); or the user must act
+ * (authenticate, or pay with another card). Any other failure throws.
+ */
 export type OffSessionCharge =
-  | { status: 'succeeded'; paymentIntentId: string; amountCents: number; currency: string }
+  | { status: 'succeeded' | 'processing'; paymentIntentId: string; amountCents: number; currency: string }
   | { status: 'needs_user'; reason: string };
+
+/** A refund of a whole payment, made once: `metadata.refund_key` finds it again after Stripe forgets the key. */
+export interface RefundInput {
+  paymentIntentId: string;
+  reason: 'duplicate' | 'requested_by_customer' | 'fraudulent';
+  metadata: Record<string, string>;
+  /** Also stored as `metadata.refund_key`, so a retry after Stripe's 24 h key window finds the refund made. */
+  idempotencyKey: string;
+}
 
 /** A Checkout session in payment mode for one item. */
 export interface PaymentCheckoutInput {
@@ -71,9 +94,19 @@ export interface TransferInput {
   amountCents: number;
   currency: string;
   destination: string;
+  /** Unique per payout: what finds the transfer again when Stripe no longer knows the idempotency key. */
   transferGroup: string;
   metadata: Record<string, string>;
   idempotencyKey: string;
+}
+
+/** A transfer as the payouts reconcile it. */
+export interface TransferFound {
+  id: string;
+  amountCents: number;
+  currency: string;
+  destination: string;
+  metadata: Record<string, string>;
 }
 
 /** The payment provider behind a port (Stripe in production; tests run Stripe's real library against a local server). */
@@ -95,7 +128,15 @@ export abstract class PaymentsGateway {
   /** A single-use onboarding link for a connected account. */
   abstract createOnboardingLink(accountId: string): Promise<string>;
   abstract createTransfer(input: TransferInput): Promise<string>;
+  /** The transfers made with this transfer_group (a payout's own group holds at most one). */
+  abstract transfersInGroup(transferGroup: string): Promise<TransferFound[]>;
+  /**
+   * Reverses part of a transfer once: a reversal of this transfer whose `metadata.reversal_key` is the
+   * key is answered instead of a new one (the key alone lasts Stripe's 24 h).
+   */
   abstract reverseTransfer(transferId: string, amountCents: number, idempotencyKey: string): Promise<string>;
+  /** Refunds a whole payment once (see RefundInput); answers the refund's id. */
+  abstract refundPayment(input: RefundInput): Promise<string>;
 }
 
 export const BILLING_NOT_CONFIGURED =
@@ -171,31 +212,44 @@ export class StripePaymentsGateway extends PaymentsGateway {
     const { webhookSecret, connectWebhookSecret } = this.config.stripe;
     if (!this.stripe || !webhookSecret)
       throw new BillingException('feature_not_configured', BILLING_NOT_CONFIGURED);
-    const event = this.constructEvent(rawBody, signature, [webhookSecret, connectWebhookSecret]);
+    const { event, source } = this.constructEvent(rawBody, signature, webhookSecret, connectWebhookSecret);
+    const account = (event as { account?: unknown }).account;
     return {
       id: event.id,
       type: event.type,
       created: event.created,
+      source,
+      ...(typeof account === 'string' && account.length > 0 ? { account } : {}),
       data: event.data as unknown as { object: Record<string, unknown> },
       raw: event as unknown as Record<string, unknown>,
     };
   }
 
-  /** The platform's endpoint and the Connect endpoint sign with different secrets; either may have sent it. */
+  /**
+   * The platform's endpoint and the Connect endpoint sign with different secrets; either may have sent
+   * it, and the one whose secret verifies it is its source (the webhook then allows each source only
+   * its own event types).
+   */
   private constructEvent(
     rawBody: Buffer,
     signature: string,
-    secrets: Array<string | undefined>,
-  ): Stripe.Event {
-    const [first, ...others] = secrets.filter((s): s is string => !!s);
+    platformSecret: string,
+    connectSecret: string | undefined,
+  ): { event: Stripe.Event; source: 'platform' | 'connect' } {
     try {
-      return this.stripe!.webhooks.constructEvent(rawBody, signature, first, 300);
+      return {
+        event: this.stripe!.webhooks.constructEvent(rawBody, signature, platformSecret, 300),
+        source: 'platform',
+      };
     } catch (err) {
-      for (const secret of others) {
+      if (connectSecret && connectSecret !== platformSecret) {
         try {
-          return this.stripe!.webhooks.constructEvent(rawBody, signature, secret, 300);
+          return {
+            event: this.stripe!.webhooks.constructEvent(rawBody, signature, connectSecret, 300),
+            source: 'connect',
+          };
         } catch {
-          // The first secret's error is the one reported.
+          // The platform secret's error is the one reported.
         }
       }
       throw err;
@@ -224,9 +278,10 @@ export class StripePaymentsGateway extends PaymentsGateway {
         },
         { idempotencyKey: input.idempotencyKey },
       );
-      if (intent.status !== 'succeeded') return { status: 'needs_user', reason: intent.status };
+      if (intent.status !== 'succeeded' && intent.status !== 'processing')
+        return { status: 'needs_user', reason: intent.status };
       return {
-        status: 'succeeded',
+        status: intent.status === 'processing' ? 'processing' : 'succeeded',
         paymentIntentId: intent.id,
         amountCents: intent.amount,
         currency: intent.currency,
@@ -317,11 +372,57 @@ export class StripePaymentsGateway extends PaymentsGateway {
     return transfer.id;
   }
 
+  async transfersInGroup(transferGroup: string): Promise<TransferFound[]> {
+    const found: TransferFound[] = [];
+    await this.call(async () => {
+      for await (const transfer of this.client().transfers.list({
+        transfer_group: transferGroup,
+        limit: 100,
+      }))
+        found.push({
+          id: transfer.id,
+          amountCents: transfer.amount,
+          currency: transfer.currency,
+          destination:
+            (typeof transfer.destination === 'string' ? transfer.destination : transfer.destination?.id) ??
+            '',
+          metadata: transfer.metadata ?? {},
+        });
+    });
+    return found;
+  }
+
   async reverseTransfer(transferId: string, amountCents: number, idempotencyKey: string): Promise<string> {
-    const reversal = await this.call(() =>
-      this.client().transfers.createReversal(transferId, { amount: amountCents }, { idempotencyKey }),
-    );
-    return reversal.id;
+    return this.call(async () => {
+      for await (const reversal of this.client().transfers.listReversals(transferId, { limit: 100 }))
+        if (reversal.metadata?.reversal_key === idempotencyKey) return reversal.id;
+      const reversal = await this.client().transfers.createReversal(
+        transferId,
+        { amount: amountCents, metadata: { reversal_key: idempotencyKey } },
+        { idempotencyKey },
+      );
+      return reversal.id;
+    });
+  }
+
+  async refundPayment(input: RefundInput): Promise<string> {
+    return this.call(async () => {
+      for await (const refund of this.client().refunds.list({
+        payment_intent: input.paymentIntentId,
+        limit: 100,
+      }))
+        if (refund.metadata?.refund_key === input.idempotencyKey && refund.status !== 'failed')
+          return refund.id;
+      const refund = await this.client().refunds.create(
+        {
+          payment_intent: input.paymentIntentId,
+          reason: input.reason,
+          metadata: { ...input.metadata, refund_key: input.idempotencyKey },
+        },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      return refund.id;
+    });
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {

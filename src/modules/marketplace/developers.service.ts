@@ -33,7 +33,9 @@ export class DevelopersService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.handlers.register('account.updated', (m, e) => this.accountUpdated(m, e));
+    // Connected accounts' events come signed by the Connect endpoint, and only for accounts we recorded.
+    this.handlers.register('account.updated', (m, e) => this.accountUpdated(m, e), { source: 'connect' });
+    this.handlers.setConnectedAccountCheck((accountId) => this.sales.isDeveloperAccount(accountId));
   }
 
   /** Creates the caller's connected account once and answers a fresh onboarding link for it. */
@@ -72,10 +74,17 @@ export class DevelopersService implements OnModuleInit {
     };
   }
 
-  /** account.updated of a connected account: whether payouts may go to it (an older event never overwrites). */
+  /**
+   * account.updated of a connected account: whether payouts may go to it (an
+   * older event never overwrites). The account is the event's own
+   * (`event.account`, checked to be ours before this runs), never only the
+   * payload's.
+   */
   private async accountUpdated(manager: EntityManager, event: VerifiedEvent): Promise<string> {
     const account = event.data.object;
     if (typeof account.id !== 'string') return 'ignored: no account id';
+    if (account.id !== event.account)
+      return `ignored: the account updated is not the event's (${event.account})`;
     const outcome = await this.sales.applyAccountUpdate(manager, account.id, {
       payoutsEnabled: account.payouts_enabled === true,
       detailsSubmitted: account.details_submitted === true,

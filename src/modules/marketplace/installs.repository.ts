@@ -55,7 +55,7 @@ export class InstallsRepository {
     return this.installs.query(
       `SELECT i.plugin_id, p.name, i.created_at AS installed_at, p.quarantined_at IS NOT NULL AS quarantined,
               EXISTS (SELECT 1 FROM plugin_purchases pp WHERE pp.user_id = i.user_id AND pp.plugin_id = i.plugin_id
-                         AND pp.status = 'refunded') AS refunded,
+                         AND pp.status <> 'paid') AS refunded,
               (SELECT v.version FROM plugin_versions v WHERE v.plugin_id = p.id AND v.status = 'approved'
                 ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS version
          FROM plugin_installs i JOIN plugins p ON p.id = i.plugin_id

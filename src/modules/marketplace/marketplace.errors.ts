@@ -10,6 +10,7 @@ export type MarketplaceCode = Extract<
   | 'duplicate'
   | 'limit_reached'
   | 'payment_required'
+  | 'payment_pending'
   | 'plugin_checks_failed'
   | 'plugin_id_taken'
   | 'already_reviewed'

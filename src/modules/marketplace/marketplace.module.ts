@@ -6,6 +6,7 @@ import { AuthModule } from '../auth/index.js';
 import { BillingModule } from '../billing/index.js';
 import { DevelopersService } from './developers.service.js';
 import { DeveloperAccount } from './entities/developer-account.entity.js';
+import { PluginDuplicatePayment } from './entities/duplicate-payment.entity.js';
 import { PluginPayout } from './entities/plugin-payout.entity.js';
 import { PluginPurchase } from './entities/plugin-purchase.entity.js';
 import { RevenueEvent } from './entities/revenue-event.entity.js';
@@ -49,6 +50,7 @@ import { SubmissionsService } from './submissions.service.js';
       RevenueEvent,
       DeveloperAccount,
       PluginPayout,
+      PluginDuplicatePayment,
     ]),
     AuthModule,
     BillingModule,

@@ -115,7 +115,8 @@ export class MarketplaceRepository {
 
   /**
    * The approved version `versionId` of an unquarantined plugin, if `userId`
-   * has the plugin installed and did not have its purchase refunded: what a
+   * has the plugin installed and its purchase, if any, is paid (not refunded,
+   * nor a purchase again whose payment is still pending or failed): what a
    * download link may serve.
    */
   async downloadable(versionId: string, userId: string): Promise<{ blob_key: string } | null> {
@@ -125,7 +126,7 @@ export class MarketplaceRepository {
          JOIN plugin_installs i ON i.plugin_id = p.id AND i.user_id = $2
         WHERE v.id = $1 AND v.status = 'approved'
           AND NOT EXISTS (SELECT 1 FROM plugin_purchases pp WHERE pp.plugin_id = p.id AND pp.user_id = $2
-                             AND pp.status = 'refunded')`,
+                             AND pp.status <> 'paid')`,
       [versionId, userId],
     );
     return row ?? null;

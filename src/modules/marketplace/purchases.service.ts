@@ -7,11 +7,14 @@ import {
   PaymentProviderError,
   PaymentsGateway,
   StripeEventHandlers,
+  type StripeEventOutcome,
   type VerifiedEvent,
 } from '../billing/index.js';
+import type { PluginDuplicatePayment } from './entities/duplicate-payment.entity.js';
 import type { CatalogRow } from './marketplace.repository.js';
 import { MarketplaceException } from './marketplace.errors.js';
 import { periodOf, splitRefund, splitSale } from './revenue-split.js';
+import type { PurchaseStatus } from './entities/plugin-purchase.entity.js';
 import { SalesRepository, type SaleInput } from './sales.repository.js';
 
 /** `metadata.kind` of Stripe objects made for a plugin purchase (billing routes their webhooks here). */
@@ -25,11 +28,21 @@ const idOf = (v: unknown): string | undefined => str(v) ?? str(obj(v).id);
 export const PAYMENTS_NOT_CONFIGURED =
   'Paid plugins need Stripe: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (see README "Selling plugins").';
 
+/** What a payment that succeeded did: bought the plugin, nothing (known already), or paid twice. */
+type PaymentApplied =
+  | { kind: 'purchased'; detail: string }
+  | { kind: 'known'; detail: string }
+  | { kind: 'duplicate'; duplicate: PluginDuplicatePayment };
+
 /**
  * Buying paid plugins: the first install charges the user's saved card
  * off-session, or answers 402 with a Checkout link whose webhook records the
- * purchase. Each purchase writes its sale to the ledger; a refund writes a
- * negative row and ends the buyer's download.
+ * purchase. A delayed payment (a bank debit: `processing`) makes a pending
+ * purchase that payment_intent.succeeded completes and
+ * payment_intent.payment_failed cancels; installing meanwhile charges nothing.
+ * A payment for a plugin the buyer already owns is refunded in full, once.
+ * Each purchase writes its sale to the ledger; a refund writes a negative row
+ * and ends the buyer's download.
  */
 @Injectable()
 export class PurchasesService implements OnModuleInit {
@@ -49,6 +62,16 @@ export class PurchasesService implements OnModuleInit {
       (m, e) => this.checkoutCompleted(m, e),
       PLUGIN_PURCHASE,
     );
+    this.handlers.register(
+      'payment_intent.succeeded',
+      (m, e) => this.paymentIntentSucceeded(m, e),
+      PLUGIN_PURCHASE,
+    );
+    this.handlers.register(
+      'payment_intent.payment_failed',
+      (m, e) => this.paymentIntentFailed(m, e),
+      PLUGIN_PURCHASE,
+    );
     this.handlers.register('charge.refunded', (m, e) => this.chargeRefunded(m, e));
   }
 
@@ -60,6 +83,7 @@ export class PurchasesService implements OnModuleInit {
   async ensurePurchased(user: AuthUser, plugin: CatalogRow): Promise<void> {
     const purchase = await this.sales.purchaseOf(user.id, plugin.id);
     if (purchase?.status === 'paid') return;
+    if (purchase?.status === 'pending') throw this.pending(plugin);
     if (!this.gateway.configured)
       throw new MarketplaceException('feature_not_configured', PAYMENTS_NOT_CONFIGURED);
     // Derived from user and plugin, so concurrent installs (and retries after a lost answer) charge once.
@@ -95,22 +119,118 @@ export class PurchasesService implements OnModuleInit {
       metadata: this.metadata(user, plugin),
       idempotencyKey: `plugin-purchase:${key}`,
     });
-    if (charge.status !== 'succeeded') {
+    if (charge.status === 'needs_user') {
       this.logger.log(`Plugin ${plugin.id}: off-session charge needs the user (${charge.reason})`);
       return false;
     }
-    await this.sales.transaction((manager) =>
-      this.record(manager, {
-        userId: user.id,
-        pluginId: plugin.id,
-        developerId: plugin.author_id,
-        paymentId: charge.paymentIntentId,
-        amountCents: charge.amountCents,
-        currency: charge.currency.toUpperCase(),
-        period: periodOf(new Date()),
-      }),
-    );
+    const sale: SaleInput = {
+      userId: user.id,
+      pluginId: plugin.id,
+      developerId: plugin.author_id,
+      paymentId: charge.paymentIntentId,
+      amountCents: charge.amountCents,
+      currency: charge.currency.toUpperCase(),
+      period: periodOf(new Date()),
+    };
+    if (charge.status === 'processing') {
+      // The money is on its way: the purchase waits for Stripe's verdict instead of a second payment.
+      const status = await this.sales.transaction((manager) => this.recordPending(manager, sale));
+      if (status === 'paid') return true;
+      throw this.pending(plugin);
+    }
+    const applied = await this.sales.transaction((manager) => this.applyPayment(manager, sale));
+    if (applied.kind === 'duplicate') await this.refundDuplicate(applied.duplicate)();
     return true;
+  }
+
+  private pending(plugin: CatalogRow): MarketplaceException {
+    return new MarketplaceException(
+      'payment_pending',
+      `Your payment for ${plugin.id} is processing (bank payments take a few days); install again once it ` +
+        'has cleared. You will not be charged again.',
+    );
+  }
+
+  /**
+   * A payment that is processing: the purchase is pending on it, unless the
+   * user owns the plugin already (this payment is then refunded if it clears)
+   * or it cleared meanwhile. Answers the purchase's status.
+   */
+  private async recordPending(manager: EntityManager, sale: SaleInput): Promise<PurchaseStatus> {
+    const { created, purchase } = await this.sales.lockOrCreatePurchase(manager, sale, 'pending');
+    if (created || purchase.paymentId === sale.paymentId) return purchase.status;
+    if (purchase.status === 'paid' || purchase.status === 'pending') return purchase.status;
+    // Refunded or canceled: bought again with this payment.
+    await this.sales.setPurchasePayment(manager, purchase.id, sale, 'pending');
+    return 'pending';
+  }
+
+  /**
+   * A payment for the plugin succeeded: the purchase is paid by it and its sale
+   * written to the ledger, once; or, when the user owns the plugin by another
+   * payment, it is a duplicate, recorded for a refund.
+   */
+  private async applyPayment(manager: EntityManager, sale: SaleInput): Promise<PaymentApplied> {
+    const duplicate = await this.sales.duplicatePaymentOf(manager, sale.paymentId);
+    if (duplicate) return { kind: 'duplicate', duplicate };
+    const { created, purchase } = await this.sales.lockOrCreatePurchase(manager, sale, 'paid');
+    if (!created) {
+      if (
+        purchase.paymentId === sale.paymentId &&
+        (purchase.status === 'paid' || purchase.status === 'refunded')
+      )
+        return { kind: 'known', detail: `${sale.paymentId} recorded already` };
+      if (purchase.paymentId !== sale.paymentId && purchase.status === 'paid')
+        return {
+          kind: 'duplicate',
+          duplicate: await this.sales.recordDuplicatePayment(manager, sale, purchase.paymentId),
+        };
+      // Its own pending payment cleared; or it replaces a pending other one (which, if it clears too,
+      // is then a duplicate), a refunded or a canceled purchase.
+      await this.sales.setPurchasePayment(manager, purchase.id, sale, 'paid');
+    }
+    await this.insertSale(manager, sale);
+    return { kind: 'purchased', detail: `plugin ${sale.pluginId} purchased (${sale.paymentId})` };
+  }
+
+  /**
+   * Refunds a duplicate payment in full, outside any transaction, once: the
+   * idempotency key and the refund's metadata derive from the payment, so a
+   * retry (a redelivered event, a second event of the same payment) finds the
+   * refund made instead of making another.
+   */
+  private refundDuplicate(duplicate: PluginDuplicatePayment): () => Promise<string> {
+    return async () => {
+      const refundId = await this.provider(() =>
+        this.gateway.refundPayment({
+          paymentIntentId: duplicate.paymentId,
+          reason: 'duplicate',
+          metadata: {
+            kind: PLUGIN_PURCHASE,
+            plugin_id: duplicate.pluginId,
+            owned_by: duplicate.ownedByPaymentId,
+          },
+          idempotencyKey: `plugin-duplicate-refund:${duplicate.paymentId}`,
+        }),
+      );
+      await this.sales.markDuplicateRefunded(duplicate.paymentId, refundId);
+      this.logger.log(
+        `Plugin ${duplicate.pluginId}: duplicate payment ${duplicate.paymentId} refunded (${refundId})`,
+      );
+      return `duplicate payment ${duplicate.paymentId} refunded (${refundId})`;
+    };
+  }
+
+  /** The webhook's answer for a payment applied: a duplicate's refund runs after the commit. */
+  private outcomeOf(applied: PaymentApplied): StripeEventOutcome {
+    if (applied.kind !== 'duplicate') return applied.detail;
+    const { duplicate } = applied;
+    if (duplicate.status === 'refunded')
+      return `ignored: duplicate payment ${duplicate.paymentId} refunded already`;
+    return {
+      outcome: `${duplicate.buyerId} owns ${duplicate.pluginId} by ${duplicate.ownedByPaymentId}: ${duplicate.paymentId} is a duplicate`,
+      followUp: this.refundDuplicate(duplicate),
+    };
   }
 
   private checkoutUrl(user: AuthUser, plugin: CatalogRow, customerId: string, key: string): Promise<string> {
@@ -132,9 +252,8 @@ export class PurchasesService implements OnModuleInit {
     return { kind: PLUGIN_PURCHASE, user_id: user.id, plugin_id: plugin.id, developer_id: plugin.author_id };
   }
 
-  /** The purchase and its sale in the ledger, once (a concurrent or replayed record writes nothing). */
-  private async record(manager: EntityManager, sale: SaleInput): Promise<boolean> {
-    if (!(await this.sales.recordPurchase(manager, sale))) return false;
+  /** The sale in the ledger, once per payment. */
+  private async insertSale(manager: EntityManager, sale: SaleInput): Promise<void> {
     await this.sales.insertRevenue(manager, {
       ref: sale.paymentId,
       kind: 'sale',
@@ -146,34 +265,78 @@ export class PurchasesService implements OnModuleInit {
       period: sale.period,
       ...splitSale(sale.amountCents),
     });
-    return true;
   }
 
-  /** checkout.session.completed of a plugin purchase: records it (the next install then succeeds). */
-  private async checkoutCompleted(manager: EntityManager, event: VerifiedEvent): Promise<string> {
-    const session = event.data.object;
-    const metadata = obj(session.metadata);
+  /** The sale a Stripe object of a plugin purchase describes, or why it does not. */
+  private async saleOf(
+    manager: EntityManager,
+    event: VerifiedEvent,
+    o: { metadata: unknown; paymentId: string | undefined; amount: unknown; currency: unknown },
+  ): Promise<SaleInput | string> {
+    const metadata = obj(o.metadata);
     const userId = str(metadata.user_id);
     const pluginId = str(metadata.plugin_id);
     const developerId = str(metadata.developer_id);
-    const paymentId = idOf(session.payment_intent);
-    const amount = Number(session.amount_total);
-    if (session.payment_status !== 'paid') return `ignored: payment_status ${String(session.payment_status)}`;
-    if (!userId || !pluginId || !developerId || !paymentId || !Number.isSafeInteger(amount) || amount <= 0)
+    const amount = Number(o.amount);
+    if (!userId || !pluginId || !developerId || !o.paymentId || !Number.isSafeInteger(amount) || amount <= 0)
       return 'ignored: not a complete plugin purchase';
     if (!(await this.accounts.exists(userId, manager))) return 'ignored: no matching user';
-    const recorded = await this.record(manager, {
+    return {
       userId,
       pluginId,
       developerId,
-      paymentId,
+      paymentId: o.paymentId,
       amountCents: amount,
-      currency: (str(session.currency) ?? 'eur').toUpperCase(),
+      currency: (str(o.currency) ?? 'eur').toUpperCase(),
       period: periodOf(new Date(event.created * 1000)),
+    };
+  }
+
+  /**
+   * checkout.session.completed of a plugin purchase: paid, it records the
+   * purchase (the next install then succeeds); unpaid (a delayed method), the
+   * purchase is pending until payment_intent.succeeded.
+   */
+  private async checkoutCompleted(manager: EntityManager, event: VerifiedEvent): Promise<StripeEventOutcome> {
+    const session = event.data.object;
+    const sale = await this.saleOf(manager, event, {
+      metadata: session.metadata,
+      paymentId: idOf(session.payment_intent),
+      amount: session.amount_total,
+      currency: session.currency,
     });
-    if (recorded) return `plugin ${pluginId} purchased (${paymentId})`;
-    this.logger.warn(`Stripe ${event.id}: ${userId} already owns ${pluginId}; ${paymentId} is not recorded`);
-    return `ignored: ${pluginId} already purchased`;
+    if (typeof sale === 'string') return sale;
+    if (session.payment_status === 'unpaid') {
+      const status = await this.recordPending(manager, sale);
+      return `plugin ${sale.pluginId}: payment ${sale.paymentId} processing (purchase ${status})`;
+    }
+    if (session.payment_status !== 'paid') return `ignored: payment_status ${String(session.payment_status)}`;
+    return this.outcomeOf(await this.applyPayment(manager, sale));
+  }
+
+  /** payment_intent.succeeded of a plugin purchase: a processing payment cleared (or any other that paid). */
+  private async paymentIntentSucceeded(
+    manager: EntityManager,
+    event: VerifiedEvent,
+  ): Promise<StripeEventOutcome> {
+    const intent = event.data.object;
+    const sale = await this.saleOf(manager, event, {
+      metadata: intent.metadata,
+      paymentId: str(intent.id),
+      amount: intent.amount_received ?? intent.amount,
+      currency: intent.currency,
+    });
+    if (typeof sale === 'string') return sale;
+    return this.outcomeOf(await this.applyPayment(manager, sale));
+  }
+
+  /** payment_intent.payment_failed of a plugin purchase: a pending purchase on it is canceled. */
+  private async paymentIntentFailed(manager: EntityManager, event: VerifiedEvent): Promise<string> {
+    const paymentId = str(event.data.object.id);
+    if (!paymentId) return 'ignored: no payment';
+    return (await this.sales.cancelPendingPurchase(manager, paymentId))
+      ? `pending purchase on ${paymentId} canceled`
+      : 'ignored: no pending purchase on it';
   }
 
   /** charge.refunded: a negative ledger row for what was refunded since the last one; a full refund ends the purchase. */
@@ -183,6 +346,8 @@ export class PurchasesService implements OnModuleInit {
     const refunded = Number(charge.amount_refunded);
     if (!paymentId || !Number.isSafeInteger(refunded)) return 'ignored: no payment or amount';
     const sale = await this.sales.lockSale(manager, paymentId);
+    if (!sale && (await this.sales.duplicatePaymentOf(manager, paymentId)))
+      return 'ignored: refund of a duplicate payment (recorded with it)';
     if (!sale) return this.refundOfUnknownPayment(paymentId);
     const before = await this.sales.refundedOf(manager, paymentId);
     const after = Math.min(refunded, sale.amount_cents);

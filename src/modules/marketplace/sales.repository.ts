@@ -2,8 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DeveloperAccount } from './entities/developer-account.entity.js';
-import { PluginPurchase } from './entities/plugin-purchase.entity.js';
+import { PluginDuplicatePayment } from './entities/duplicate-payment.entity.js';
+import { PluginPayout } from './entities/plugin-payout.entity.js';
+import { PluginPurchase, type PurchaseStatus } from './entities/plugin-purchase.entity.js';
 import type { RevenueKind } from './entities/revenue-event.entity.js';
+
+/** What TypeORM's postgres driver answers a raw UPDATE: the rows it returned and how many it changed. */
+type UpdateResult = [unknown[], number];
+const affected = (result: UpdateResult): number => result[1];
 
 /** A paid purchase to record, with its ledger entry. */
 export interface SaleInput {
@@ -54,10 +60,11 @@ export interface PayoutCandidateRow {
 }
 
 /**
- * Paid plugins: purchases (one per user and plugin), the revenue ledger (one
- * row per sale and per refund, by a unique ref), developers' connected
- * accounts and payouts (one per developer and period). Writes that belong
- * together take the caller's transaction.
+ * Paid plugins: purchases (one per user and plugin), duplicate payments and
+ * their refunds, the revenue ledger (one row per sale and per refund, by a
+ * unique ref), developers' connected accounts and payouts (one per developer
+ * and period, an outbox row committed before Stripe is called). Writes that
+ * belong together take the caller's transaction.
  */
 @Injectable()
 export class SalesRepository {
@@ -72,22 +79,78 @@ export class SalesRepository {
   }
 
   /**
-   * Records a paid purchase, unless the user already owns the plugin (a
-   * concurrent install, a replayed or second checkout): a refunded purchase
-   * is bought again by a new payment. Answers whether this call recorded it.
+   * The user's purchase of the plugin, locked, made `status` with this payment
+   * when there was none (so concurrent writers meet on one row). `created`
+   * says whether this call made it.
    */
-  async recordPurchase(manager: EntityManager, sale: SaleInput): Promise<boolean> {
-    const rows = await manager.query<Array<{ id: string }>>(
+  async lockOrCreatePurchase(
+    manager: EntityManager,
+    sale: SaleInput,
+    status: Extract<PurchaseStatus, 'pending' | 'paid'>,
+  ): Promise<{ created: boolean; purchase: PluginPurchase }> {
+    const inserted = await manager.query<unknown[]>(
       `INSERT INTO plugin_purchases (id, user_id, plugin_id, amount_cents, currency, payment_id, status)
-       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 'paid')
-       ON CONFLICT (user_id, plugin_id) DO UPDATE
-          SET amount_cents = EXCLUDED.amount_cents, currency = EXCLUDED.currency,
-              payment_id = EXCLUDED.payment_id, status = 'paid', refunded_at = NULL, created_at = now()
-        WHERE plugin_purchases.status = 'refunded' AND plugin_purchases.payment_id <> EXCLUDED.payment_id
-       RETURNING id`,
-      [sale.userId, sale.pluginId, sale.amountCents, sale.currency, sale.paymentId],
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6)
+       ON CONFLICT (user_id, plugin_id) DO NOTHING RETURNING id`,
+      [sale.userId, sale.pluginId, sale.amountCents, sale.currency, sale.paymentId, status],
     );
-    return rows.length > 0;
+    const purchase = await manager.findOne(PluginPurchase, {
+      where: { userId: sale.userId, pluginId: sale.pluginId },
+      lock: { mode: 'pessimistic_write' },
+    });
+    return { created: inserted.length > 0, purchase: purchase! };
+  }
+
+  /** The purchase now rests on this payment, in this state (a purchase bought again, or a payment that cleared). */
+  async setPurchasePayment(
+    manager: EntityManager,
+    purchaseId: string,
+    sale: SaleInput,
+    status: Extract<PurchaseStatus, 'pending' | 'paid'>,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE plugin_purchases SET amount_cents = $2, currency = $3, payment_id = $4, status = $5,
+              refunded_at = NULL, created_at = now()
+        WHERE id = $1`,
+      [purchaseId, sale.amountCents, sale.currency, sale.paymentId, status],
+    );
+  }
+
+  /** A pending purchase whose payment failed: canceled (the user may buy again). Answers whether one was. */
+  async cancelPendingPurchase(manager: EntityManager, paymentId: string): Promise<boolean> {
+    const result = await manager.query<UpdateResult>(
+      `UPDATE plugin_purchases SET status = 'canceled' WHERE payment_id = $1 AND status = 'pending'`,
+      [paymentId],
+    );
+    return affected(result) > 0;
+  }
+
+  duplicatePaymentOf(manager: EntityManager, paymentId: string): Promise<PluginDuplicatePayment | null> {
+    return manager.findOneBy(PluginDuplicatePayment, { paymentId });
+  }
+
+  /** Records a payment to refund as a duplicate, once per payment; answers the row (new or earlier). */
+  async recordDuplicatePayment(
+    manager: EntityManager,
+    sale: SaleInput,
+    ownedByPaymentId: string,
+  ): Promise<PluginDuplicatePayment> {
+    await manager.query(
+      `INSERT INTO plugin_duplicate_payments
+              (id, payment_id, buyer_id, plugin_id, owned_by_payment_id, amount_cents, currency, status)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, 'refund_pending')
+       ON CONFLICT (payment_id) DO NOTHING`,
+      [sale.paymentId, sale.userId, sale.pluginId, ownedByPaymentId, sale.amountCents, sale.currency],
+    );
+    return (await this.duplicatePaymentOf(manager, sale.paymentId))!;
+  }
+
+  async markDuplicateRefunded(paymentId: string, refundId: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE plugin_duplicate_payments SET status = 'refunded', refund_id = $2, refunded_at = now()
+        WHERE payment_id = $1 AND status = 'refund_pending'`,
+      [paymentId, refundId],
+    );
   }
 
   /** Writes a ledger row once per ref; answers whether this call wrote it. */
@@ -169,29 +232,45 @@ export class SalesRepository {
     stripeAccountId: string,
     state: { payoutsEnabled: boolean; detailsSubmitted: boolean; at: Date },
   ): Promise<'applied' | 'stale' | 'unknown'> {
-    const updated = await manager.query<Array<{ user_id: string }>>(
+    const updated = await manager.query<UpdateResult>(
       `UPDATE plugin_developer_accounts SET payouts_enabled = $2, details_submitted = $3, last_event_at = $4
-        WHERE stripe_account_id = $1 AND (last_event_at IS NULL OR last_event_at <= $4) RETURNING user_id`,
+        WHERE stripe_account_id = $1 AND (last_event_at IS NULL OR last_event_at <= $4)`,
       [stripeAccountId, state.payoutsEnabled, state.detailsSubmitted, state.at],
     );
-    if (updated.length > 0) return 'applied';
+    if (affected(updated) > 0) return 'applied';
     const known = await manager.existsBy(DeveloperAccount, { stripeAccountId });
     return known ? 'stale' : 'unknown';
   }
 
-  /** Developers with unpaid shares up to `period`, with their connected account when they have one. */
+  /**
+   * Developers with unpaid shares up to `period`, or with a payout a run left
+   * unfinished (of any period), with their connected account when they have one.
+   */
   payoutCandidates(period: string): Promise<PayoutCandidateRow[]> {
     return this.dataSource.query<PayoutCandidateRow[]>(
       `SELECT e.developer_id, a.stripe_account_id, a.payouts_enabled
-         FROM (SELECT DISTINCT developer_id FROM plugin_revenue_events
-                WHERE transfer_id IS NULL AND period <= $1) e
+         FROM (SELECT developer_id FROM plugin_revenue_events WHERE transfer_id IS NULL AND period <= $1
+                UNION SELECT developer_id FROM plugin_payouts WHERE status = 'pending') e
          LEFT JOIN plugin_developer_accounts a ON a.user_id = e.developer_id
         ORDER BY e.developer_id`,
       [period],
     );
   }
 
-  /** The developer's account, locked: one payout run at a time per developer. */
+  /** The developer's payouts committed but not marked paid (a run stopped between the two), oldest first. */
+  unfinishedPayouts(developerId: string): Promise<PluginPayout[]> {
+    return this.dataSource.manager.find(PluginPayout, {
+      where: { developerId, status: 'pending' },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+  }
+
+  /** Whether a Stripe account id is one of our developers' connected accounts. */
+  isDeveloperAccount(stripeAccountId: string): Promise<boolean> {
+    return this.dataSource.manager.existsBy(DeveloperAccount, { stripeAccountId });
+  }
+
+  /** The developer's account, locked: one payout claim at a time per developer. */
   lockDeveloperAccount(manager: EntityManager, userId: string): Promise<DeveloperAccount | null> {
     return manager.findOne(DeveloperAccount, { where: { userId }, lock: { mode: 'pessimistic_write' } });
   }
@@ -204,18 +283,30 @@ export class SalesRepository {
     return rows.length > 0;
   }
 
-  /** The developer's unpaid ledger rows of `period` and earlier, locked until the payout commits. */
-  unpaidEvents(manager: EntityManager, developerId: string, period: string): Promise<UnpaidEventRow[]> {
+  /** The developer's ledger rows of `period` and earlier that no payout claimed, locked until the claim commits. */
+  unclaimedEvents(manager: EntityManager, developerId: string, period: string): Promise<UnpaidEventRow[]> {
     return manager.query<UnpaidEventRow[]>(
       `SELECT id, kind, payment_id, developer_share_cents, currency FROM plugin_revenue_events
-        WHERE developer_id = $1 AND period <= $2 AND transfer_id IS NULL
+        WHERE developer_id = $1 AND period <= $2 AND transfer_id IS NULL AND payout_id IS NULL
         ORDER BY created_at, id FOR UPDATE`,
       [developerId, period],
     );
   }
 
+  /** The ledger rows a payout claimed. */
+  eventsOfPayout(payoutId: string): Promise<UnpaidEventRow[]> {
+    return this.dataSource.query<UnpaidEventRow[]>(
+      `SELECT id, kind, payment_id, developer_share_cents, currency FROM plugin_revenue_events
+        WHERE payout_id = $1 ORDER BY created_at, id`,
+      [payoutId],
+    );
+  }
+
   /** The transfers that paid out the sales of these payments, by payment. */
-  async saleTransfers(manager: EntityManager, paymentIds: string[]): Promise<Map<string, string>> {
+  async saleTransfers(
+    paymentIds: string[],
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Map<string, string>> {
     const rows = await manager.query<Array<{ payment_id: string; transfer_id: string }>>(
       `SELECT payment_id, transfer_id FROM plugin_revenue_events
         WHERE kind = 'sale' AND payment_id = ANY($1) AND transfer_id LIKE 'tr\\_%'`,
@@ -224,21 +315,46 @@ export class SalesRepository {
     return new Map(rows.map((row) => [row.payment_id, row.transfer_id]));
   }
 
-  /** Records the settlement: the payout row, and what settled each ledger row it covers. */
-  async settle(
+  /**
+   * The outbox step: a pending payout row and its claim on exactly these
+   * ledger rows, committed by the caller before any money moves.
+   */
+  async claimPayout(
     manager: EntityManager,
-    payout: { developerId: string; period: string; amountCents: number; currency: string; stripeIds: string },
+    payout: {
+      developerId: string;
+      period: string;
+      amountCents: number;
+      currency: string;
+      idempotencyKey: string;
+    },
     eventIds: string[],
-  ): Promise<void> {
-    await manager.query(
-      `INSERT INTO plugin_payouts (id, developer_id, period, amount_cents, currency, stripe_ids)
-       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`,
-      [payout.developerId, payout.period, payout.amountCents, payout.currency, payout.stripeIds],
+  ): Promise<PluginPayout> {
+    const row = manager.create(PluginPayout, { ...payout, status: 'pending', stripeIds: null, paidAt: null });
+    await manager.insert(PluginPayout, row);
+    const claimed = await manager.query<UpdateResult>(
+      `UPDATE plugin_revenue_events SET payout_id = $2 WHERE id = ANY($1) AND payout_id IS NULL`,
+      [eventIds, row.id],
     );
-    await manager.query(`UPDATE plugin_revenue_events SET transfer_id = $2 WHERE id = ANY($1)`, [
-      eventIds,
-      payout.stripeIds,
-    ]);
+    if (affected(claimed) !== eventIds.length)
+      throw new Error(`payout ${row.id}: ledger rows claimed meanwhile`);
+    return row;
+  }
+
+  /** The payout is paid with these Stripe ids, and so is each ledger row it claimed (once: a second call changes nothing). */
+  async markPayoutPaid(payoutId: string, stripeIds: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const paid = await manager.query<UpdateResult>(
+        `UPDATE plugin_payouts SET status = 'paid', stripe_ids = $2, paid_at = now()
+          WHERE id = $1 AND status = 'pending'`,
+        [payoutId, stripeIds],
+      );
+      if (affected(paid) > 0)
+        await manager.query(`UPDATE plugin_revenue_events SET transfer_id = $2 WHERE payout_id = $1`, [
+          payoutId,
+          stripeIds,
+        ]);
+    });
   }
 
   /** A developer's figures for one period. */

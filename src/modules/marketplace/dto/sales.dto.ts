@@ -9,7 +9,14 @@ export const PAYOUT_SKIP_REASONS = [
   'payouts_not_enabled',
   'already_paid',
   'nothing_due',
+] as const;
+
+/** Why a developer's payout failed in a run (the others are paid regardless); the next run tries again. */
+export const PAYOUT_FAILURE_REASONS = [
   'provider_error',
+  'mixed_currencies',
+  'unmatched_refund',
+  'internal_error',
 ] as const;
 
 /** 402 on installing a paid plugin not bought yet: where to pay. */
@@ -79,6 +86,11 @@ export class PayoutResultDto {
   @ApiProperty({ type: [String], description: 'Stripe transfer reversals of a negative net' })
   reversal_ids!: string[];
   @ApiProperty({ description: 'Ledger rows the settlement covers' }) events!: number;
+  @ApiProperty({
+    example: '2026-05',
+    description: 'The period the payout was made for (an earlier one when finished late)',
+  })
+  period!: string;
 }
 
 export class PayoutSkipDto {
@@ -87,14 +99,32 @@ export class PayoutSkipDto {
   @ApiPropertyOptional({ description: 'Stripe’s message, for provider_error' }) detail?: string;
 }
 
+export class PayoutFailureDto {
+  @ApiProperty({ format: 'uuid' }) developer_id!: string;
+  @ApiProperty({ enum: PAYOUT_FAILURE_REASONS }) reason!: (typeof PAYOUT_FAILURE_REASONS)[number];
+  @ApiProperty({ description: 'What went wrong (Stripe’s message for provider_error)' }) detail!: string;
+}
+
 export class PayoutReportDto {
   @ApiProperty({ example: '2026-05' }) period!: string;
-  @ApiProperty({ type: [PayoutResultDto] }) paid!: PayoutResultDto[];
+  @ApiProperty({
+    type: [PayoutResultDto],
+    description:
+      'Payouts settled by this run, including ones an earlier run left unfinished (finished, never repeated)',
+  })
+  paid!: PayoutResultDto[];
   @ApiProperty({
     type: [PayoutSkipDto],
     description: 'Developers with unpaid shares left for a later run, and why',
   })
   skipped!: PayoutSkipDto[];
+  @ApiProperty({
+    type: [PayoutFailureDto],
+    description:
+      'Developers whose payout failed in this run (each developer is paid independently); a payout committed ' +
+      'before its failure is finished by the next run with the same idempotency key, never paid twice',
+  })
+  failed!: PayoutFailureDto[];
 }
 
 export function mapDeveloperStatus(account: DeveloperAccount | null): DeveloperStatusDto {

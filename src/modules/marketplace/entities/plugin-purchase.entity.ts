@@ -1,13 +1,16 @@
 import { Check, Column, Entity, ForeignKey, Index } from 'typeorm';
 import { UserOwnedEntity } from '../../../database/user-owned.entity.js';
 
-export const PURCHASE_STATUSES = ['paid', 'refunded'] as const;
+export const PURCHASE_STATUSES = ['pending', 'paid', 'refunded', 'canceled'] as const;
 export type PurchaseStatus = (typeof PURCHASE_STATUSES)[number];
 
 /**
  * A user's purchase of a paid plugin: one row per user and plugin (so two
  * installs at once record one purchase), kept across uninstalls so a
  * reinstall never charges again. A refund keeps the row, marked refunded.
+ * `pending` while a delayed payment (a bank debit) is processing: installing
+ * again charges nothing, and Stripe's payment_intent.succeeded makes it paid
+ * (payment_intent.payment_failed: canceled, and the user may buy again).
  */
 @Entity('plugin_purchases')
 @Check('ck_plugin_purchases_status', `status IN (${PURCHASE_STATUSES.map((s) => `'${s}'`).join(', ')})`)

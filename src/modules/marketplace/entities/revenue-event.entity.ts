@@ -67,6 +67,14 @@ export class RevenueEvent {
   @Column('text', { nullable: true })
   transferId!: string | null;
 
+  /**
+   * The payout that claimed the row (committed before any money moves, so a crash between the transfer and
+   * `transfer_id` being written leaves the row claimed by its payout, which the next run finishes).
+   */
+  @Index('ix_plugin_revenue_events_payout')
+  @Column('uuid', { nullable: true })
+  payoutId!: string | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 }
