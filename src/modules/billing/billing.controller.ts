@@ -84,10 +84,12 @@ export class BillingController {
   @Post('webhook')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Stripe webhook (signed with STRIPE_WEBHOOK_SECRET)',
+    summary: 'Stripe webhook (STRIPE_WEBHOOK_SECRET, and STRIPE_CONNECT_WEBHOOK_SECRET for Connect)',
     description:
       'For Stripe only: the signature is verified on the raw body. Each event is applied once; a replay ' +
-      'answers {ok: true, duplicate: true} and changes nothing.',
+      'answers {ok: true, duplicate: true} and changes nothing. Each endpoint’s secret verifies only its own ' +
+      'events: the platform’s those of our account, the Connect endpoint’s account.updated of a connected ' +
+      'account of one of our developers (`account`); anything else is refused.',
   })
   @ApiHeader({ name: 'Stripe-Signature', required: true, description: 'Stripe’s signature of the raw body' })
   @ApiBody({
@@ -96,7 +98,16 @@ export class BillingController {
   })
   @ApiOkResponse({ type: WebhookAckDto })
   @ApiErrors(
-    { status: 400, description: 'Missing or invalid Stripe-Signature, or an empty body' },
+    {
+      status: 400,
+      description:
+        'Missing or invalid Stripe-Signature, an event signed with the other endpoint’s secret, or an empty body',
+    },
+    {
+      status: 404,
+      description: 'A Connect event of an account that is not one of ours (yet): Stripe retries',
+    },
+    { status: 502, description: 'Stripe failed a follow-up (a duplicate payment’s refund): Stripe retries' },
     { status: 503, description: 'Billing is not configured on this server (code feature_not_configured)' },
   )
   handleStripeWebhook(
