@@ -26,7 +26,11 @@ export type StreamError = { code: ErrorCode; message: string | string[] } & Reco
 /**
  * A chat answer as a stream of events: each model token (sanitized, in
  * order), then `done` with the whole sanitized answer, or `error`; all
- * numbered from 0. Aborting `signal` (a cancel, nobody resumed) aborts the model call.
+ * numbered from 0. This is the one place every transport's events come from
+ * (SSE, Socket.IO, the plain WebSocket, and the stream log a resume replays),
+ * so every string of every event passes the sanitizer here: chunks, the
+ * response, each action's data (a tool argument is model output too), the
+ * agent and the error. Aborting `signal` (a cancel, nobody resumed) aborts the model call.
  * Nothing of the message, context or answer is stored or logged.
  */
 @Injectable()
@@ -66,15 +70,16 @@ export class ChatStreamService {
         } else {
           const rest = stream.end();
           if (rest) yield { event: 'chunk', data: { seq: seq++, text: rest } };
-          const response = this.sanitizer.sanitizeText(e.result.response);
-          yield {
-            event: 'done',
-            data: { seq: seq++, done: true, response, actions: e.result.actions, agent: e.result.agent },
-          };
+          const { response, actions, agent } = this.sanitizer.sanitizeDeep(
+            { response: e.result.response, actions: e.result.actions, agent: e.result.agent },
+            'stream result',
+          );
+          yield { event: 'done', data: { seq: seq++, done: true, response, actions, agent } };
         }
       }
     } catch (err) {
-      yield { event: 'error', data: { ...describeError(err, this.logger), seq } };
+      const error = this.sanitizer.sanitizeDeep(describeError(err, this.logger), 'stream error');
+      yield { event: 'error', data: { ...error, seq } };
     } finally {
       this.sanitizer.report(stream.counts, 'stream');
     }

@@ -204,8 +204,8 @@ interface RawWord {
   ve: number;
 }
 
-const isSingle = (view: string, w: RawWord): boolean =>
-  w.ve - w.vs === 1 || (w.ve - w.vs === 2 && view.codePointAt(w.vs)! > 0xffff);
+/** A word of one original character ("m" is one though its view is "rn"). */
+const isSingle = (view: MatchView, w: RawWord): boolean => view.from[w.vs] === view.from[w.ve - 1];
 
 /**
  * The words of a view. A run of at least three single letters or digits, each
@@ -217,9 +217,16 @@ const isSingle = (view: string, w: RawWord): boolean =>
  * repeat. `vocabulary`: the words of the protected texts.
  *
  * Not `final` (a stream): the last word, or a run that the next chunk could
- * extend, is `open`.
+ * extend, is `open`. A run longer than `longRun` characters is held no longer
+ * whole: only its last word stays open, the words before it are matched (a
+ * spaced-out prompt longer than a stream's hold bound is caught as it goes).
  */
-export function viewWords(view: MatchView, vocabulary: Vocabulary, final: boolean): ViewWord[] {
+export function viewWords(
+  view: MatchView,
+  vocabulary: Vocabulary,
+  final: boolean,
+  longRun = Infinity,
+): ViewWord[] {
   const raw: RawWord[] = [];
   for (const m of view.text.matchAll(WORD)) raw.push({ vs: m.index, ve: m.index + m[0].length });
   const out: ViewWord[] = [];
@@ -230,10 +237,10 @@ export function viewWords(view: MatchView, vocabulary: Vocabulary, final: boolea
   });
   for (let i = 0; i < raw.length;) {
     let j = i;
-    if (isSingle(view.text, raw[i])) {
+    if (isSingle(view, raw[i])) {
       while (
         j + 1 < raw.length &&
-        isSingle(view.text, raw[j + 1]) &&
+        isSingle(view, raw[j + 1]) &&
         raw[j + 1].vs - raw[j].ve <= MAX_LETTER_GAP
       ) {
         j++;
@@ -242,10 +249,13 @@ export function viewWords(view: MatchView, vocabulary: Vocabulary, final: boolea
     const atEnd = j === raw.length - 1;
     // Single letters at the end of a stream may be the start of a run still arriving.
     const mayGrow =
-      !final && atEnd && view.text.length - raw[j].ve <= (isSingle(view.text, raw[j]) ? MAX_LETTER_GAP : 0);
+      !final && atEnd && view.text.length - raw[j].ve <= (isSingle(view, raw[j]) ? MAX_LETTER_GAP : 0);
     if (j - i + 1 >= MIN_RUN) {
       const run = collapseRun(view, raw.slice(i, j + 1), vocabulary);
-      if (mayGrow) for (const w of run) w.open = true;
+      if (mayGrow && run[run.length - 1].end - run[0].start > longRun) {
+        // Held from its own start, not the run's.
+        run[run.length - 1] = { ...run[run.length - 1], open: true, runStart: undefined };
+      } else if (mayGrow) for (const w of run) w.open = true;
       out.push(...run);
     } else {
       for (let k = i; k <= j; k++) {
@@ -303,37 +313,52 @@ export class Vocabulary {
   }
 
   /**
-   * `letters` (one string each) as known words, in as few words as possible;
-   * as one word when they are one already or spell no sequence of known words.
-   * Returns each word with the indexes of its first and last letter.
+   * `letters` (one string each) as known words, in as few words as possible,
+   * letters that start no known word where they stand left over (each run of
+   * them one word); as one word when they are one already or spell no known
+   * word at all. Returns each word with the indexes of its first and last letter.
    */
   segment(letters: string[]): Array<{ norm: string; first: number; last: number }> {
     const whole = letters.join('');
     const one = [{ norm: whole, first: 0, last: letters.length - 1 }];
     if (this.words.has(whole) || letters.length < 2) return one;
-    // Fewest known words covering the first i letters (dynamic programming; a word is at most `longest` units).
+    // Least cost covering the first i letters (dynamic programming): a known word costs 1, a leftover letter
+    // more than any number of words could, so known words cover as many letters as they can.
     const n = letters.length;
-    const best = new Int32Array(n + 1).fill(-1);
+    const leftover = n + 1;
+    const cost = new Float64Array(n + 1).fill(Infinity);
     const back = new Int32Array(n + 1);
-    best[0] = 0;
+    cost[0] = 0;
     for (let i = 0; i < n; i++) {
-      if (best[i] < 0) continue;
+      if (cost[i] + leftover < cost[i + 1]) {
+        cost[i + 1] = cost[i] + leftover;
+        back[i + 1] = -1 - i;
+      }
       let word = '';
       for (let j = i; j < n; j++) {
         word += letters[j];
         if (word.length > this.longest) break;
-        if (this.words.has(word) && (best[j + 1] < 0 || best[i] + 1 < best[j + 1])) {
-          best[j + 1] = best[i] + 1;
+        if (this.words.has(word) && cost[i] + 1 < cost[j + 1]) {
+          cost[j + 1] = cost[i] + 1;
           back[j + 1] = i;
         }
       }
     }
-    if (best[n] < 0) return one;
-    const out: Array<{ norm: string; first: number; last: number }> = [];
-    for (let end = n; end > 0; end = back[end]) {
-      const start = back[end];
-      out.push({ norm: letters.slice(start, end).join(''), first: start, last: end - 1 });
+    if (cost[n] >= n * leftover) return one;
+    const parts: Array<{ first: number; last: number; known: boolean }> = [];
+    for (let end = n; end > 0;) {
+      const known = back[end] >= 0;
+      const start = known ? back[end] : -1 - back[end];
+      const prev = parts[parts.length - 1];
+      // Leftover letters next to each other are one word.
+      if (!known && prev && !prev.known) prev.first = start;
+      else parts.push({ first: start, last: end - 1, known });
+      end = start;
     }
-    return out.reverse();
+    return parts.reverse().map(({ first, last }) => ({
+      norm: letters.slice(first, last + 1).join(''),
+      first,
+      last,
+    }));
   }
 }

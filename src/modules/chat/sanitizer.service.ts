@@ -37,8 +37,12 @@ export class SanitizerService implements OnModuleInit {
     return out;
   }
 
-  /** Every string inside a JSON value (an action's data is model output too). */
-  sanitizeDeep<T>(value: T): T {
+  /**
+   * Every string inside a JSON value, object keys included: an action's data,
+   * a plan, an error's message. A tool argument is model output too (an agent
+   * can put its own instructions into `create_note {content}`).
+   */
+  sanitizeDeep<T>(value: T, where = 'actions'): T {
     const counts: RedactionCounts = { prompt: 0, canary: 0, reasoning: 0 };
     const walk = (v: unknown): unknown => {
       if (typeof v === 'string') {
@@ -50,12 +54,12 @@ export class SanitizerService implements OnModuleInit {
       }
       if (Array.isArray(v)) return v.map(walk);
       if (v && typeof v === 'object') {
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [walk(k), walk(x)]));
       }
       return v;
     };
     const out = walk(value) as T;
-    this.report(counts, 'actions');
+    this.report(counts, where);
     return out;
   }
 

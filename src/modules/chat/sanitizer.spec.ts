@@ -271,6 +271,23 @@ describe('Sanitizer', () => {
       for (const size of [1, 2, 3, 7, 64]) expect(streamed(text, [size]).out).toBe(whole.text);
     });
 
+    it('lets no word of a spaced-out prompt longer than the hold bound through a stream', () => {
+      const small = new Sanitizer([SYSTEM_PROMPT], [], { maxHold: 64 });
+      const leak = [...SYSTEM_PROMPT.replace(/[^\p{L}]+/gu, '')].join(' ');
+      expect(leak.length).toBeGreaterThan(4 * 64);
+      for (const size of [1, 4, 9]) {
+        const s = small.stream();
+        let out = '';
+        for (let i = 0; i < leak.length; i += size) {
+          out += s.push(leak.slice(i, i + size));
+          expect(s.held).toBeLessThanOrEqual(64 + size + 10);
+        }
+        out += s.end();
+        // At most the few letters before the first n-gram is complete (and never six words' worth).
+        expect(out.replaceAll(REDACTED, '').replace(/[^\p{L}]/gu, '').length).toBeLessThan(12);
+      }
+    });
+
     it('finds a canary hidden the same ways', () => {
       for (const hidden of [
         [...CANARY].join('\u200B'),

@@ -216,7 +216,7 @@ export class Sanitizer {
       }
     }
 
-    const all = viewWords(view, this.vocabulary, final);
+    const all = viewWords(view, this.vocabulary, final, this.maxHold / 2);
     // A word (or spaced-out run) that may still grow is not matched yet.
     const open = all.findIndex((w) => w.open);
     const complete = open < 0 ? all : all.slice(0, open);
