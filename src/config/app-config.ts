@@ -94,6 +94,8 @@ export class AppConfig {
   /** Origin of absolute URLs given to clients (never a request's Host); undefined only in dev: the listen address. */
   readonly publicUrl: string | undefined;
   readonly pluginChecksTimeoutMs: number;
+  /** Plugin submissions per account per hour, failed ones included (429 past it). */
+  readonly pluginSubmissionsPerHour: number;
   /** GET /metrics: on its own port, or on the public API behind a bearer token; off when neither. */
   readonly metrics: { port: number | undefined; token: string | undefined; enabled: boolean };
   /** OpenTelemetry traces to an OTLP/HTTP collector; off when `endpoint` is undefined. */
@@ -171,6 +173,7 @@ export class AppConfig {
     this.blobSweep = { intervalMs: env.BLOB_SWEEP_INTERVAL_MS, graceMs: env.BLOB_SWEEP_GRACE_MS };
     this.publicUrl = env.PUBLIC_URL?.replace(/\/+$/, '');
     this.pluginChecksTimeoutMs = env.PLUGIN_CHECKS_TIMEOUT_MS;
+    this.pluginSubmissionsPerHour = env.PLUGIN_SUBMISSIONS_PER_HOUR;
     this.metrics = {
       port: env.METRICS_PORT,
       token: env.METRICS_TOKEN,

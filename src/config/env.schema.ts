@@ -286,6 +286,9 @@ export const envSchema = z.object({
   // them; past it the submission is `checks_errored` (never passed), and a worker still busy a second
   // later is terminated.
   PLUGIN_CHECKS_TIMEOUT_MS: int(20_000, 1, 600_000),
+  // Plugin submissions one account may send per hour, counted as they arrive (failed ones too):
+  // past it 429 with Retry-After, so nobody keeps the check workers busy with packages that fail.
+  PLUGIN_SUBMISSIONS_PER_HOUR: int(20, 1, 10_000),
   // Observability. /metrics is off unless one of the two is set: its own port (no token needed
   // there unless METRICS_TOKEN is set too), or the public API behind `Authorization: Bearer`.
   METRICS_PORT: z.preprocess(emptyToUndefined, int(0, 1, 65535).optional()),
