@@ -1,4 +1,5 @@
 import {
+  AccountQueueFullError,
   CheckPool,
   CheckQueueFullError,
   type ChecksInput,
@@ -123,6 +124,53 @@ describe('CheckPool (worker threads)', () => {
     expect((await second).verdict).toBe('passed');
     expect(done).toEqual(['stuck', 'first', 'second']);
   }, 30_000);
+
+  it('is fair between accounts: one worker per account at most, accounts take turns', async () => {
+    const checks = new CheckPool({
+      size: 2,
+      maxQueued: 8,
+      maxQueuedPerAccount: 3,
+      timeoutMs: 20_000,
+      scannersModule: HOSTILE_SCANNERS,
+    });
+    pools.push(checks);
+    // Two workers ready.
+    await Promise.all([checks.run(input(), 'warm-1'), checks.run(input(), 'warm-2')]);
+    expect(checks.stats.workers).toBe(2);
+    const done: string[] = [];
+    const track = (name: string, account: string) =>
+      checks.run(input(), account).then((report) => {
+        done.push(name);
+        return report;
+      });
+    const flood = ['a1', 'a2', 'a3', 'a4'].map((name) => track(name, 'flooder'));
+    // The flood holds one worker; the other stays free for everyone else.
+    expect(checks.stats).toMatchObject({ busy: 1, queued: 3 });
+    // Its share of the queue is full: a fifth is refused, others still get in.
+    await expect(checks.run(input(), 'flooder')).rejects.toBeInstanceOf(AccountQueueFullError);
+    const other = track('b1', 'other');
+    await Promise.all([...flood, other]);
+    expect(done.indexOf('b1')).toBeLessThan(done.indexOf('a2'));
+    // The flood's own jobs ran in the order they came.
+    expect(done.filter((name) => name.startsWith('a'))).toEqual(['a1', 'a2', 'a3', 'a4']);
+  });
+
+  it('serves accounts in turns on one worker: a later account does not wait for a flood to drain', async () => {
+    const checks = pool(20_000, 8);
+    await checks.run(input());
+    const done: string[] = [];
+    const track = (name: string, account: string) => checks.run(input(), account).then(() => done.push(name));
+    const jobs = [
+      track('a1', 'a'),
+      track('a2', 'a'),
+      track('a3', 'a'),
+      track('b1', 'b'),
+      track('c1', 'c'),
+      track('b2', 'b'),
+    ];
+    await Promise.all(jobs);
+    expect(done).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'a3']);
+  });
 
   it('ends running and waiting jobs as errored when closed, and refuses new ones', async () => {
     const checks = pool();

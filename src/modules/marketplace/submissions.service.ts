@@ -1,7 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore } from '../../common/blob-store/blob-store.js';
+import { AppException } from '../../common/errors/app.exception.js';
+import { MemoryRateLimitStore, RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
+import { AppConfig } from '../../config/app-config.js';
 import { CheckRunner } from './check-runner.service.js';
 import {
   type ChecksReport,
@@ -23,6 +26,9 @@ import { pluginFieldsOf, SubmissionsRepository } from './submissions.repository.
 /** Submissions waiting for a person (or for their checks) an account may have at once. */
 export const MAX_PENDING_SUBMISSIONS = 5;
 
+/** The window of the per-account submission limit (PLUGIN_SUBMISSIONS_PER_HOUR). */
+const SUBMISSION_WINDOW_MS = 60 * 60 * 1000;
+
 /** Ids that are paths of the plugin routes (`GET /plugins/mine`), so no plugin may take them. */
 const RESERVED_IDS = new Set(['mine', 'installed', 'signing-key', 'packages', 'developer', 'earnings']);
 
@@ -39,14 +45,22 @@ interface Accepted {
  * Developer submissions: new plugins and new versions, each through the
  * automated checks before a person sees it. Nothing is stored for a
  * submission that fails them; one whose checks could not run is stored as
- * `checks_errored`, never as passed.
+ * `checks_errored`, never as passed. Every submission counts against its
+ * account's hourly limit as it arrives, failed ones too: checks cost the
+ * same whether they pass or not.
  */
 @Injectable()
 export class SubmissionsService {
+  private readonly logger = new Logger('SubmissionsService');
+  /** Counters used while the shared store (Redis) is unreachable, as for the request rate limits. */
+  private readonly fallbackCounters = new MemoryRateLimitStore();
+
   constructor(
     private readonly repository: SubmissionsRepository,
     private readonly blobs: BlobStore,
     private readonly checks: CheckRunner,
+    private readonly counters: RateLimitStore,
+    private readonly config: AppConfig,
   ) {}
 
   /** `POST /plugins`: a new plugin (its id must be free) with its first version. */
@@ -71,15 +85,19 @@ export class SubmissionsService {
 
   /** Runs every check (on a worker thread); a failed one answers 400 with all the results. */
   private async check(user: AuthUser, dto: SubmitPluginDto, pluginId?: string): Promise<Accepted> {
+    await this.countSubmission(user.id);
     await this.assertUnderPendingCap(user.id);
     // Shared memory: the worker reads these very bytes, and they are still here to store afterwards.
     const bytes = sharedBytesFromBase64(dto.package);
-    const report = await this.checks.run({
-      manifest: dto.manifest,
-      packageBytes: bytes,
-      checksum: dto.checksum.toLowerCase(),
-      existing: await this.repository.othersPlugins(user.id),
-    });
+    const report = await this.checks.run(
+      {
+        manifest: dto.manifest,
+        packageBytes: bytes,
+        checksum: dto.checksum.toLowerCase(),
+        existing: await this.repository.othersPlugins(user.id),
+      },
+      user.id,
+    );
     const results = [...report.results, ...routeProblems(report.manifest, pluginId)];
     const failed = results.some((r) => r.status === 'failed');
     if (failed || !report.manifest) {
@@ -163,6 +181,32 @@ export class SubmissionsService {
     if (existing) await this.repository.deleteVersion(manager, existing.id);
     await this.repository.insertVersion(manager, version);
     return existing?.blobKey;
+  }
+
+  /**
+   * Counts one submission of the account (fixed hourly windows, shared across instances with Redis);
+   * past PLUGIN_SUBMISSIONS_PER_HOUR, 429 `rate_limited` with Retry-After until the window ends.
+   */
+  private async countSubmission(accountId: string): Promise<void> {
+    const key = `plugin-submissions:${accountId}`;
+    let hit: { count: number; resetMs: number };
+    try {
+      hit = await this.counters.hit(key, SUBMISSION_WINDOW_MS);
+    } catch (error) {
+      this.logger.warn(
+        `Submission limits counted per instance, the shared counters failed: ${(error as Error).name}`,
+      );
+      hit = await this.fallbackCounters.hit(key, SUBMISSION_WINDOW_MS);
+    }
+    const limit = this.config.pluginSubmissionsPerHour;
+    if (hit.count > limit) {
+      const retryAfter = Math.max(1, Math.ceil(hit.resetMs / 1000));
+      throw new AppException(
+        'rate_limited',
+        `at most ${limit} plugin submissions per hour, failed ones included: retry in ${retryAfter} s`,
+        { retry_after: retryAfter },
+      );
+    }
   }
 
   private async assertUnderPendingCap(authorId: string, manager?: EntityManager): Promise<void> {

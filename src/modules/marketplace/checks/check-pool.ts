@@ -18,6 +18,11 @@ export interface CheckPoolOptions {
   size: number;
   /** Jobs waiting for a worker at most; one more is refused (CheckQueueFullError). */
   maxQueued: number;
+  /**
+   * Jobs of one account waiting at most (its running one aside); one more is refused
+   * (AccountQueueFullError), so one account cannot fill the queue. Unbounded (up to maxQueued) when unset.
+   */
+  maxQueuedPerAccount?: number;
   /** The checks' deadline, counted from when a worker takes the job (not while it waits). */
   timeoutMs: number;
   limits?: PackageLimits;
@@ -51,8 +56,20 @@ export class CheckQueueFullError extends Error {
   }
 }
 
+/** One account already has as many jobs waiting as it may: the caller answers 429 with Retry-After. */
+export class AccountQueueFullError extends Error {
+  constructor() {
+    super('this account has too many submissions being checked');
+    this.name = 'AccountQueueFullError';
+  }
+}
+
+/** Whose turn a job waits for: its account, or (a job run for nobody in particular) its own id. */
+type Owner = string | number;
+
 interface QueuedJob {
   id: number;
+  owner: Owner;
   input: ChecksInput;
   resolve: (report: ChecksReport) => void;
   progress?: ChecksProgress;
@@ -68,7 +85,9 @@ interface Slot {
 /**
  * Runs submission checks on worker threads, so a big package's seconds of CPU (unzip with CRCs,
  * secretlint's regular expressions, the entropy rule) never stall the API. Jobs wait in a bounded
- * FIFO queue. Each run has a hard deadline: past timeoutMs (plus a grace for the worker to answer
+ * queue that is fair between accounts: each account's jobs run in order, one at a time (an account
+ * holds at most one worker), and accounts take turns, so a flood of submissions from one account
+ * delays that account only; jobs given no account are each their own (FIFO among them). Each run has a hard deadline: past timeoutMs (plus a grace for the worker to answer
  * after its own deadline) the worker is terminated, so even one synchronous regex pass stops, and a
  * new one takes its place. A run stopped that way is `check_timeout`, one whose worker died
  * `check_errored`: never a pass.
@@ -76,20 +95,33 @@ interface Slot {
 export class CheckPool {
   private readonly logger = new Logger('CheckPool');
   private readonly slots = new Set<Slot>();
-  private readonly queue: QueuedJob[] = [];
+  /** Waiting jobs of each owner, in order; `turns` is the order owners with waiting jobs are served in. */
+  private readonly waiting = new Map<Owner, QueuedJob[]>();
+  private readonly turns: Owner[] = [];
+  /** Owners with a job on a worker. */
+  private readonly running = new Set<Owner>();
+  private queued = 0;
   private workerFile?: string;
   private nextId = 1;
   private closed = false;
 
   constructor(private readonly options: CheckPoolOptions) {}
 
-  /** The report; rejects with CheckQueueFullError when the queue is full. */
-  async run(input: ChecksInput): Promise<ChecksReport> {
+  /**
+   * The report of `input`'s checks, run in `account`'s turn. Rejects with CheckQueueFullError when
+   * the queue is full, AccountQueueFullError when the account's share of it is.
+   */
+  async run(input: ChecksInput, account?: string): Promise<ChecksReport> {
     if (this.closed) throw new Error('the check pool is closed');
-    if (this.queue.length >= this.options.maxQueued) throw new CheckQueueFullError();
+    if (this.queued >= this.options.maxQueued) throw new CheckQueueFullError();
+    const bound = this.options.maxQueuedPerAccount;
+    if (account !== undefined && bound !== undefined && (this.waiting.get(account)?.length ?? 0) >= bound) {
+      throw new AccountQueueFullError();
+    }
     this.workerFile ??= checkWorkerFileOrThrow();
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, input, resolve });
+      const id = this.nextId++;
+      this.enqueue({ id, owner: account ?? id, input, resolve });
       this.dispatch();
     });
   }
@@ -97,14 +129,15 @@ export class CheckPool {
   /** Workers running, busy, and jobs waiting (for tests and diagnostics). */
   get stats(): { workers: number; busy: number; queued: number } {
     const busy = [...this.slots].filter((slot) => slot.job).length;
-    return { workers: this.slots.size, busy, queued: this.queue.length };
+    return { workers: this.slots.size, busy, queued: this.queued };
   }
 
   /** Terminates every worker; running and waiting jobs end as errored. */
   async close(): Promise<void> {
     this.closed = true;
     const slots = [...this.slots];
-    for (const job of this.queue.splice(0)) job.resolve(interruptedReport(undefined, 'worker_exit'));
+    for (let job = this.next(); job; job = this.next())
+      job.resolve(interruptedReport(undefined, 'worker_exit'));
     for (const slot of slots) {
       const job = this.retire(slot);
       job?.resolve(interruptedReport(job.progress, 'worker_exit'));
@@ -112,14 +145,52 @@ export class CheckPool {
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
+  private enqueue(job: QueuedJob): void {
+    const jobs = this.waiting.get(job.owner);
+    if (jobs) jobs.push(job);
+    else {
+      this.waiting.set(job.owner, [job]);
+      this.turns.push(job.owner);
+    }
+    this.queued += 1;
+  }
+
+  /**
+   * The next job to run: the first waiting one of the first owner in turn that has none running.
+   * That owner goes to the back of the turns (or leaves them, its jobs all taken).
+   */
+  private next(): QueuedJob | undefined {
+    const turn = this.turns.findIndex((owner) => !this.running.has(owner));
+    if (turn < 0) return undefined;
+    const [owner] = this.turns.splice(turn, 1);
+    const jobs = this.waiting.get(owner)!;
+    const job = jobs.shift()!;
+    if (jobs.length > 0) this.turns.push(owner);
+    else this.waiting.delete(owner);
+    this.queued -= 1;
+    return job;
+  }
+
+  /** The owner's job ended: its next one waits behind every other owner's. */
+  private finished(owner: Owner): void {
+    this.running.delete(owner);
+    const turn = this.turns.indexOf(owner);
+    if (turn >= 0) this.turns.push(...this.turns.splice(turn, 1));
+  }
+
+  /** Owners whose next job could start now. */
+  private runnable(): number {
+    return this.turns.filter((owner) => !this.running.has(owner)).length;
+  }
+
   /** Hands waiting jobs to idle workers, and starts workers (up to size) for the rest. */
   private dispatch(): void {
     for (const slot of this.slots) {
-      const job = slot.ready && !slot.job ? this.queue.shift() : undefined;
+      const job = slot.ready && !slot.job ? this.next() : undefined;
       if (job) this.start(slot, job);
     }
     const starting = [...this.slots].filter((slot) => !slot.ready).length;
-    for (let more = this.queue.length - starting; more > 0 && this.slots.size < this.options.size; more--) {
+    for (let more = this.runnable() - starting; more > 0 && this.slots.size < this.options.size; more--) {
       this.spawn();
     }
   }
@@ -146,6 +217,7 @@ export class CheckPool {
 
   private start(slot: Slot, job: QueuedJob): void {
     slot.job = job;
+    this.running.add(job.owner);
     slot.timer = setTimeout(() => this.expire(slot), this.options.timeoutMs + HARD_DEADLINE_GRACE_MS);
     const { packageBytes, ...input } = job.input;
     const message: CheckJob = {
@@ -169,6 +241,7 @@ export class CheckPool {
       const job = slot.job;
       clearTimeout(slot.timer);
       slot.job = undefined;
+      this.finished(job.owner);
       job.resolve(message.report);
     }
     this.dispatch();
@@ -190,7 +263,7 @@ export class CheckPool {
     this.logger.error(`a checks worker exited (code ${code})${job ? ' during a check' : ''}`);
     if (job) job.resolve(interruptedReport(job.progress, 'worker_exit'));
     // One that never started would fail again: the job it was started for fails instead of looping.
-    else if (!wasReady) this.queue.shift()?.resolve(interruptedReport(undefined, 'worker_exit'));
+    else if (!wasReady) this.next()?.resolve(interruptedReport(undefined, 'worker_exit'));
     if (wasReady) this.replace();
     else this.dispatch();
   }
@@ -201,6 +274,7 @@ export class CheckPool {
     clearTimeout(slot.timer);
     const job = slot.job;
     slot.job = undefined;
+    if (job) this.finished(job.owner);
     return job;
   }
 

@@ -17,6 +17,7 @@ export {
 } from './types.js';
 export { type ChecksOptions, DEFAULT_CHECKS_TIMEOUT_MS, runSubmissionChecks } from './run-checks.js';
 export {
+  AccountQueueFullError,
   CheckPool,
   type CheckPoolOptions,
   CheckQueueFullError,
