@@ -4,13 +4,14 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import cors from 'cors';
 import helmet from 'helmet';
+import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
-import { BodyParserRoutes } from './common/http/body-parsers.js';
 import { AppExpressAdapter } from './common/http/express-server.js';
 import { fixedHeaders } from './common/http/fixed-headers.js';
+import { closeIfAnsweredEarly, hasBody } from './common/http/request-body.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { OutageService } from './modules/health/index.js';
 import { inputLimitsMiddleware } from './common/input/input-limits.middleware.js';
@@ -60,7 +61,7 @@ export async function createApp(
   );
   useHttpMetrics(app);
   useHttpShell(app, config, logger);
-  useBodyParsers(app, config);
+  useInputLimits(app);
   app.setGlobalPrefix(API_PREFIX);
   app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl));
   useValidationAndErrors(app);
@@ -100,12 +101,18 @@ function useHttpShell(app: NestExpressApplication, config: AppConfig, logger: Lo
 }
 
 /**
- * The body parsers (the routes modules declared with their own, else the
- * default JSON one), then the input limits over whatever was parsed: one
- * middleware, which skips parsing altogether for a request without a body.
+ * The query's input limits, on every request before routing. Bodies are not
+ * read here: the request-body guard reads them after authentication, under
+ * each route's own limit. A request with a body that is answered before all
+ * of it arrived (refused unread, too large, no such route) closes its
+ * connection rather than reading the rest.
  */
-function useBodyParsers(app: NestExpressApplication, config: AppConfig): void {
-  app.use(app.get(BodyParserRoutes).middleware(config, inputLimitsMiddleware()));
+function useInputLimits(app: NestExpressApplication): void {
+  const checkQuery = inputLimitsMiddleware();
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (hasBody(req)) closeIfAnsweredEarly(req, res);
+    checkQuery(req, res, next);
+  });
 }
 
 function useValidationAndErrors(app: NestExpressApplication): void {

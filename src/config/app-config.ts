@@ -84,6 +84,8 @@ export class AppConfig {
   readonly rateLimitEnabled: boolean;
   /** Brute-force limits of register/login/refresh/logout: per IP per minute, per account per 15 minutes. */
   readonly authRateLimit: { perIpPerMinute: number; perAccountPer15Minutes: number };
+  /** Failed authentication per minute (always on): per client address, per API-key prefix. */
+  readonly authFailureLimit: { perIpPerMinute: number; perApiKeyPrefixPerMinute: number };
   readonly jsonBodyLimitBytes: number;
   /** Largest record blob (raw bytes); its route's JSON limit is raised to fit the base64 of it. */
   readonly storageMaxRecordBytes: number;
@@ -166,6 +168,10 @@ export class AppConfig {
     this.authRateLimit = {
       perIpPerMinute: env.AUTH_RATE_LIMIT_PER_IP,
       perAccountPer15Minutes: env.AUTH_RATE_LIMIT_PER_ACCOUNT,
+    };
+    this.authFailureLimit = {
+      perIpPerMinute: env.AUTH_FAILURE_LIMIT_PER_IP,
+      perApiKeyPrefixPerMinute: env.AUTH_FAILURE_LIMIT_PER_API_KEY_PREFIX,
     };
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
     this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;

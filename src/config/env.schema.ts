@@ -270,6 +270,10 @@ export const envSchema = z.object({
   RATE_LIMIT_ENABLED: bool(true),
   AUTH_RATE_LIMIT_PER_IP: int(30, 1, 100_000),
   AUTH_RATE_LIMIT_PER_ACCOUNT: int(10, 1, 100_000),
+  // Failed authentication (bad token or API key on REST, Socket.IO, WebSocket) per minute: per client
+  // address, and per API-key prefix; past it 429, refused before any hash or database lookup.
+  AUTH_FAILURE_LIMIT_PER_IP: int(30, 1, 100_000),
+  AUTH_FAILURE_LIMIT_PER_API_KEY_PREFIX: int(30, 1, 100_000),
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   STORAGE_MAX_RECORD_BYTES: int(16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   BACKUP_KEEP: int(10, 1, 1000),

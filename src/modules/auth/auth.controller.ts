@@ -11,6 +11,7 @@ import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.j
 import { AuthRateLimit } from '../../common/decorators/access.decorators.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { Public } from '../../common/decorators/public.decorator.js';
+import { BodyLimit } from '../../common/http/body-limit.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { AuthService } from './auth.service.js';
 import type { AuthUser } from './auth.types.js';
@@ -26,6 +27,9 @@ import {
   UserProfileDto,
 } from './dto/auth.dto.js';
 
+/** Public sign-in bodies are an email and a password, or a refresh token: small, and read before any credentials. */
+const SIGN_IN_BODY_LIMIT = '16kb';
+
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
@@ -37,6 +41,7 @@ export class AuthController {
   @Public()
   @AuthRateLimit()
   @Post('register')
+  @BodyLimit(SIGN_IN_BODY_LIMIT)
   @ApiOperation({
     summary: 'Create an account; returns tokens for a new session',
     description:
@@ -53,6 +58,7 @@ export class AuthController {
   @Public()
   @AuthRateLimit()
   @Post('login')
+  @BodyLimit(SIGN_IN_BODY_LIMIT)
   @HttpCode(200)
   @ApiOperation({
     summary: 'Sign in; opens a session (one per device login)',
@@ -69,6 +75,7 @@ export class AuthController {
   @Public()
   @AuthRateLimit()
   @Post('refresh')
+  @BodyLimit(SIGN_IN_BODY_LIMIT)
   @HttpCode(200)
   @ApiOperation({
     summary: 'Rotate the refresh token',
@@ -85,6 +92,7 @@ export class AuthController {
   @Public()
   @AuthRateLimit()
   @Post('logout')
+  @BodyLimit(SIGN_IN_BODY_LIMIT)
   @HttpCode(204)
   @ApiOperation({
     summary: 'End the session of a refresh token (idempotent)',

@@ -6,6 +6,8 @@ import { FeatureGuard } from '../../common/guards/feature.guard.js';
 import { RolesGuard } from '../../common/guards/roles.guard.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { RateLimitGuard } from '../../common/rate-limit/rate-limit.guard.js';
+import { AuthFailureLimiter } from '../../common/rate-limit/auth-failure-limiter.js';
+import { RequestBodyGuard } from '../../common/http/request-body.guard.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { AccountsService } from './accounts.service.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
@@ -26,8 +28,9 @@ import { TokenService } from './token.service.js';
 
 /**
  * Accounts and access. The global guards run in this order on every request:
- * authentication (JWT or API key, unless @Public), the rate limit (which needs
- * the principal's tier), the role check, the tier gate.
+ * authentication (JWT or API key, unless @Public), the body (read only now,
+ * under its route's limit), the rate limit (which needs the principal's tier,
+ * and the body for sign-in limits), the role check, the tier gate.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([User, Session, RefreshToken, ApiKey]), JwtModule.register({})],
@@ -45,7 +48,9 @@ import { TokenService } from './token.service.js';
     SocketAuthService,
     TokenService,
     CredentialsService,
+    AuthFailureLimiter,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useExisting: RequestBodyGuard },
     { provide: APP_GUARD, useExisting: RateLimitGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: FeatureGuard },

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
+import type { AuthFailureLimiter } from '../../common/rate-limit/auth-failure-limiter.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { JWT_AUDIENCE, JWT_ISSUER } from './auth.types.js';
 import { bearerToken, CredentialsService } from './credentials.service.js';
@@ -28,7 +29,12 @@ describe('CredentialsService.verifyAccessToken', () => {
     jest.useFakeTimers({ now: new Date('2026-11-28T12:00:00Z') });
     const verifier = new JwtService();
     const verify = jest.spyOn(verifier, 'verify');
-    const credentials = new CredentialsService(verifier, {} as PrincipalService, config);
+    const credentials = new CredentialsService(
+      verifier,
+      {} as PrincipalService,
+      {} as AuthFailureLimiter,
+      config,
+    );
     const given = token(access, 60);
     expect(credentials.verifyAccessToken(given)).toEqual({ payload: expect.objectContaining(access) });
     expect(credentials.verifyAccessToken(given)).toEqual({ payload: expect.objectContaining(access) });
@@ -39,7 +45,12 @@ describe('CredentialsService.verifyAccessToken', () => {
   });
 
   it('refuses a token signed with another secret or altered, even beside a verified one', () => {
-    const credentials = new CredentialsService(new JwtService(), {} as PrincipalService, config);
+    const credentials = new CredentialsService(
+      new JwtService(),
+      {} as PrincipalService,
+      {} as AuthFailureLimiter,
+      config,
+    );
     const good = token(access);
     expect(credentials.verifyAccessToken(good)).toHaveProperty('payload');
     expect(credentials.verifyAccessToken(token(access, 60, 'another-secret-of-at-least-32-chars'))).toEqual({

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { AppException } from '../../common/errors/app.exception.js';
+import { AuthFailureLimiter } from '../../common/rate-limit/auth-failure-limiter.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuthException } from './auth.errors.js';
 import {
@@ -26,6 +28,11 @@ export type VerifiedToken = { payload: AccessTokenPayload } | { failure: 'expire
 export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
   const match = /^\s*(\S+)\s+(\S+)/.exec(headers.authorization ?? '');
   return match && match[1].toLowerCase() === 'bearer' ? match[2] : undefined;
+}
+
+/** The part of an API key its owner sees in the key list (and that failed attempts are counted by). */
+export function apiKeyPrefix(key: string): string {
+  return key.slice(0, 8);
 }
 
 /** An API key from `X-API-Key`, or from `Authorization: Bearer adv_…`. */
@@ -60,6 +67,7 @@ export class CredentialsService {
   constructor(
     private readonly jwt: JwtService,
     private readonly principals: PrincipalService,
+    private readonly failures: AuthFailureLimiter,
     config: AppConfig,
   ) {
     this.key = createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
@@ -98,27 +106,92 @@ export class CredentialsService {
   /**
    * A request's principal: a verified access token first, else an API key.
    * Throws 401 `unauthenticated` (missing or invalid credentials), `token_expired`
-   * or `session_ended`; a failure to read the database is not a 401.
+   * or `session_ended`; a failure to read the database is not a 401. Refused
+   * credentials count against `address`'s failure limit (see `attempt`).
    */
-  async forRequest(headers: IncomingHttpHeaders): Promise<AuthUser> {
+  forRequest(headers: IncomingHttpHeaders, address: string): Promise<AuthUser> {
     const token = bearerToken(headers);
     const verified = token && !token.startsWith(API_KEY_PREFIX) ? this.verifyAccessToken(token) : undefined;
-    if (verified && 'payload' in verified) return this.forAccessToken(verified.payload);
+    if (verified && 'payload' in verified) {
+      return this.attempt({ address }, () => this.forAccessToken(verified.payload));
+    }
     const key = apiKeyFrom(headers);
-    if (key) return this.forApiKey(key);
-    if (!headers.authorization && !headers['x-api-key']) {
+    if (!key && !headers.authorization && !headers['x-api-key']) {
+      // Nothing was tried, nothing is counted: a client that forgot its credentials costs no lookup.
       throw new AuthException(
         'unauthenticated',
         'Missing credentials: send Authorization: Bearer <access token or API key>, or X-API-Key',
       );
     }
-    if (verified?.failure === 'expired') {
-      throw new AuthException(
-        'token_expired',
-        'Access token expired: get a new one with POST /api/v1/auth/refresh',
+    const source = { address, keyPrefix: key && apiKeyPrefix(key) };
+    const refusal = this.failures.refusal(source);
+    if (refusal) throw refusal;
+    return this.attempt(source, () => (key ? this.forApiKey(key) : this.refuseToken(verified)));
+  }
+
+  /**
+   * The principal of a socket's token (Socket.IO `auth.token`, the WebSocket's
+   * `?token=`: an access token or an API key), under the same failure limit
+   * as REST. Throws 429 `rate_limited` when `address` is past it.
+   */
+  forSocketToken(
+    token: string | undefined,
+    address: string,
+    authenticate: (token: string | undefined) => Promise<AuthUser>,
+  ): Promise<AuthUser> {
+    // A missing token is refused without a lookup, and not counted (as a REST request without credentials).
+    if (!token) return authenticate(token);
+    const refusal = this.socketRefusal(token, address);
+    if (refusal) return Promise.reject(refusal);
+    const keyPrefix = token.startsWith(API_KEY_PREFIX) ? apiKeyPrefix(token) : undefined;
+    return this.attempt({ address, keyPrefix }, () => authenticate(token));
+  }
+
+  /**
+   * The 429 that refuses a socket's token before it is looked up (its address
+   * or key prefix is past the failure limit), or undefined. Synchronous, for
+   * an upgrade to be refused before it completes.
+   */
+  socketRefusal(token: string | undefined, address: string): AppException | undefined {
+    if (!token) return undefined;
+    const keyPrefix = token.startsWith(API_KEY_PREFIX) ? apiKeyPrefix(token) : undefined;
+    const refusal = this.failures.refusal({ address, keyPrefix });
+    if (!refusal || keyPrefix) return refusal;
+    return 'payload' in this.verifyAccessToken(token) ? undefined : refusal;
+  }
+
+  /**
+   * Runs one authentication attempt; a refusal of its credentials (401) is
+   * counted, and answered 429 instead when it passes a limit.
+   *
+   * Who is refused once an address is past its limit: everything whose check
+   * would need a hash and a database lookup (API keys, tokens that do not
+   * verify). An access token whose signature verifies is still let through
+   * (checking it costs no I/O), so a user sharing an address with a client
+   * that keeps failing (an office or a carrier's NAT) still gets in.
+   */
+  private async attempt(
+    source: { address: string; keyPrefix?: string },
+    authenticate: () => Promise<AuthUser>,
+  ): Promise<AuthUser> {
+    try {
+      return await authenticate();
+    } catch (err) {
+      if (!(err instanceof AuthException)) throw err;
+      throw (await this.failures.failed(source)) ?? err;
+    }
+  }
+
+  private refuseToken(verified: VerifiedToken | undefined): Promise<never> {
+    if (verified && 'failure' in verified && verified.failure === 'expired') {
+      return Promise.reject(
+        new AuthException(
+          'token_expired',
+          'Access token expired: get a new one with POST /api/v1/auth/refresh',
+        ),
       );
     }
-    throw new AuthException('unauthenticated', 'Invalid credentials');
+    return Promise.reject(new AuthException('unauthenticated', 'Invalid credentials'));
   }
 
   /** The principal of verified claims; 401 when they are not an access token's or the session has ended. */

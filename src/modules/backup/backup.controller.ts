@@ -30,6 +30,7 @@ import { CHECKSUM_PATTERN } from '../../common/checksum.js';
 import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
 import { OkDto } from '../../common/dto/ok.dto.js';
+import { StreamedBody } from '../../common/http/body-limit.decorator.js';
 import { type BackupDownload, BackupService } from './backup.service.js';
 import { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
 
@@ -86,6 +87,7 @@ export class BackupController {
   constructor(private readonly backups: BackupService) {}
 
   @Put()
+  @StreamedBody()
   @HttpCode(201)
   @ApiOperation({
     summary: 'Upload an encrypted backup (raw body, streamed; checksum verified on the fly)',

@@ -6,6 +6,7 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { SkipRateLimit } from '../../common/decorators/access.decorators.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { Public } from '../../common/decorators/public.decorator.js';
+import { BodyLimit } from '../../common/http/body-limit.decorator.js';
 import { BillingWebhookService } from './billing-webhook.service.js';
 import { BillingService } from './billing.service.js';
 import {
@@ -82,6 +83,8 @@ export class BillingController {
   @Public()
   @SkipRateLimit()
   @Post('webhook')
+  // Stripe signs the exact bytes it sends: the webhook gets them raw.
+  @BodyLimit((config) => config.jsonBodyLimitBytes, 'raw')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Stripe webhook (STRIPE_WEBHOOK_SECRET, and STRIPE_CONNECT_WEBHOOK_SECRET for Connect)',

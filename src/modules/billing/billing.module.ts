@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { bodyParserRoute } from '../../common/http/body-parsers.js';
 import { AuthModule } from '../auth/index.js';
 import { BillingWebhookService } from './billing-webhook.service.js';
 import { BillingRepository } from './billing.repository.js';
@@ -20,8 +19,6 @@ import { StripeEventHandlers } from './stripe-event-handlers.js';
     BillingWebhookService,
     StripeEventHandlers,
     { provide: PaymentsGateway, useClass: StripePaymentsGateway },
-    // Stripe signs the exact bytes it sends: the webhook gets them raw (and the JSON parser then skips it).
-    bodyParserRoute({ path: '/billing/webhook', kind: 'raw', limit: (config) => config.jsonBodyLimitBytes }),
   ],
   // For modules that sell through Stripe (the marketplace): the provider, and a share of the webhook.
   exports: [PaymentsGateway, StripeEventHandlers],

@@ -5,9 +5,10 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { AppException } from '../../common/errors/app.exception.js';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
 import { SocketAuthService } from '../auth/index.js';
 import { ChatRunsService, type StreamFeed } from './chat-runs.service.js';
@@ -66,7 +67,11 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     const query = raw.indexOf('?');
     if ((query < 0 ? raw : raw.slice(0, query)) !== CHAT_WS_PATH) return;
     const token = new URLSearchParams(query < 0 ? '' : raw.slice(query + 1)).get('token') ?? undefined;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, token));
+    // An address past its failed-authentication limit is refused before the upgrade completes (HTTP
+    // 429); below it, a bad token still upgrades and closes with 4401, as clients expect.
+    const refusal = this.socketAuth.refusal(token, req);
+    if (refusal) return refuseUpgrade(socket, refusal);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws, token, req));
   };
 
   constructor(
@@ -97,14 +102,16 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     this.wss.close();
   }
 
-  private serve(ws: WebSocket, token: string | undefined): void {
-    const ready = this.socketAuth.authenticate(token).then(
+  private serve(ws: WebSocket, token: string | undefined, req: IncomingMessage): void {
+    const ready = this.socketAuth.authenticateConnection(token, req).then(
       () => true,
       (err: unknown) => {
         const { code, message } = describeError(err, this.logger);
-        // Only bad credentials are 4401 (a client then signs in again); our failure is 1013, try again later.
-        if (code === 'unauthenticated' || code === 'session_ended') this.closeUnauthorized(ws, message);
-        else ws.close(WS_CLOSE.tryAgainLater, closeReason(`${code}: ${String(message)}`));
+        // Only bad credentials are 4401 (a client then signs in again; the attempt that passed the
+        // failed-authentication limit too: the next upgrade gets the 429); our failure is 1013.
+        if (code === 'unauthenticated' || code === 'session_ended' || code === 'rate_limited') {
+          this.closeUnauthorized(ws, message);
+        } else ws.close(WS_CLOSE.tryAgainLater, closeReason(`${code}: ${String(message)}`));
         return false;
       },
     );
@@ -207,6 +214,24 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
       ws.ping();
     }
   }
+}
+
+/** Answers an upgrade request 429 with the usual JSON error body and Retry-After, and closes its socket. */
+function refuseUpgrade(socket: Duplex, refusal: AppException): void {
+  const retryAfter = Number(refusal.extra.retry_after ?? 60);
+  const body = JSON.stringify({
+    statusCode: 429,
+    error: STATUS_CODES[429],
+    code: refusal.appCode,
+    message: refusal.message,
+    retry_after: retryAfter,
+  });
+  socket.on('error', () => undefined);
+  socket.end(
+    `HTTP/1.1 429 ${STATUS_CODES[429]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Retry-After: ${retryAfter}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }
 
 function rawText(data: RawData): string {

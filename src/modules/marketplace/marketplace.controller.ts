@@ -23,6 +23,7 @@ import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { RequireFeature } from '../../common/decorators/access.decorators.js';
+import { BodyLimit } from '../../common/http/body-limit.decorator.js';
 import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
@@ -50,6 +51,7 @@ import {
   PluginChecksFailedErrorDto,
   SubmissionDto,
   SubmitPluginDto,
+  MAX_PACKAGE_BASE64,
 } from './dto/submission.dto.js';
 import {
   DeveloperStatusDto,
@@ -74,6 +76,11 @@ const CHECKS_BUSY = {
   status: 503,
   description: 'Too many submissions being checked (service_unavailable); retry after Retry-After seconds',
 } as const;
+
+/** A rating, an install, a Connect request: a few small fields. */
+const SMALL_BODY_LIMIT = '64kb';
+/** A submission carries its package as base64 (a 10 MiB zip is ~13.4 MiB of JSON) beside the manifest. */
+const SUBMISSION_BODY_LIMIT = MAX_PACKAGE_BASE64 + 64 * 1024;
 
 /** Static paths come before `:id`, which would match them. */
 @ApiTags('marketplace')
@@ -138,6 +145,7 @@ export class MarketplaceController {
   }
 
   @Post('developer/connect')
+  @BodyLimit(SMALL_BODY_LIMIT)
   @HttpCode(200)
   @ApiOperation({
     summary: 'Connect a Stripe account to be paid for your plugins',
@@ -205,6 +213,7 @@ export class MarketplaceController {
   }
 
   @Post()
+  @BodyLimit(SUBMISSION_BODY_LIMIT)
   @ApiOperation({
     summary: 'Submit a new plugin',
     description:
@@ -234,6 +243,7 @@ export class MarketplaceController {
   }
 
   @Post(':id/versions')
+  @BodyLimit(SUBMISSION_BODY_LIMIT)
   @ApiOperation({
     summary: 'Submit a new version of your plugin',
     description:
@@ -251,6 +261,7 @@ export class MarketplaceController {
   }
 
   @Post(':id/install')
+  @BodyLimit(SMALL_BODY_LIMIT)
   @HttpCode(200)
   @RequireFeature('plugin_marketplace')
   @ApiOperation({
@@ -296,6 +307,7 @@ export class MarketplaceController {
   }
 
   @Post(':id/ratings')
+  @BodyLimit(SMALL_BODY_LIMIT)
   @RequireFeature('plugin_marketplace')
   @ApiOperation({
     summary: 'Rate a plugin you installed',

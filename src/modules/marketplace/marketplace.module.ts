@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { blobKeyOwner } from '../../common/blob-store/blob-sweep.service.js';
-import { bodyParserRoute } from '../../common/http/body-parsers.js';
 import { AuthModule } from '../auth/index.js';
 import { BillingModule } from '../billing/index.js';
 import { DevelopersService } from './developers.service.js';
@@ -11,7 +10,6 @@ import { PluginPayout } from './entities/plugin-payout.entity.js';
 import { PluginPurchase } from './entities/plugin-purchase.entity.js';
 import { RevenueEvent } from './entities/revenue-event.entity.js';
 import { CheckRunner } from './check-runner.service.js';
-import { MAX_PACKAGE_BASE64 } from './dto/submission.dto.js';
 import { PluginInstall } from './entities/plugin-install.entity.js';
 import { PluginRating } from './entities/plugin-rating.entity.js';
 import { PluginVersion } from './entities/plugin-version.entity.js';
@@ -72,8 +70,6 @@ import { SubmissionsService } from './submissions.service.js';
     PurchasesService,
     DevelopersService,
     PayoutsService,
-    // Submissions carry the package as base64 (a 10 MiB zip is ~13.4 MiB of JSON).
-    bodyParserRoute({ path: '/plugins', kind: 'json', limit: () => MAX_PACKAGE_BASE64 + 64 * 1024 }),
     // Packages live under `plugins/{plugin_id}/{version id or seed version}.zip`, one per version row.
     blobKeyOwner({
       kind: 'plugin_package',

@@ -31,7 +31,9 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { VersionConflictErrorDto } from '../../common/dto/error-response.dto.js';
 import { PaginationQueryDto } from '../../common/dto/pagination.dto.js';
+import { BodyLimit } from '../../common/http/body-limit.decorator.js';
 import { setPageHeaders } from '../../common/http/page-headers.js';
+import type { AppConfig } from '../../config/app-config.js';
 import { checkDeviceId, DeviceIdPipe } from './device-id.pipe.js';
 import {
   ChangesPageDto,
@@ -53,6 +55,9 @@ import { StorageQuotaService } from './storage-quota.service.js';
 import { StorageService } from './storage.service.js';
 import { SyncService } from './sync.service.js';
 
+/** A record write carries up to STORAGE_MAX_RECORD_BYTES as base64 (4/3 of it) plus a little JSON. */
+const recordBodyLimit = (config: AppConfig) => Math.ceil((config.storageMaxRecordBytes * 4) / 3) + 64 * 1024;
+
 @ApiTags('storage')
 @Controller('storage')
 export class StorageController {
@@ -63,6 +68,7 @@ export class StorageController {
   ) {}
 
   @Post('records')
+  @BodyLimit(recordBodyLimit)
   @ApiOperation({
     summary: 'Store an encrypted record (checksum verified, quota enforced)',
     description:
@@ -140,6 +146,7 @@ export class StorageController {
   }
 
   @Put('records/:id')
+  @BodyLimit(recordBodyLimit)
   @ApiUuidParam()
   @ApiOperation({
     summary: 'Replace a record',

@@ -6,7 +6,6 @@ import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
 import { blobKeyOwner, UUID } from '../../common/blob-store/blob-sweep.service.js';
-import { bodyParserRoute } from '../../common/http/body-parsers.js';
 import { AuthModule } from '../auth/index.js';
 import { StoragePurgeService } from './storage-purge.service.js';
 import { StorageController } from './storage.controller.js';
@@ -35,12 +34,6 @@ import { SyncService } from './sync.service.js';
     StoragePurgeService,
     StorageEvents,
     StorageGateway,
-    // Record writes carry up to STORAGE_MAX_RECORD_BYTES as base64 (4/3 of it) plus a little JSON.
-    bodyParserRoute({
-      path: '/storage/records',
-      kind: 'json',
-      limit: (config) => Math.ceil((config.storageMaxRecordBytes * 4) / 3) + 64 * 1024,
-    }),
     // StorageService writes `{user_id}/{table}/{record_id}.{random}`; a conflict copy keeps the key.
     blobKeyOwner({
       kind: 'record',

@@ -10,7 +10,10 @@ import {
 import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
+import { BodyLimit } from '../../common/http/body-limit.decorator.js';
+import type { AppConfig } from '../../config/app-config.js';
 import {
+  MAX_BATCH,
   DeleteVectorsDto,
   DeleteVectorsResultDto,
   SearchByBlobDto,
@@ -23,6 +26,15 @@ import {
 } from './dto/vector.dto.js';
 import { VectorService } from './vector.service.js';
 
+/**
+ * Largest JSON body of `items` items: base64 blobs, vectors (≤ 26 characters a number) and some
+ * slack. Upserts and searches carry blobs and vectors: their limits fit a full request.
+ */
+function vectorBodyLimit(config: AppConfig, items: number): number {
+  const item = Math.ceil((config.vectorMaxBlobBytes * 4) / 3) + config.vectorDimensions * 26 + 1024;
+  return items * item + 16 * 1024;
+}
+
 @ApiTags('vectors')
 @ApiErrors({ status: 503, description: 'The database has no pgvector extension' })
 @ApiExtraModels(SearchByBlobDto, SearchByVectorDto, SearchByTextDto)
@@ -31,6 +43,7 @@ export class VectorController {
   constructor(private readonly vectors: VectorService) {}
 
   @Post('upsert')
+  @BodyLimit((config) => vectorBodyLimit(config, MAX_BATCH))
   @HttpCode(200)
   @ApiOperation({
     summary: 'Insert or replace items (1–500, one transaction: one bad item → 400 and nothing stored)',
@@ -50,6 +63,7 @@ export class VectorController {
   }
 
   @Post('search')
+  @BodyLimit((config) => vectorBodyLimit(config, 1))
   @HttpCode(200)
   @ApiOperation({
     summary:
