@@ -1,12 +1,13 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build on Node 22 LTS. Not built on the development machine (no
-# Docker engine there); see README "Docker".
+# Docker engine there); see docs/operating.md "Docker".
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build

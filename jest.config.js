@@ -7,7 +7,7 @@ const tsJest = [
   {
     useESM: true,
     tsconfig: 'tsconfig.json',
-    // The same Swagger plugin as `nest build`, so the documents tests read match production.
+    // The same Swagger plugin as `npm run build` (scripts/build.mjs), so the documents tests read match production.
     astTransformers: { before: ['<rootDir>/test/support/swagger-transformer.cjs'] },
   },
 ];

@@ -1,4 +1,4 @@
-// Applies the @nestjs/swagger CLI plugin under ts-jest, as `nest build` does (nest-cli.json).
+// Applies the @nestjs/swagger CLI plugin under ts-jest, as `npm run build` does (scripts/build.mjs).
 // With isolatedModules (transpile-only, the fast mode the suite runs in) there is no
 // type checker for the plugin to use, so it is skipped; the child-process tests check
 // the document the built server serves.
