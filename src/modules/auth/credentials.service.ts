@@ -3,7 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { AppException } from '../../common/errors/app.exception.js';
-import { AuthFailureLimiter } from '../../common/rate-limit/auth-failure-limiter.js';
+import { AuthFailureLimiter, type AttemptSource } from '../../common/rate-limit/auth-failure-limiter.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AuthException } from './auth.errors.js';
 import {
@@ -107,13 +107,17 @@ export class CredentialsService {
    * A request's principal: a verified access token first, else an API key.
    * Throws 401 `unauthenticated` (missing or invalid credentials), `token_expired`
    * or `session_ended`; a failure to read the database is not a 401. Refused
-   * credentials count against `address`'s failure limit (see `attempt`).
+   * credentials count against the client address's failure limit (see
+   * `attempt`); `addressOf` is only called then (a valid token costs nothing).
    */
-  forRequest(headers: IncomingHttpHeaders, address: string): Promise<AuthUser> {
+  forRequest(headers: IncomingHttpHeaders, addressOf: () => string): Promise<AuthUser> {
     const token = bearerToken(headers);
     const verified = token && !token.startsWith(API_KEY_PREFIX) ? this.verifyAccessToken(token) : undefined;
     if (verified && 'payload' in verified) {
-      return this.attempt({ address }, () => this.forAccessToken(verified.payload));
+      return this.attempt(
+        () => ({ address: addressOf() }),
+        () => this.forAccessToken(verified.payload),
+      );
     }
     const key = apiKeyFrom(headers);
     if (!key && !headers.authorization && !headers['x-api-key']) {
@@ -123,10 +127,13 @@ export class CredentialsService {
         'Missing credentials: send Authorization: Bearer <access token or API key>, or X-API-Key',
       );
     }
-    const source = { address, keyPrefix: key && apiKeyPrefix(key) };
+    const source = { address: addressOf(), keyPrefix: key && apiKeyPrefix(key) };
     const refusal = this.failures.refusal(source);
     if (refusal) throw refusal;
-    return this.attempt(source, () => (key ? this.forApiKey(key) : this.refuseToken(verified)));
+    return this.attempt(
+      () => source,
+      () => (key ? this.forApiKey(key) : this.refuseToken(verified)),
+    );
   }
 
   /**
@@ -144,7 +151,10 @@ export class CredentialsService {
     const refusal = this.socketRefusal(token, address);
     if (refusal) return Promise.reject(refusal);
     const keyPrefix = token.startsWith(API_KEY_PREFIX) ? apiKeyPrefix(token) : undefined;
-    return this.attempt({ address, keyPrefix }, () => authenticate(token));
+    return this.attempt(
+      () => ({ address, keyPrefix }),
+      () => authenticate(token),
+    );
   }
 
   /**
@@ -171,14 +181,14 @@ export class CredentialsService {
    * that keeps failing (an office or a carrier's NAT) still gets in.
    */
   private async attempt(
-    source: { address: string; keyPrefix?: string },
+    sourceOf: () => AttemptSource,
     authenticate: () => Promise<AuthUser>,
   ): Promise<AuthUser> {
     try {
       return await authenticate();
     } catch (err) {
       if (!(err instanceof AuthException)) throw err;
-      throw (await this.failures.failed(source)) ?? err;
+      throw (await this.failures.failed(sourceOf())) ?? err;
     }
   }
 

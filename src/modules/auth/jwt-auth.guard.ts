@@ -30,7 +30,7 @@ export class JwtAuthGuard implements CanActivate {
   }
 
   private async authenticate(req: Request & { user?: AuthUser }): Promise<boolean> {
-    req.user = await this.credentials.forRequest(req.headers, clientAddress(req));
+    req.user = await this.credentials.forRequest(req.headers, () => clientAddress(req));
     return true;
   }
 }
