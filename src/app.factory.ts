@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
+import { MAX_CHAT_EVENT_BYTES } from './modules/chat/dto/chat.dto.js';
 import { AppExpressAdapter } from './common/http/express-server.js';
 import { fixedHeaders } from './common/http/fixed-headers.js';
 import { closeIfAnsweredEarly, hasBody } from './common/http/request-body.js';
@@ -63,7 +64,7 @@ export async function createApp(
   useHttpShell(app, config, logger);
   useInputLimits(app);
   app.setGlobalPrefix(API_PREFIX);
-  app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl));
+  app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl, MAX_CHAT_EVENT_BYTES));
   useValidationAndErrors(app);
   if (config.swaggerEnabled) {
     SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });

@@ -4,6 +4,7 @@ import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
 import { LlmModule } from './common/llm/llm.module.js';
 import { MetricsModule } from './common/metrics/metrics.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
+import { RealtimeModule } from './common/realtime/connections.service.js';
 import { RedisModule } from './common/redis/redis.module.js';
 import { SecretsModule } from './common/secrets/secrets.module.js';
 import { BodyParsersModule } from './common/http/body-parsers.js';
@@ -38,6 +39,7 @@ export class AppModule {
         BodyParsersModule,
         BlobStoreModule,
         RateLimitModule,
+        RealtimeModule,
         LlmModule,
         MetricsModule,
         HealthModule,

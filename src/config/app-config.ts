@@ -86,6 +86,8 @@ export class AppConfig {
   readonly authRateLimit: { perIpPerMinute: number; perAccountPer15Minutes: number };
   /** Failed authentication per minute (always on): per client address, per API-key prefix. */
   readonly authFailureLimit: { perIpPerMinute: number; perApiKeyPrefixPerMinute: number };
+  /** Socket events per minute (per socket, per account) counted before any database work; live sockets per account. */
+  readonly socketLimits: { eventsPerSocket: number; eventsPerAccount: number; connectionsPerAccount: number };
   readonly jsonBodyLimitBytes: number;
   /** Largest record blob (raw bytes); its route's JSON limit is raised to fit the base64 of it. */
   readonly storageMaxRecordBytes: number;
@@ -172,6 +174,11 @@ export class AppConfig {
     this.authFailureLimit = {
       perIpPerMinute: env.AUTH_FAILURE_LIMIT_PER_IP,
       perApiKeyPrefixPerMinute: env.AUTH_FAILURE_LIMIT_PER_API_KEY_PREFIX,
+    };
+    this.socketLimits = {
+      eventsPerSocket: env.SOCKET_EVENTS_PER_SOCKET,
+      eventsPerAccount: env.SOCKET_EVENTS_PER_ACCOUNT,
+      connectionsPerAccount: env.SOCKET_MAX_CONNECTIONS_PER_ACCOUNT,
     };
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
     this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;

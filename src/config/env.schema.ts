@@ -274,6 +274,11 @@ export const envSchema = z.object({
   // address, and per API-key prefix; past it 429, refused before any hash or database lookup.
   AUTH_FAILURE_LIMIT_PER_IP: int(30, 1, 100_000),
   AUTH_FAILURE_LIMIT_PER_API_KEY_PREFIX: int(30, 1, 100_000),
+  // Socket events (`chat`, `resume`, `cancel`) counted before any database work: per socket and
+  // per account (shared through Redis) per minute; and live sockets per account per instance.
+  SOCKET_EVENTS_PER_SOCKET: int(60, 1, 100_000),
+  SOCKET_EVENTS_PER_ACCOUNT: int(240, 1, 1_000_000),
+  SOCKET_MAX_CONNECTIONS_PER_ACCOUNT: int(20, 1, 10_000),
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   STORAGE_MAX_RECORD_BYTES: int(16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   BACKUP_KEEP: int(10, 1, 1000),

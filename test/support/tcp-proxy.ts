@@ -9,6 +9,8 @@ export class TcpProxy {
   private server?: Server;
   private readonly open = new Set<Socket>();
   port = 0;
+  /** Bytes relayed from clients to the target so far: how much a client asked of the backing service. */
+  bytesToTarget = 0;
 
   constructor(private readonly target: NetConnectOpts) {}
 
@@ -65,6 +67,7 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
+      client.on('data', (chunk: Buffer) => (this.bytesToTarget += chunk.length));
       client.pipe(upstream).pipe(client);
     });
     this.server = server;

@@ -3,6 +3,7 @@ import { RedisService } from '../redis/redis.service.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { MemoryRateLimitStore, RateLimitStore } from './rate-limit.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
+import { SocketEventLimiter } from './socket-event-limiter.js';
 
 /** Counters in Redis when REDIS_URL is set (one limit across instances), else in memory. */
 @Global()
@@ -15,7 +16,8 @@ import { RedisRateLimitStore } from './redis-rate-limit.store.js';
         redis.client ? new RedisRateLimitStore(redis.client) : new MemoryRateLimitStore(),
     },
     RateLimitGuard,
+    SocketEventLimiter,
   ],
-  exports: [RateLimitStore, RateLimitGuard],
+  exports: [RateLimitStore, RateLimitGuard, SocketEventLimiter],
 })
 export class RateLimitModule {}

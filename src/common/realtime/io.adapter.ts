@@ -7,7 +7,10 @@ import { AppMetrics } from '../metrics/app-metrics.js';
 import { observeSocketIo } from '../metrics/backing-metrics.js';
 
 /**
- * Socket.IO on the HTTP server, with the same CORS origins as the REST API.
+ * Socket.IO on the HTTP server, with the same CORS origins as the REST API,
+ * and packets no bigger than the largest valid event (`maxEventBytes`;
+ * Socket.IO's default is 1 MB): a bigger one closes the connection before
+ * it is parsed.
  * With REDIS_URL, rooms span instances (the Redis adapter), so a change
  * committed on one instance reaches the user's sockets on every other.
  */
@@ -17,7 +20,8 @@ export class CorsIoAdapter extends IoAdapter {
   constructor(
     private readonly app: INestApplicationContext,
     private readonly origins: string[],
-    private readonly redisUrl?: string,
+    private readonly redisUrl: string | undefined,
+    private readonly maxEventBytes: number,
   ) {
     super(app);
   }
@@ -26,6 +30,7 @@ export class CorsIoAdapter extends IoAdapter {
     const server = super.createIOServer(port, {
       ...options,
       cors: { origin: this.origins, credentials: true },
+      maxHttpBufferSize: this.maxEventBytes,
     } as ServerOptions);
     const metrics = this.app.get(AppMetrics, { strict: false });
     if (metrics.enabled) observeSocketIo(server, metrics);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
+import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsService, type User } from '../auth/index.js';
@@ -14,6 +15,7 @@ export class AdminService {
   constructor(
     private readonly accounts: AccountsService,
     private readonly audit: AuditService,
+    private readonly connections: ConnectionsService,
   ) {}
 
   async listUsers(query: AdminUsersQueryDto): Promise<{ items: AdminUserDto[]; total: number }> {
@@ -32,7 +34,8 @@ export class AdminService {
     if (id === admin.id && (dto.disabled === true || dto.role === 'user')) {
       throw new AdminException('validation_failed', 'You cannot disable or demote your own account');
     }
-    return this.accounts.transaction(async (manager) => {
+    let disabledNow = false;
+    const updated = await this.accounts.transaction(async (manager) => {
       const user = await this.accounts.lockUser(manager, id);
       if (!user) throw new AdminException('not_found', 'User not found');
       const before = await this.accounts.effectiveTierOf(user.id, manager);
@@ -40,7 +43,8 @@ export class AdminService {
       const changes = applyChanges(user, dto);
       if (Object.keys(changes).length === 0) return this.toDto(user, before);
 
-      await this.accounts.saveUser(manager, user, !wasDisabled && user.disabledAt !== null);
+      disabledNow = !wasDisabled && user.disabledAt !== null;
+      await this.accounts.saveUser(manager, user, disabledNow);
       const after = await this.accounts.effectiveTierOf(user.id, manager);
       await this.audit.record(
         { eventType: 'admin.user_updated', actorId: admin.id, subjectId: user.id, data: { changes } },
@@ -52,6 +56,14 @@ export class AdminService {
       );
       return this.toDto(user, after);
     });
+    // Once committed: the account's open sockets, on every instance, are cut too.
+    if (disabledNow) {
+      await this.connections.revoke(
+        { userId: id },
+        { code: 'session_ended', message: 'The account was disabled by an administrator' },
+      );
+    }
+    return updated;
   }
 
   private toDto(user: User, tier: Tier): AdminUserDto {

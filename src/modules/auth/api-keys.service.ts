@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
@@ -16,6 +17,7 @@ export class ApiKeysService {
     private readonly keys: ApiKeysRepository,
     private readonly accounts: AccountsRepository,
     private readonly audit: AuditService,
+    private readonly connections: ConnectionsService,
   ) {}
 
   async create(user: AuthUser, name: string): Promise<CreatedApiKeyDto> {
@@ -64,5 +66,9 @@ export class ApiKeysService {
         manager,
       );
     });
+    await this.connections.revoke(
+      { userId: user.id, apiKeyId: id },
+      { code: 'unauthenticated', message: 'The API key of this connection was revoked' },
+    );
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { normaliseEmail } from '../../common/input/email.js';
 import { RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
+import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import { AppConfig } from '../../config/app-config.js';
 import { isUniqueViolation } from '../../database/sql.js';
 import { AuditService } from '../audit/index.js';
@@ -25,8 +26,22 @@ const INVALID_LOGIN = 'Invalid email or password';
 const FAILURE_BURST = 5;
 const FAILURE_WINDOW_MS = 15 * 60_000;
 
+/** A session a refresh ended (reuse, idle expiry): its sockets are cut once the transaction commits. */
+interface EndedSession {
+  userId: string;
+  sessionId: string;
+}
+
 type RefreshOutcome =
-  { kind: 'ok'; tokens: AuthTokensDto } | { kind: 'invalid' | 'reused' | 'expired' | 'revoked' };
+  | { kind: 'ok'; tokens: AuthTokensDto }
+  | { kind: 'invalid' | 'revoked' }
+  | { kind: 'reused' | 'expired'; ended?: EndedSession };
+
+/** What a socket of a session that ended is told before it is disconnected. */
+const SESSION_ENDED = {
+  code: 'session_ended',
+  message: 'This session was signed out or revoked: sign in again',
+} as const;
 
 /** Registration, login, refresh-token rotation with reuse detection, logout and sessions. */
 @Injectable()
@@ -39,6 +54,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
     private readonly counters: RateLimitStore,
+    private readonly connections: ConnectionsService,
   ) {}
 
   async register(dto: RegisterDto): Promise<AuthTokensDto> {
@@ -93,15 +109,18 @@ export class AuthService {
       return this.rotate(manager, sessionId);
     });
     if (outcome.kind === 'ok') return outcome.tokens;
+    if ('ended' in outcome && outcome.ended) await this.connections.revoke(outcome.ended, SESSION_ENDED);
     throw refreshRefusal(outcome.kind);
   }
 
   /** Ends the session of a refresh token. Idempotent: an unknown token changes nothing. */
   async logout(token: string): Promise<void> {
-    await this.sessions.transaction(async (manager) => {
-      const owner = await this.sessions.ownerOfToken(sha256Hex(token), manager);
-      if (owner) await this.sessions.revoke(manager, owner.sessionId, 'logout');
+    const owner = await this.sessions.transaction(async (manager) => {
+      const found = await this.sessions.ownerOfToken(sha256Hex(token), manager);
+      if (found) await this.sessions.revoke(manager, found.sessionId, 'logout');
+      return found;
     });
+    if (owner) await this.connections.revoke(owner, SESSION_ENDED);
   }
 
   async listSessions(user: AuthUser): Promise<SessionDto[]> {
@@ -114,6 +133,7 @@ export class AuthService {
       this.sessions.revoke(manager, sessionId, 'deleted', user.id),
     );
     if (!revoked) throw new AuthException('not_found', 'Session not found');
+    await this.connections.revoke({ userId: user.id, sessionId }, SESSION_ENDED);
   }
 
   /** An unknown token, or a rotated one presented again: reuse revokes the whole session. */
@@ -130,6 +150,7 @@ export class AuthService {
         },
         manager,
       );
+      return { kind: 'reused', ended: owner };
     }
     return { kind: 'reused' };
   }
@@ -140,7 +161,7 @@ export class AuthService {
     if (!session || session.ended) return { kind: 'revoked' };
     if (session.idleExpired) {
       await this.sessions.revoke(manager, session.id, 'expired');
-      return { kind: 'expired' };
+      return { kind: 'expired', ended: { userId: session.userId, sessionId: session.id } };
     }
     await this.sessions.touch(manager, session.id);
     return { kind: 'ok', tokens: await this.issueRefresh(manager, session.userId, session.id) };

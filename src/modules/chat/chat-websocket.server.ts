@@ -8,25 +8,42 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { AuthUser } from '../../common/auth/auth-user.js';
 import type { AppException } from '../../common/errors/app.exception.js';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
+import { ConnectionEventCount, SocketEventLimiter } from '../../common/rate-limit/socket-event-limiter.js';
+import { type ConnectionHandle, ConnectionsService } from '../../common/realtime/connections.service.js';
 import { SocketAuthService } from '../auth/index.js';
 import { ChatRunsService, type StreamFeed } from './chat-runs.service.js';
 import { type ChatStreamEvent, describeError, type StreamError } from './chat-stream.service.js';
-import { MAX_CONTEXT_BYTES } from './dto/chat.dto.js';
+import { MAX_CHAT_EVENT_BYTES } from './dto/chat.dto.js';
 
 export const CHAT_WS_PATH = `/${API_PREFIX}/chat/stream`;
 export const WS_PING_MS = 30_000;
 
-/** Close codes: 4401 for credentials (what the desktop clients already handle); 4400 for a frame that is not a JSON ChatRequest. */
-export const WS_CLOSE = { unauthorized: 4401, badFrame: 4400, shutdown: 1001, tryAgainLater: 1013 } as const;
-
-/** A frame carries at most a ChatRequest: a 16,000-character message and a 256 KiB context, with room to spare. */
-const MAX_FRAME_BYTES = 2 * MAX_CONTEXT_BYTES;
+/**
+ * Close codes: 4401 for credentials, also when they end while connected (what the desktop clients
+ * already handle); 4400 for a frame that is not a JSON ChatRequest; 4429 for too many connections
+ * of the account; 1008 for a client that keeps sending past its limit.
+ */
+export const WS_CLOSE = {
+  unauthorized: 4401,
+  badFrame: 4400,
+  tooManyConnections: 4429,
+  flooding: 1008,
+  shutdown: 1001,
+  tryAgainLater: 1013,
+} as const;
 
 interface Client {
   /** The credentials checked at connection: frames wait for it; a bad token closes with 4401. */
   ready: Promise<boolean>;
+  /** Who authenticated, once `ready` said so (the account's event limit counts under it). */
+  user?: AuthUser;
+  /** Frames in this minute, counted as they arrive, before anything else. */
+  count: ConnectionEventCount;
+  /** The connection counted against its account's cap (released when it closes). */
+  handle?: ConnectionHandle;
   alive: boolean;
   /** Aborted when the connection closes: the stream it follows is left (to its grace period if nobody else follows). */
   gone: AbortController;
@@ -56,7 +73,7 @@ const MAX_WAITING = 4;
 @Injectable()
 export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ChatWebSocket');
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CHAT_EVENT_BYTES });
   private readonly clients = new Map<WebSocket, Client>();
   private heartbeat: NodeJS.Timeout | undefined;
   private server: Server | undefined;
@@ -78,6 +95,8 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     private readonly adapterHost: HttpAdapterHost,
     private readonly runs: ChatRunsService,
     private readonly socketAuth: SocketAuthService,
+    private readonly connections: ConnectionsService,
+    private readonly limiter: SocketEventLimiter,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -104,7 +123,7 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
 
   private serve(ws: WebSocket, token: string | undefined, req: IncomingMessage): void {
     const ready = this.socketAuth.authenticateConnection(token, req).then(
-      () => true,
+      (user) => this.admit(ws, client, user),
       (err: unknown) => {
         const { code, message } = describeError(err, this.logger);
         // Only bad credentials are 4401 (a client then signs in again; the attempt that passed the
@@ -117,6 +136,7 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     );
     const client: Client = {
       ready,
+      count: new ConnectionEventCount(),
       alive: true,
       gone: new AbortController(),
       queue: ready.then(),
@@ -126,10 +146,20 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => {
       client.gone.abort();
+      client.handle?.release();
       this.clients.delete(ws);
     });
     ws.on('error', (err) => this.logger.warn(`WebSocket error: ${err.message}`));
     ws.on('message', (data, isBinary) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      try {
+        this.limiter.consumeOnConnection(client.count);
+      } catch (err) {
+        // One error frame, then the connection is closed: a client past its limit is flooding.
+        const error = describeError(err, this.logger);
+        this.sendError(ws, error);
+        return ws.close(WS_CLOSE.flooding, closeReason(`${error.code}: ${String(error.message)}`));
+      }
       if (client.waiting >= MAX_WAITING) {
         return this.sendError(ws, {
           code: 'rate_limited',
@@ -151,7 +181,7 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     data: RawData,
     isBinary: boolean,
   ): Promise<void> {
-    if (!(await client.ready)) return;
+    if (!(await client.ready) || !client.user) return;
     let payload: unknown;
     try {
       if (isBinary) throw new Error('binary frames are not accepted');
@@ -163,6 +193,11 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
     if (client.gone.signal.aborted) return;
     const resume = (payload as { resume?: unknown } | null)?.resume;
     const requestId = resume ?? (payload as { request_id?: unknown } | null)?.request_id;
+    try {
+      await this.limiter.consumeForAccount(client.user);
+    } catch (err) {
+      return this.sendError(ws, describeError(err, this.logger), requestId);
+    }
     const run = await this.open(token, payload, resume).catch((err: unknown) => {
       const error = describeError(err, this.logger);
       if (error.code === 'unauthenticated' || error.code === 'session_ended') {
@@ -176,6 +211,28 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
       if (ws.readyState !== WebSocket.OPEN) break;
       this.sendEvent(ws, e, requestId);
     }
+  }
+
+  /**
+   * Counts an authenticated connection against its account's cap (closed with
+   * 4429 past it) and lets a revocation of its credentials close it (4401).
+   */
+  private admit(ws: WebSocket, client: Client, user: AuthUser): boolean {
+    const handle = this.connections.register(user, (reason) => {
+      ws.close(WS_CLOSE.unauthorized, closeReason(`${reason.code}: ${reason.message}`));
+    });
+    if (!handle) {
+      const cap = this.connections.maxPerAccount;
+      ws.close(WS_CLOSE.tooManyConnections, `rate_limited: at most ${cap} live connections per account`);
+      return false;
+    }
+    if (ws.readyState !== WebSocket.OPEN) {
+      handle.release();
+      return false;
+    }
+    client.user = user;
+    client.handle = handle;
+    return true;
   }
 
   /** A ChatRequest starts (or attaches to) a stream; `{"resume": request_id, "after_seq"}` resumes one. */

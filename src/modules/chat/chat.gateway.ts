@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
 import { SkipRateLimit } from '../../common/decorators/access.decorators.js';
 import { Public } from '../../common/decorators/public.decorator.js';
+import { ConnectionEventCount, SocketEventLimiter } from '../../common/rate-limit/socket-event-limiter.js';
+import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import { type SocketPrincipal, SocketAuthService } from '../auth/index.js';
 import { ChatRunsService, requestIdOf, type StreamFeed } from './chat-runs.service.js';
 import { describeError } from './chat-stream.service.js';
@@ -29,6 +31,9 @@ import { describeError } from './chat-stream.service.js';
  * or another user's request id gets `error` `not_found`.
  * A socket that disconnects stops following its streams (a stream nobody
  * follows runs on for the grace period, then is aborted).
+ * Every event is counted against the socket's and the account's limits
+ * before anything else (a 429 `rate_limited` `error`, with `retry_after`);
+ * a socket that keeps sending past its limit is disconnected.
  */
 // The HTTP guards do not apply to socket events: this gateway authenticates the handshake and
 // every `chat` event itself (token, session, tier and rate limit), so it opts out of them explicitly.
@@ -40,18 +45,50 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
   /** What each socket follows, so a disconnect stops following. */
   private readonly following = new Map<string, AbortController>();
 
+  /** Each socket's own event count, for the per-connection limit. */
+  private readonly counts = new WeakMap<Socket, ConnectionEventCount>();
+
   constructor(
     private readonly socketAuth: SocketAuthService,
     private readonly runs: ChatRunsService,
+    private readonly connections: ConnectionsService,
+    private readonly limiter: SocketEventLimiter,
   ) {}
 
   afterInit(server: Namespace): void {
     server.use(this.socketAuth.handshake());
+    server.use(this.connections.socketIo());
   }
 
   handleDisconnect(socket: Socket): void {
     this.following.get(socket.id)?.abort();
     this.following.delete(socket.id);
+  }
+
+  /**
+   * Counts an event before any other work (no database: the principal is the
+   * handshake's); false when it is over a limit, after telling the client
+   * (and disconnecting a socket that keeps flooding).
+   */
+  private async admit(socket: Socket, requestId: string | undefined): Promise<boolean> {
+    const user = (socket.data as SocketPrincipal).user;
+    if (!user) return false;
+    let count = this.counts.get(socket);
+    if (!count) this.counts.set(socket, (count = new ConnectionEventCount()));
+    try {
+      await this.limiter.consume(user, count);
+      return true;
+    } catch (err) {
+      if (this.limiter.isFlooding(count)) {
+        socket.disconnect(true);
+        return false;
+      }
+      socket.emit('error', {
+        ...describeError(err, this.logger),
+        ...(requestId ? { request_id: requestId } : {}),
+      });
+      return false;
+    }
   }
 
   @SubscribeMessage('chat')
@@ -64,6 +101,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
       raw === undefined && payload && typeof payload === 'object'
         ? { ...payload, request_id: requestId }
         : payload;
+    if (!(await this.admit(socket, requestId))) return;
     const principal = socket.data as SocketPrincipal;
     await this.serve(socket, requestId, () => this.runs.startFromSocket(principal.token, body));
   }
@@ -73,6 +111,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
     const principal = socket.data as SocketPrincipal;
     const raw = (payload as { request_id?: unknown } | null)?.request_id;
     const requestId = (typeof raw === 'string' ? raw : JSON.stringify(raw ?? null)).slice(0, 128);
+    if (!(await this.admit(socket, requestId))) return;
     await this.serve(socket, requestId, () => this.runs.resumeFromSocket(principal.token, payload));
   }
 
@@ -104,6 +143,7 @@ export class ChatGateway implements OnGatewayInit, OnGatewayDisconnect {
   async cancel(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<void> {
     const user = (socket.data as SocketPrincipal).user;
     const requestId = requestIdOf(payload);
+    if (!(await this.admit(socket, requestId))) return;
     if (user && requestId) await this.runs.cancel(user.id, requestId);
   }
 }

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { type SocketPrincipal, SocketAuthService } from '../auth/index.js';
+import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import { userRoom } from '../../common/realtime/rooms.js';
 import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from './storage.events.js';
 
@@ -29,6 +30,7 @@ export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   constructor(
     private readonly events: StorageEvents,
     private readonly socketAuth: SocketAuthService,
+    private readonly connections: ConnectionsService,
   ) {
     events.on('changed', this.onChanged);
     events.on('quota', this.onQuota);
@@ -36,6 +38,7 @@ export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnMod
 
   afterInit(server: Server): void {
     server.use(this.socketAuth.handshake());
+    server.use(this.connections.socketIo());
   }
 
   async handleConnection(socket: Socket): Promise<void> {

@@ -6,6 +6,14 @@ import { PlanActionDto } from '../../agents/index.js';
 
 export const MAX_MESSAGE_CHARS = 16_000;
 export const MAX_CONTEXT_BYTES = 256 * 1024;
+/**
+ * The largest valid chat event on a socket (a Socket.IO packet, a WebSocket
+ * frame): the context's JSON, the message with every character at its longest
+ * JSON escape (6 bytes, `\u001f`), and 4 KiB for the request id, the other
+ * fields and the framing. Anything bigger cannot be valid, so the transports
+ * refuse it before parsing it.
+ */
+export const MAX_CHAT_EVENT_BYTES = MAX_CONTEXT_BYTES + 6 * MAX_MESSAGE_CHARS + 4 * 1024;
 
 const LIST_FIELDS = [
   'relevant_documents',
