@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { AppConfig } from '../../config/app-config.js';
 import { BODY_LIMIT_KEY, type BodyLimitSpec, bodySizeBytes } from './body-limit.decorator.js';
 import { hasBody, readRequestBody, type RouteBody } from './request-body.js';
@@ -28,7 +28,7 @@ export class RequestBodyGuard implements CanActivate {
     const http = ctx.switchToHttp();
     const req = http.getRequest<Request>();
     if (!hasBody(req)) return true;
-    return readRequestBody(req, http.getResponse<Response>(), this.routeBody(ctx)).then(() => true);
+    return readRequestBody(req, this.routeBody(ctx)).then(() => true);
   }
 
   private routeBody(ctx: ExecutionContext): RouteBody {

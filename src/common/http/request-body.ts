@@ -85,16 +85,10 @@ export interface RouteBody {
  * (decompressed, when Content-Encoding says so) pass the limit, and then stops
  * reading. Then the input limits (depth, keys, text) are checked on the JSON.
  */
-export async function readRequestBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  route: RouteBody,
-): Promise<void> {
+export async function readRequestBody(req: IncomingMessage, route: RouteBody): Promise<void> {
   const declared = Number(req.headers['content-length']);
   if (declared > route.limit) throw tooLarge(route.limit);
   if (route.kind === 'json' && !isJson(req)) return;
-  // A client that asked to send its body only once it is wanted (Expect: 100-continue) is told now.
-  if (req.headers.expect?.toLowerCase() === '100-continue' && !res.headersSent) res.writeContinue();
   if (route.kind === 'stream') return;
   const bytes = await collect(decoded(req), route.limit);
   const body = route.kind === 'raw' ? bytes : parseJson(bytes, req);
