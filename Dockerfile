@@ -4,6 +4,8 @@
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
+# npm 10 runs every install script: no install telemetry from @scarf/scarf (docs/dependencies.md).
+ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -17,7 +19,8 @@ ENV NODE_ENV=production \
     ENV=prod \
     HOST=0.0.0.0 \
     PORT=3000 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    SCARF_ANALYTICS=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

@@ -5,12 +5,9 @@
 // @nestjs/swagger plugin as a `before` transformer (the same options nest-cli.json gave it), and
 // exit 1 on any diagnostic. test/support/swagger-transformer.cjs applies the same plugin under Jest.
 import { rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import * as swaggerPlugin from '@nestjs/swagger/plugin';
 import ts from 'typescript';
-
-const require = createRequire(import.meta.url);
-const swaggerPlugin = require('@nestjs/swagger/plugin');
 
 /** The options nest-cli.json gave the plugin (DTOs and entities described from their types and comments). */
 const SWAGGER_PLUGIN_OPTIONS = {
@@ -22,12 +19,12 @@ const SWAGGER_PLUGIN_OPTIONS = {
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const configPath = path.join(root, 'tsconfig.build.json');
 const host = {
-  getCanonicalFileName: (f) => f,
+  getCanonicalFileName: (/** @type {string} */ f) => f,
   getCurrentDirectory: () => root,
   getNewLine: () => ts.sys.newLine,
 };
 
-const read = ts.readConfigFile(configPath, ts.sys.readFile);
+const read = ts.readConfigFile(configPath, (file) => ts.sys.readFile(file));
 if (read.error) fail([read.error]);
 const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, root, undefined, configPath);
 if (parsed.errors.length > 0) fail(parsed.errors);
@@ -45,8 +42,9 @@ const emit = program.emit(undefined, undefined, undefined, undefined, {
 const diagnostics = ts.getPreEmitDiagnostics(program).concat(emit.diagnostics);
 if (diagnostics.length > 0) fail(diagnostics);
 
+/** @param {readonly ts.Diagnostic[]} diags */
 function fail(diags) {
-  console.error(ts.formatDiagnosticsWithColorAndContext(diags, host));
-  console.error(`Found ${diags.length} error(s).`);
+  process.stderr.write(ts.formatDiagnosticsWithColorAndContext(diags, host));
+  process.stderr.write(`Found ${diags.length} error(s).\n`);
   process.exit(1);
 }
