@@ -12,7 +12,7 @@ import { createApp } from '../dist/src/app.factory.js';
 import { createLogger } from '../dist/src/common/logging/logger.js';
 import { loadConfig } from '../dist/src/config/app-config.js';
 import { EMBEDDED_POOL_SIZE } from '../dist/src/database/database.options.js';
-import { EmbeddedPostgres } from '../dist/src/database/embedded-postgres.js';
+import { EmbeddedPostgres } from '../dist/src/database/embedded/embedded-postgres.js';
 
 export async function startDatabase({ fromEnv = true } = {}) {
   const external = fromEnv ? process.env.DATABASE_URL : undefined;

@@ -7,6 +7,8 @@ import ts from 'typescript';
  * - a module is reached only through its `index.ts` (what it exports);
  * - modules do not import each other in a cycle;
  * - SQL lives in repositories (and the database layer and migrations), nowhere else;
+ * - only src/database knows whether the database is embedded (PGlite and its servers live in
+     src/database/embedded/, and the driver's pool is reached through DatabaseService);
  * - functions stay short enough to read in one screen.
  */
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -104,6 +106,18 @@ describe('architecture', () => {
     for (const node of edges.keys()) visit(node, []);
     expect(commonToModules).toEqual([]);
     expect([...new Set(cycles)]).toEqual([]);
+  });
+
+  it('keeps the embedded database inside src/database', () => {
+    const violations: string[] = [];
+    for (const file of FILES.filter((f) => !f.rel.startsWith('src/database/'))) {
+      for (const target of importsOf(file)) {
+        if (target.startsWith('src/database/embedded/')) violations.push(`${file.rel} → ${target}`);
+      }
+      // The pool under TypeORM's driver (embedded or a server's): DatabaseService hands it out.
+      if (/\.driver\b[^;]*\.master\b/.test(file.text)) violations.push(`${file.rel}: driver.master`);
+    }
+    expect(violations).toEqual([]);
   });
 
   it('keeps SQL in repositories, the database layer and migrations', () => {

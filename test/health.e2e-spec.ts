@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import request from 'supertest';
 import { APP_VERSION } from '../src/config/version.js';
 import { LifecycleService } from '../src/common/lifecycle/lifecycle.service.js';
-import { EmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { EmbeddedPostgres } from '../src/database/embedded/embedded-postgres.js';
 import { startLocalS3 } from './support/s3.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 

@@ -1,8 +1,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { MessageChannel } from 'node:worker_threads';
 import { Pool } from 'pg';
-import { PgliteWireServer } from '../src/database/pglite-wire-server.js';
-import { PortLink } from '../src/database/port-link.js';
+import { PgliteWireServer } from '../src/database/embedded/pglite-wire-server.js';
+import { PortLink } from '../src/database/embedded/port-link.js';
 
 /**
  * The app's connections to the embedded database's thread: the real `pg`

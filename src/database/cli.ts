@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig, loadDotEnv } from '../config/app-config.js';
 import { dataSourceOptions } from './database.options.js';
 import { setUpDatabase } from './database.setup.js';
-import { EmbeddedPostgres } from './embedded-postgres.js';
+import { EmbeddedPostgres } from './embedded/embedded-postgres.js';
 
 /**
  * Migration commands against the configured database (DATABASE_URL, or the

@@ -3,7 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './database.options.js';
 import { DatabaseService } from './database.service.js';
-import { EmbeddedPostgresService } from './embedded-postgres.service.js';
+import { EmbeddedPostgresService } from './embedded/embedded-postgres.service.js';
 
 @Module({ providers: [EmbeddedPostgresService], exports: [EmbeddedPostgresService] })
 class EmbeddedPostgresModule {}

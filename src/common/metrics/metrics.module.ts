@@ -1,7 +1,6 @@
 import { Global, Injectable, Module, type OnModuleInit } from '@nestjs/common';
-import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
+import { DatabaseService } from '../../database/database.service.js';
 import { BlobStore } from '../blob-store/blob-store.js';
 import { BlobSweepService } from '../blob-store/blob-sweep.service.js';
 import { ChatModel } from '../llm/chat-model.js';
@@ -29,7 +28,7 @@ class BoundaryMetrics implements OnModuleInit {
     private readonly blobs: BlobStore,
     private readonly sweeps: BlobSweepService,
     private readonly redis: RedisService,
-    private readonly dataSource: DataSource,
+    private readonly database: DatabaseService,
   ) {}
 
   onModuleInit(): void {
@@ -39,7 +38,7 @@ class BoundaryMetrics implements OnModuleInit {
     observeBlobStore(this.blobs, this.metrics);
     observeSweep(this.sweeps, this.metrics);
     if (this.redis.client) observeRedis(this.redis.client, this.metrics);
-    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
+    const pool = this.database.pool();
     if (pool) observePool(pool, this.metrics);
   }
 }

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config.js';
+import { AppConfig } from '../../config/app-config.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 
 /**

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
+import { DatabaseService } from '../../database/database.service.js';
 import type { SubscriptionState } from '../../common/tiers/tiers.js';
 import type { Role } from './entities/user.entity.js';
 
@@ -62,27 +62,13 @@ const FOR_API_KEY_HASH = `SELECT ${USER_AND_TIER}, k.id AS key_id,
   FROM api_keys k JOIN users u ON u.id = k.user_id ${TIER_JOIN}
  WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL`;
 
-/**
- * A number per database connection, for the names of the statements prepared
- * on it: the embedded database serves every connection from one backend,
- * where a name another (or an earlier) connection prepared must not collide.
- */
-const connectionNumbers = new WeakMap<PoolClient, number>();
-let connectionsSeen = 0;
-
-function connectionNumber(client: PoolClient): number {
-  let number = connectionNumbers.get(client);
-  if (number === undefined) {
-    number = ++connectionsSeen;
-    connectionNumbers.set(client, number);
-  }
-  return number;
-}
-
 /** The per-request lookups of the authentication guard. */
 @Injectable()
 export class PrincipalsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly database: DatabaseService,
+  ) {}
 
   /** The enabled user of a live session, or null. */
   async forSession(userId: string, sessionId: string): Promise<PrincipalRow | null> {
@@ -99,32 +85,10 @@ export class PrincipalsRepository {
   /**
    * Runs one of the lookups above as a prepared statement: it runs on every
    * authenticated request, and planning its joins anew each time cost more
-   * than running them (several times more on the embedded database). The
-   * data is read fresh every time; only the plan is kept, per connection.
+   * than running them.
    */
-  private async prepared(name: string, text: string, values: string[]): Promise<RawPrincipal[]> {
-    // The driver's pool itself: a TypeORM query runner adds its bookkeeping to every request.
-    const client = await this.pool().connect();
-    // A checked-out client has no listener for its connection dying (the pool's is off while it is
-    // out), and an unheard 'error' event would end the process: the query's rejection reports it.
-    const ignore = () => undefined;
-    client.on('error', ignore);
-    let failure: Error | undefined;
-    try {
-      const statement = `${name}_${connectionNumber(client)}`;
-      return (await client.query<RawPrincipal>({ name: statement, text, values })).rows;
-    } catch (err) {
-      failure = err as Error;
-      throw err;
-    } finally {
-      client.removeListener('error', ignore);
-      // Released with the error, a broken connection is discarded rather than handed out again.
-      client.release(failure);
-    }
-  }
-
-  private pool(): Pool {
-    return (this.dataSource.driver as unknown as { master: Pool }).master;
+  private prepared(name: string, text: string, values: string[]): Promise<RawPrincipal[]> {
+    return this.database.preparedQuery<RawPrincipal>(name, text, values);
   }
 
   async touchSession(sessionId: string): Promise<void> {
