@@ -9,6 +9,9 @@ import ts from 'typescript';
  * - SQL lives in repositories (and the database layer and migrations), nowhere else;
  * - only src/database knows whether the database is embedded (PGlite and its servers live in
      src/database/embedded/, and the driver's pool is reached through DatabaseService);
+ * - the app is assembled only at the top: AppModule is imported by the composition root
+ *   (app.factory.ts) and the command lines in src/cli/, and nothing in common, config, database
+ *   or a module imports upwards from there;
  * - functions stay short enough to read in one screen.
  */
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -116,6 +119,26 @@ describe('architecture', () => {
       }
       // The pool under TypeORM's driver (embedded or a server's): DatabaseService hands it out.
       if (/\.driver\b[^;]*\.master\b/.test(file.text)) violations.push(`${file.rel}: driver.master`);
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('assembles the app only at the top: AppModule in the composition root and src/cli/', () => {
+    const TOP = new Set(['src/app.module.ts', 'src/app.factory.ts', 'src/main.ts']);
+    const appModuleUsers = new Set(['src/app.factory.ts']);
+    const violations: string[] = [];
+    for (const file of FILES) {
+      const lowerLayer = /^src\/(common|config|database|modules)\//.test(file.rel);
+      for (const target of importsOf(file)) {
+        const upwards = TOP.has(target) || target.startsWith('src/cli/');
+        if (lowerLayer && upwards) violations.push(`${file.rel} → ${target}`);
+        else if (
+          target === 'src/app.module.ts' &&
+          !appModuleUsers.has(file.rel) &&
+          !file.rel.startsWith('src/cli/')
+        )
+          violations.push(`${file.rel} → ${target}`);
+      }
     }
     expect(violations).toEqual([]);
   });

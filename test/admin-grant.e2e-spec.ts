@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { runAdminRoleCommand } from '../src/modules/admin/admin-role.command.js';
+import { runAdminRoleCommand } from '../src/cli/admin-role.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 /**

@@ -226,7 +226,7 @@ describe('the committed openapi.json', () => {
   // The built generator, as `npm run openapi:check` runs it: the document of `nest build` (with the
   // Swagger plugin's class-validator constraints), which ts-jest's transpile-only mode cannot apply.
   it('is the document the built code produces, and spectral:oas finds nothing in it', async () => {
-    const cli = 'dist/src/openapi.cli.js';
+    const cli = 'dist/src/cli/openapi.js';
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` (npm test does) first`);
     const check = await run(process.execPath, [cli, '--check']);
     expect(check).toEqual({ status: 0, stdout: 'openapi.json matches the code\n', stderr: '' });

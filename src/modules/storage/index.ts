@@ -3,3 +3,4 @@ export { StorageQuotaService, type UsageChange } from './storage-quota.service.j
 export type { UsageLock } from './storage-quota.js';
 export * from './storage.events.js';
 export * from './storage.module.js';
+export { StorageService } from './storage.service.js';

@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppModule } from './app.module.js';
-import { loadConfig } from './config/app-config.js';
-import { API_PREFIX, buildOpenApiDocument } from './openapi.document.js';
+import { AppModule } from '../app.module.js';
+import { loadConfig } from '../config/app-config.js';
+import { API_PREFIX, buildOpenApiDocument } from '../openapi.document.js';
+import { print, runCli } from './bootstrap.js';
 
 /**
  * Writes the OpenAPI document to openapi.json (`npm run openapi:generate`), or
@@ -28,10 +29,10 @@ async function renderOpenApiDocument(): Promise<string> {
   }
 }
 
-async function main(): Promise<void> {
+runCli(async (args) => {
   const file = resolve('openapi.json');
   const rendered = await renderOpenApiDocument();
-  if (process.argv.includes('--check')) {
+  if (args.includes('--check')) {
     let committed = '';
     try {
       committed = readFileSync(file, 'utf8');
@@ -42,13 +43,12 @@ async function main(): Promise<void> {
       process.stderr.write(
         'openapi.json differs from the document the code builds: run `npm run openapi:generate` and commit it\n',
       );
-      process.exit(1);
+      return 1;
     }
-    process.stdout.write('openapi.json matches the code\n');
-    return;
+    print('openapi.json matches the code');
+    return 0;
   }
   writeFileSync(file, rendered);
-  process.stdout.write(`wrote ${file}\n`);
-}
-
-void main();
+  print(`wrote ${file}`);
+  return 0;
+});

@@ -1,29 +1,27 @@
-import 'reflect-metadata';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DataSource } from 'typeorm';
-import { ConfigError, loadConfig, loadDotEnv } from '../config/app-config.js';
+import type { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './database.options.js';
 import { setUpDatabase } from './database.setup.js';
 import { EmbeddedPostgres } from './embedded/embedded-postgres.js';
 
+export type MigrationCommand = 'run' | 'generate' | 'check';
+
 /**
- * Migration commands against the configured database (DATABASE_URL, or the
- * embedded one under DATA_DIR, which must not be in use by a running server):
+ * The migration commands (`npm run migration:*`, src/cli/migrations.ts) against the configured
+ * database (DATABASE_URL, or the embedded one under DATA_DIR, which must not be in use by a
+ * running server); returns the exit code:
  *
  *   run                 apply pending migrations
  *   generate <Name>     write migrations/<timestamp>-<Name>.ts from the entity/schema difference
  *   check               exit 1 when the entities and the migrated schema differ (CI drift check)
  */
-async function main(argv: string[]): Promise<number> {
-  const [command, name] = argv;
-  const usage = usageError(command, name);
-  if (usage) {
-    process.stderr.write(usage);
-    return 2;
-  }
-  loadDotEnv();
-  const config = loadConfig();
+export async function runMigrationCommand(
+  config: AppConfig,
+  command: MigrationCommand,
+  name = '',
+): Promise<number> {
   const embedded = config.database.url ? undefined : new EmbeddedPostgres(join(config.dataDir, 'pgdata'));
   const url = config.database.url ?? (await embedded!.start());
   const dataSource = new DataSource(dataSourceOptions(config, url, !!embedded));
@@ -45,17 +43,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-type SchemaDiff = Awaited<ReturnType<ReturnType<DataSource['driver']['createSchemaBuilder']>['log']>>;
-
 /** The usage text for a bad command line, or undefined when it is fine. */
-function usageError(command: string | undefined, name: string | undefined): string | undefined {
+export function migrationUsageError(
+  command: string | undefined,
+  name: string | undefined,
+): string | undefined {
   if (!command || !['run', 'generate', 'check'].includes(command))
-    return 'usage: cli.js run | generate <Name> | check\n';
+    return 'usage: npm run migration:run | migration:generate -- <Name> | migration:check\n';
   if (command === 'generate' && !/^[A-Za-z][A-Za-z0-9]*$/.test(name ?? '')) {
     return 'generate needs a migration name in PascalCase, e.g. `npm run migration:generate -- AddUsers`\n';
   }
   return undefined;
 }
+
+type SchemaDiff = Awaited<ReturnType<ReturnType<DataSource['driver']['createSchemaBuilder']>['log']>>;
 
 function check(sql: SchemaDiff): number {
   if (sql.upQueries.length === 0) {
@@ -124,12 +125,3 @@ ${down.join('\n')}
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-    else process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
