@@ -365,6 +365,40 @@ describe('auth: accounts, tokens, sessions', () => {
       expect(types).toEqual(expect.arrayContaining(['auth.api_key_created', 'auth.api_key_revoked']));
     });
 
+    it('refuses a request carrying both an access token and an API key: 400 naming both headers', async () => {
+      const owner = await newUser(t, { tier: 'pro' });
+      const other = await newUser(t);
+      const { key } = (
+        await api().post('/api/v1/auth/api-keys').set(owner.auth).send({ name: 'two' }).expect(201)
+      ).body as { key: string };
+      // Each alone authenticates its own principal.
+      expect((await api().get('/api/v1/auth/me').set('X-API-Key', key).expect(200)).body.id).toBe(owner.id);
+      expect((await api().get('/api/v1/auth/me').set(other.auth).expect(200)).body.id).toBe(other.id);
+
+      // Together, neither acts (another user's key, the same user's key, an API key as a Bearer token too).
+      for (const authorization of [other.auth.Authorization, owner.auth.Authorization, `Bearer ${key}`]) {
+        const both = await api()
+          .get('/api/v1/auth/me')
+          .set('Authorization', authorization)
+          .set('X-API-Key', key)
+          .expect(400);
+        expect(both.body.code).toBe('validation_failed');
+        expect(both.body.message).toMatch(/Authorization/);
+        expect(both.body.message).toMatch(/X-API-Key/);
+      }
+      // A write is refused the same way, before anything is created.
+      await api()
+        .post('/api/v1/auth/api-keys')
+        .set(owner.auth)
+        .set('X-API-Key', key)
+        .send({ name: 'not made' })
+        .expect(400);
+      const names = (await api().get('/api/v1/auth/api-keys').set(owner.auth).expect(200)).body.api_keys.map(
+        (k: { name: string }) => k.name,
+      );
+      expect(names).toEqual(['two']);
+    });
+
     it('validates the name', async () => {
       const u = await newUser(t);
       await api().post('/api/v1/auth/api-keys').set(u.auth).send({ name: '' }).expect(400);

@@ -24,11 +24,14 @@ import { PasswordService } from './password.service.js';
 import { PrincipalService } from './principal.service.js';
 import { PrincipalsRepository } from './principals.repository.js';
 import { SocketAuthService } from './socket-auth.service.js';
+import { AccessTokenStrategy } from './strategies/access-token.strategy.js';
+import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
+import { AuthPassport } from './strategies/auth-passport.js';
 import { TokenService } from './token.service.js';
 
 /**
  * Accounts and access. The global guards run in this order on every request:
- * authentication (JWT or API key, unless @Public), the body (read only now,
+ * authentication (passport: JWT or API key, unless @Public), the body (read only now,
  * under its route's limit), the rate limit (which needs the principal's tier,
  * and the body for sign-in limits), the role check, the tier gate.
  */
@@ -47,6 +50,9 @@ import { TokenService } from './token.service.js';
     PrincipalService,
     SocketAuthService,
     TokenService,
+    AccessTokenStrategy,
+    ApiKeyStrategy,
+    AuthPassport,
     CredentialsService,
     AuthFailureLimiter,
     { provide: APP_GUARD, useClass: JwtAuthGuard },

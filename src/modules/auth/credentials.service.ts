@@ -1,139 +1,106 @@
 import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import type { Request } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import type { AppException } from '../../common/errors/app.exception.js';
+import { AppException } from '../../common/errors/app.exception.js';
+import { clientAddress } from '../../common/http/client-address.js';
 import { AuthFailureLimiter, type AttemptSource } from '../../common/rate-limit/auth-failure-limiter.js';
-import { AppConfig } from '../../config/app-config.js';
 import { AuthException } from './auth.errors.js';
-import {
-  type AccessTokenPayload,
-  API_KEY_PREFIX,
-  type AuthUser,
-  JWT_AUDIENCE,
-  JWT_ISSUER,
-} from './auth.types.js';
-import { PrincipalService } from './principal.service.js';
+import { API_KEY_PREFIX, type AuthUser } from './auth.types.js';
+import { AccessTokenStrategy } from './strategies/access-token.strategy.js';
+import { AuthPassport } from './strategies/auth-passport.js';
+import { apiKeyFrom, apiKeyPrefix } from './strategies/headers.js';
+import type { Refusal } from './strategies/refusal.js';
 
-/** An API key is never longer; a longer one is refused before any hashing or lookup. */
-const MAX_API_KEY_LENGTH = 200;
+export { apiKeyFrom, apiKeyPrefix, bearerToken } from './strategies/headers.js';
 
-/** How many verified access tokens are remembered (the oldest is forgotten first). */
-const VERIFIED_TOKENS_KEPT = 10_000;
-
-/** A verified access token's claims, or why it did not verify. */
-export type VerifiedToken = { payload: AccessTokenPayload } | { failure: 'expired' | 'invalid' };
-
-/** The token of `Authorization: Bearer <token>` (scheme case-insensitive), or undefined. */
-export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
-  const match = /^\s*(\S+)\s+(\S+)/.exec(headers.authorization ?? '');
-  return match && match[1].toLowerCase() === 'bearer' ? match[2] : undefined;
+/** The 401 a REST client gets for each refusal of the strategies. */
+function restRefusal(refusal: Refusal): AuthException {
+  switch (refusal) {
+    case 'expired':
+      return new AuthException(
+        'token_expired',
+        'Access token expired: get a new one with POST /api/v1/auth/refresh',
+      );
+    case 'not_access_token':
+      return new AuthException('unauthenticated', 'Not an access token');
+    case 'session_ended':
+      return new AuthException('session_ended', 'The session has ended or the account is disabled');
+    case 'api_key_too_long':
+      return new AuthException('unauthenticated', 'Invalid API key');
+    case 'api_key_unknown':
+      return new AuthException('unauthenticated', 'Invalid or revoked API key');
+    case 'invalid':
+      return new AuthException('unauthenticated', 'Invalid credentials');
+  }
 }
 
-/** The part of an API key its owner sees in the key list (and that failed attempts are counted by). */
-export function apiKeyPrefix(key: string): string {
-  return key.slice(0, 8);
-}
-
-/** An API key from `X-API-Key`, or from `Authorization: Bearer adv_…`. */
-export function apiKeyFrom(headers: IncomingHttpHeaders): string | undefined {
-  const header = headers['x-api-key'];
-  if (typeof header === 'string' && header.length > 0) return header;
-  const auth = headers.authorization;
-  if (auth?.startsWith('Bearer ') && auth.slice(7).startsWith(API_KEY_PREFIX)) return auth.slice(7);
-  return undefined;
+/** A header sent with a value (an empty one counts as not sent). */
+function sent(value: string | string[] | undefined): boolean {
+  return value !== undefined && value.length > 0;
 }
 
 /**
- * Credentials to principal, for HTTP requests and socket handshakes alike:
- * an access token (HS256 only, no `none`, no RS/ES confusion; our issuer and
- * audience; typ=access; a live session) or an API key (active, owner enabled).
- * The principal is read fresh from the database on every call (PrincipalService).
+ * Credentials to principal, around the passport strategies (AuthPassport: an
+ * access token, else an API key): what is refused before they run (no
+ * credentials, two credentials, an address or key prefix past the
+ * failed-authentication limit) and what a refusal costs (it is counted; 429
+ * past the limit). For HTTP requests and socket handshakes alike.
  */
 @Injectable()
 export class CredentialsService {
-  /** A KeyObject, not the string: given a string, jsonwebtoken first tries (and fails) to parse it
-   * as a public key on every verification, which costs more than the rest. */
-  private readonly key: KeyObject;
-  /**
-   * Tokens whose signature and claims verified, with their claims: a client
-   * sends the same token on every request until it expires, and checking
-   * the signature again tells nothing new. Only the token's own verdict is
-   * kept (its expiry is still checked every time); the session and the tier
-   * are read from the database on every request.
-   */
-  private readonly verified = new Map<string, AccessTokenPayload>();
-
   constructor(
-    private readonly jwt: JwtService,
-    private readonly principals: PrincipalService,
+    private readonly passport: AuthPassport,
+    private readonly accessTokens: AccessTokenStrategy,
     private readonly failures: AuthFailureLimiter,
-    config: AppConfig,
-  ) {
-    this.key = createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
-  }
-
-  verifyAccessToken(token: string): VerifiedToken {
-    const known = this.verified.get(token);
-    if (known) {
-      if (Date.now() < (known.exp ?? 0) * 1000) return { payload: known };
-      this.verified.delete(token);
-      return { failure: 'expired' };
-    }
-    let payload: AccessTokenPayload;
-    try {
-      payload = this.jwt.verify<AccessTokenPayload>(token, {
-        secret: this.key as unknown as string,
-        algorithms: ['HS256'],
-        issuer: JWT_ISSUER,
-        audience: JWT_AUDIENCE,
-      });
-    } catch (err) {
-      return { failure: (err as Error).name === 'TokenExpiredError' ? 'expired' : 'invalid' };
-    }
-    this.remember(token, payload);
-    return { payload };
-  }
-
-  private remember(token: string, payload: AccessTokenPayload): void {
-    if (typeof payload.exp !== 'number') return;
-    if (this.verified.size >= VERIFIED_TOKENS_KEPT) {
-      this.verified.delete(this.verified.keys().next().value as string);
-    }
-    this.verified.set(token, payload);
-  }
+  ) {}
 
   /**
-   * A request's principal: a verified access token first, else an API key.
-   * Throws 401 `unauthenticated` (missing or invalid credentials), `token_expired`
-   * or `session_ended`; a failure to read the database is not a 401. Refused
-   * credentials count against the client address's failure limit (see
-   * `attempt`); `addressOf` is only called then (a valid token costs nothing).
+   * A request's principal. Throws 400 `validation_failed` when it sends both an
+   * Authorization and an X-API-Key header (which principal acts must never be
+   * a guess), 401 `unauthenticated` (missing or invalid credentials),
+   * `token_expired` or `session_ended`; a failure to read the database is not
+   * a 401. Refused credentials count against the client address's failure
+   * limit; the address is only worked out then, or for an API key (a valid
+   * token costs nothing for it).
    */
-  forRequest(headers: IncomingHttpHeaders, addressOf: () => string): Promise<AuthUser> {
-    const token = bearerToken(headers);
-    const verified = token && !token.startsWith(API_KEY_PREFIX) ? this.verifyAccessToken(token) : undefined;
-    if (verified && 'payload' in verified) {
-      return this.attempt(
-        () => ({ address: addressOf() }),
-        () => this.forAccessToken(verified.payload),
+  async forRequest(req: Request): Promise<AuthUser> {
+    const key = this.presented(req.headers);
+    let source: AttemptSource | undefined;
+    if (key) {
+      // Refused before its hash and lookup when its address or prefix is past the limit.
+      source = { address: clientAddress(req), keyPrefix: apiKeyPrefix(key) };
+      const refusal = this.failures.refusal(source);
+      if (refusal) throw refusal;
+    }
+    const outcome = await this.passport.authenticate(req);
+    if ('user' in outcome) return outcome.user;
+    source ??= { address: clientAddress(req) };
+    if (outcome.refusal === 'expired' || outcome.refusal === 'invalid') {
+      // A token that did not verify, from an address past the limit: 429, not counted again.
+      const refusal = this.failures.refusal(source);
+      if (refusal) throw refusal;
+    }
+    throw (await this.failures.failed(source)) ?? restRefusal(outcome.refusal);
+  }
+
+  /** The API key a request sends, if any; throws when it sends no credentials or two. */
+  private presented(headers: IncomingHttpHeaders): string | undefined {
+    const authorization = sent(headers.authorization);
+    const xApiKey = sent(headers['x-api-key']);
+    if (authorization && xApiKey) {
+      throw new AppException(
+        'validation_failed',
+        'Two credentials: send either Authorization or X-API-Key, not both (the principal acting must be unambiguous)',
       );
     }
-    const key = apiKeyFrom(headers);
-    if (!key && !headers.authorization && !headers['x-api-key']) {
+    if (!authorization && !xApiKey) {
       // Nothing was tried, nothing is counted: a client that forgot its credentials costs no lookup.
       throw new AuthException(
         'unauthenticated',
         'Missing credentials: send Authorization: Bearer <access token or API key>, or X-API-Key',
       );
     }
-    const source = { address: addressOf(), keyPrefix: key && apiKeyPrefix(key) };
-    const refusal = this.failures.refusal(source);
-    if (refusal) throw refusal;
-    return this.attempt(
-      () => source,
-      () => (key ? this.forApiKey(key) : this.refuseToken(verified)),
-    );
+    return apiKeyFrom(headers);
   }
 
   /**
@@ -161,24 +128,24 @@ export class CredentialsService {
    * The 429 that refuses a socket's token before it is looked up (its address
    * or key prefix is past the failure limit), or undefined. Synchronous, for
    * an upgrade to be refused before it completes.
-   */
-  socketRefusal(token: string | undefined, address: string): AppException | undefined {
-    if (!token) return undefined;
-    const keyPrefix = token.startsWith(API_KEY_PREFIX) ? apiKeyPrefix(token) : undefined;
-    const refusal = this.failures.refusal({ address, keyPrefix });
-    if (!refusal || keyPrefix) return refusal;
-    return 'payload' in this.verifyAccessToken(token) ? undefined : refusal;
-  }
-
-  /**
-   * Runs one authentication attempt; a refusal of its credentials (401) is
-   * counted, and answered 429 instead when it passes a limit.
    *
    * Who is refused once an address is past its limit: everything whose check
    * would need a hash and a database lookup (API keys, tokens that do not
    * verify). An access token whose signature verifies is still let through
    * (checking it costs no I/O), so a user sharing an address with a client
    * that keeps failing (an office or a carrier's NAT) still gets in.
+   */
+  socketRefusal(token: string | undefined, address: string): AppException | undefined {
+    if (!token) return undefined;
+    const keyPrefix = token.startsWith(API_KEY_PREFIX) ? apiKeyPrefix(token) : undefined;
+    const refusal = this.failures.refusal({ address, keyPrefix });
+    if (!refusal || keyPrefix) return refusal;
+    return 'payload' in this.accessTokens.verify(token) ? undefined : refusal;
+  }
+
+  /**
+   * Runs one authentication attempt; a refusal of its credentials (401) is
+   * counted, and answered 429 instead when it passes a limit.
    */
   private async attempt(
     sourceOf: () => AttemptSource,
@@ -190,35 +157,5 @@ export class CredentialsService {
       if (!(err instanceof AuthException)) throw err;
       throw (await this.failures.failed(sourceOf())) ?? err;
     }
-  }
-
-  private refuseToken(verified: VerifiedToken | undefined): Promise<never> {
-    if (verified && 'failure' in verified && verified.failure === 'expired') {
-      return Promise.reject(
-        new AuthException(
-          'token_expired',
-          'Access token expired: get a new one with POST /api/v1/auth/refresh',
-        ),
-      );
-    }
-    return Promise.reject(new AuthException('unauthenticated', 'Invalid credentials'));
-  }
-
-  /** The principal of verified claims; 401 when they are not an access token's or the session has ended. */
-  async forAccessToken(payload: AccessTokenPayload): Promise<AuthUser> {
-    if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
-      throw new AuthException('unauthenticated', 'Not an access token');
-    }
-    const user = await this.principals.forAccessToken(payload.sub, payload.sid);
-    if (!user) throw new AuthException('session_ended', 'The session has ended or the account is disabled');
-    return user;
-  }
-
-  /** The owner of an API key; 401 when it is unknown, revoked or its owner disabled. */
-  async forApiKey(key: string): Promise<AuthUser> {
-    if (key.length > MAX_API_KEY_LENGTH) throw new AuthException('unauthenticated', 'Invalid API key');
-    const user = await this.principals.forApiKey(key);
-    if (!user) throw new AuthException('unauthenticated', 'Invalid or revoked API key');
-    return user;
   }
 }

@@ -2,16 +2,17 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { IS_PUBLIC_KEY } from '../../common/decorators/public.decorator.js';
-import { clientAddress } from '../../common/http/client-address.js';
 import type { AuthUser } from './auth.types.js';
 import { CredentialsService } from './credentials.service.js';
 
 /**
  * The global guard: every route needs an access token or an API key unless it
- * is marked @Public(). An access token is tried first, then an API key; the
- * principal lands on `req.user`. It runs before the body is read (the
- * request-body guard comes next), so refused credentials cost no body; failed
- * attempts count against the client address's limit (429 past it).
+ * is marked @Public(). The passport strategies run in order (an access token,
+ * then an API key; see CredentialsService and strategies/); the principal
+ * lands on `req.user`. Both headers at once are refused (400). It runs before
+ * the body is read (the request-body guard comes next), so refused credentials
+ * cost no body; failed attempts count against the client address's limit
+ * (429 past it).
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
@@ -30,7 +31,7 @@ export class JwtAuthGuard implements CanActivate {
   }
 
   private async authenticate(req: Request & { user?: AuthUser }): Promise<boolean> {
-    req.user = await this.credentials.forRequest(req.headers, () => clientAddress(req));
+    req.user = await this.credentials.forRequest(req);
     return true;
   }
 }

@@ -3,10 +3,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'socket.io';
 import { AppException } from '../../common/errors/app.exception.js';
 import { clientAddress } from '../../common/http/client-address.js';
-import { API_KEY_PREFIX, type AuthUser } from './auth.types.js';
-import { PrincipalService } from './principal.service.js';
+import type { AuthUser } from './auth.types.js';
 import { AuthException } from './auth.errors.js';
 import { CredentialsService } from './credentials.service.js';
+import { AuthPassport } from './strategies/auth-passport.js';
+import type { Refusal } from './strategies/refusal.js';
 
 /** What an authenticated socket carries in `socket.data`. */
 export interface SocketPrincipal {
@@ -14,12 +15,12 @@ export interface SocketPrincipal {
   token?: string;
 }
 
-/** The same credential rules as the HTTP guard, for Socket.IO handshakes (`auth.token`). */
+/** The same credential rules and strategies as the HTTP guard, for Socket.IO handshakes (`auth.token`) and WebSocket upgrades. */
 @Injectable()
 export class SocketAuthService {
   constructor(
     private readonly credentials: CredentialsService,
-    private readonly principals: PrincipalService,
+    private readonly passport: AuthPassport,
   ) {}
 
   /**
@@ -57,20 +58,37 @@ export class SocketAuthService {
     return this.credentials.socketRefusal(token, clientAddress(req));
   }
 
+  /**
+   * A socket's token (an access token or an API key) through the same
+   * strategies as the HTTP guard, with the socket's own wording (a connect_error
+   * or a close reason).
+   */
   async authenticate(token: string | undefined): Promise<AuthUser> {
     if (!token) throw new AuthException('unauthenticated', 'missing auth.token');
-    if (token.startsWith(API_KEY_PREFIX)) {
-      const user = await this.principals.forApiKey(token);
-      if (!user) throw new AuthException('unauthenticated', 'invalid or revoked API key');
-      return user;
-    }
-    const verified = this.credentials.verifyAccessToken(token);
-    if ('failure' in verified) throw new AuthException('unauthenticated', 'invalid or expired access token');
-    const { payload } = verified;
-    if (payload.typ !== 'access') throw new AuthException('unauthenticated', 'not an access token');
-    const user = await this.principals.forAccessToken(payload.sub, payload.sid);
-    if (!user) throw new AuthException('session_ended', 'the session has ended or the account is disabled');
-    return user;
+    const outcome = await this.passport.authenticate(asBearerRequest(token));
+    if ('user' in outcome) return outcome.user;
+    throw socketRefusal(outcome.refusal);
+  }
+}
+
+/** The strategies read headers: a socket's token as the `Authorization: Bearer` it stands for. */
+function asBearerRequest(token: string): IncomingMessage {
+  return { headers: { authorization: `Bearer ${token}` } } as IncomingMessage;
+}
+
+/** The 401 a socket gets for each refusal of the strategies. */
+function socketRefusal(refusal: Refusal): AuthException {
+  switch (refusal) {
+    case 'api_key_too_long':
+    case 'api_key_unknown':
+      return new AuthException('unauthenticated', 'invalid or revoked API key');
+    case 'not_access_token':
+      return new AuthException('unauthenticated', 'not an access token');
+    case 'session_ended':
+      return new AuthException('session_ended', 'the session has ended or the account is disabled');
+    case 'expired':
+    case 'invalid':
+      return new AuthException('unauthenticated', 'invalid or expired access token');
   }
 }
 
