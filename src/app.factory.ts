@@ -4,18 +4,21 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import cors from 'cors';
 import helmet from 'helmet';
-import type { NextFunction, Request, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
 import { MAX_CHAT_EVENT_BYTES } from './modules/chat/dto/chat.dto.js';
+import { allowedMethodsFor } from './common/http/allowed-methods.js';
+import { answerClientErrors } from './common/http/client-error.js';
 import { AppExpressAdapter } from './common/http/express-server.js';
 import { fixedHeaders } from './common/http/fixed-headers.js';
 import { closeIfAnsweredEarly, hasBody } from './common/http/request-body.js';
 import { AllExceptionsFilter } from './common/filters/all-exceptions.filter.js';
 import { OutageService } from './modules/health/index.js';
 import { inputLimitsMiddleware } from './common/input/input-limits.middleware.js';
+import { KnownFieldsPipe } from './common/input/known-fields.pipe.js';
 import { NullAsAbsentPipe } from './common/input/null-as-absent.pipe.js';
 import { ParamTextPipe } from './common/input/param-text.pipe.js';
 import { createLogger, httpLogger, PinoLoggerService } from './common/logging/logger.js';
@@ -60,6 +63,7 @@ export async function createApp(
     new AppExpressAdapter(),
     { bodyParser: false, abortOnError: false, logger: new PinoLoggerService(logger) },
   );
+  answerClientErrors(app.getHttpServer(), logger);
   useHttpMetrics(app);
   useHttpShell(app, config, logger);
   useInputLimits(app);
@@ -119,10 +123,15 @@ function useInputLimits(app: NestExpressApplication): void {
 function useValidationAndErrors(app: NestExpressApplication): void {
   app.useGlobalPipes(
     new ParamTextPipe(),
+    // Unknown fields dropped before any transformation works on what they hold.
+    new KnownFieldsPipe(),
     // Unknown JSON fields are dropped, not refused (older and newer clients keep working); only
     // DTO fields reach a service, so nothing can be mass-assigned.
     new ValidationPipe({ whitelist: true, transform: true, stopAtFirstError: false }),
     new NullAsAbsentPipe(),
   );
-  app.useGlobalFilters(new AllExceptionsFilter(app.get(OutageService)));
+  const express: Express = app.getHttpAdapter().getInstance();
+  app.useGlobalFilters(
+    new AllExceptionsFilter(app.get(OutageService), (path) => allowedMethodsFor(express, path)),
+  );
 }

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsObject, ValidateNested } from 'class-validator';
 
 /**
@@ -11,3 +11,17 @@ import { IsObject, ValidateNested } from 'class-validator';
  */
 export const NestedDto = (type: () => new () => object, options: { each?: boolean } = {}) =>
   applyDecorators(IsObject({ each: options.each }), ValidateNested({ each: options.each }), Type(type));
+
+/** Decimal digits with an optional minus: the only spelling of an integer a query string may use. */
+const DECIMAL_INTEGER = /^-?\d{1,20}$/;
+
+/**
+ * A query (or JSON) value converted to a number only when it is written as a
+ * decimal integer; anything else stays as sent and fails the property's
+ * `@IsInt()`. Use it instead of `@Type(() => Number)`, which reads `1e3` as
+ * 1000, `0x10` as 16 and an empty or blank value as 0.
+ */
+export const ToInteger = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && DECIMAL_INTEGER.test(value) ? Number(value) : value,
+  );

@@ -1,7 +1,7 @@
 import type { Type as ClassType } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min, ValidateBy, type ValidationArguments } from 'class-validator';
+import { ToInteger } from '../decorators/validation.decorators.js';
 
 /**
  * How far offset paging may reach: (page - 1) × limit rows. Deeper pages cost
@@ -36,7 +36,7 @@ export class PaginationQueryDto {
     description: `1-based; (page - 1) × limit must not exceed ${MAX_PAGE_OFFSET}`,
   })
   @IsOptional()
-  @Type(() => Number)
+  @ToInteger()
   @IsInt()
   @Min(1)
   @Max(MAX_PAGE)
@@ -45,7 +45,7 @@ export class PaginationQueryDto {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
-  @Type(() => Number)
+  @ToInteger()
   @IsInt()
   @Min(1)
   @Max(100)

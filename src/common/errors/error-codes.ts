@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   upload_incomplete: 400,
   limit_reached: 400,
   plugin_checks_failed: 400,
+  // Node's HTTP parser refused the request before it reached the app (bad header bytes, malformed request line)
+  bad_request: 400,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -30,6 +32,10 @@ export const ERROR_STATUS = {
   link_invalid: 403,
   // 404
   not_found: 404,
+  // 405: the path exists, the method does not (the Allow header lists the ones it has)
+  method_not_allowed: 405,
+  // 408: the request line and headers did not arrive within the server's headers timeout
+  request_timeout: 408,
   // 409
   version_conflict: 409,
   duplicate: 409,
@@ -39,10 +45,16 @@ export const ERROR_STATUS = {
   payment_pending: 409,
   // 413
   payload_too_large: 413,
+  // 414: the request target is longer than Node's HTTP parser takes
+  uri_too_long: 414,
+  // 415: a body in a charset or Content-Encoding the server does not read
+  unsupported_media_type: 415,
   // 416
   range_not_satisfiable: 416,
   // 429
   rate_limited: 429,
+  // 431: more header bytes or header lines than Node's HTTP parser takes
+  headers_too_large: 431,
   // 499 (nginx's "client closed request"): the client went away; nobody reads the body, the log does
   request_cancelled: 499,
   // A chat stream's last event when it was cancelled, or nobody resumed it within the grace period
@@ -74,10 +86,15 @@ export const DEFAULT_CODE_FOR_STATUS: Readonly<Record<number, ErrorCode>> = {
   402: 'payment_required',
   403: 'forbidden',
   404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
   409: 'duplicate',
   413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
   416: 'range_not_satisfiable',
   429: 'rate_limited',
+  431: 'headers_too_large',
   500: 'internal_error',
   502: 'provider_unavailable',
   503: 'service_unavailable',

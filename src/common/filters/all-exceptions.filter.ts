@@ -1,7 +1,15 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { AppException } from '../errors/app.exception.js';
+import { isUnroutedRequest } from '../http/allowed-methods.js';
 import { codeForStatus, type ErrorCode } from '../errors/error-codes.js';
 import { classifyOutage, OUTAGE_RETRY_AFTER_S, type OutageTracker } from '../outage/outage.js';
 
@@ -36,8 +44,15 @@ const MIB = 1024 * 1024;
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Exceptions');
 
-  /** `outages` logs a backing service's outage once, not one stack per failed request. */
-  constructor(private readonly outages?: OutageTracker) {}
+  /**
+   * `outages` logs a backing service's outage once, not one stack per failed request.
+   * `allowedMethods` names the methods the app's routes answer on a path: a request no route
+   * took whose path has other methods is 405 `method_not_allowed` with `Allow`, not 404.
+   */
+  constructor(
+    private readonly outages?: OutageTracker,
+    private readonly allowedMethods?: (path: string) => string[],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
@@ -47,7 +62,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const requestId = String(req.id ?? res.getHeader('X-Request-Id') ?? '');
 
     const dependency = exception instanceof AppException ? undefined : classifyOutage(exception);
-    const { status, message, extra, code } = dependency ? unavailable(dependency) : describe(exception);
+    const { status, message, extra, code } = dependency
+      ? unavailable(dependency)
+      : (this.methodNotAllowed(exception, req, res) ?? describe(exception));
     if (dependency) this.outages?.failed(dependency, exception);
     else this.logServerError(exception, status, message, `${req.method} ${req.path}`, requestId);
     if (res.headersSent) {
@@ -67,6 +84,27 @@ export class AllExceptionsFilter implements ExceptionFilter {
       res.setHeader('Retry-After', extra.retry_after);
     }
     res.status(status).json(body);
+  }
+
+  /** For a request no route took: 405 with `Allow` when the path has routes for other methods. */
+  private methodNotAllowed(exception: unknown, req: Request, res: Response) {
+    if (
+      !this.allowedMethods ||
+      !(exception instanceof NotFoundException) ||
+      exception instanceof AppException
+    )
+      return undefined;
+    if (!isUnroutedRequest(req, exception.message)) return undefined;
+    // The not-found handler is mounted under the API prefix, which Express strips from req.path.
+    const allowed = this.allowedMethods((req.originalUrl ?? req.url).split('?')[0]);
+    if (allowed.length === 0) return undefined;
+    res.setHeader('Allow', allowed.join(', '));
+    return {
+      status: 405,
+      code: 'method_not_allowed' as const,
+      message: `${req.method} is not allowed on this path; it answers ${allowed.join(', ')}`,
+      extra: undefined,
+    };
   }
 
   /** 5xx only: a deliberate one (provider down, not configured) at warn, an unexpected one at error with its stack. */

@@ -18,6 +18,8 @@ export interface BodyLimitSpec {
   kind: BodyKind;
   /** Bytes (or how to work them out from the config); undefined for a stream, which its handler limits. */
   limit?: BodySize | ((config: AppConfig) => number);
+  /** Object keys plus array items a JSON body may hold (MAX_JSON_ENTRIES unless the route's valid bodies need more). */
+  entries?: (config: AppConfig) => number;
 }
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
@@ -37,8 +39,11 @@ export function bodySizeBytes(size: BodySize): number {
  * received pass it, and the connection is closed. Without this decorator a
  * route gets the default JSON limit (JSON_BODY_LIMIT_BYTES).
  */
-export const BodyLimit = (limit: BodySize | ((config: AppConfig) => number), kind: 'json' | 'raw' = 'json') =>
-  SetMetadata(BODY_LIMIT_KEY, { kind, limit } satisfies BodyLimitSpec);
+export const BodyLimit = (
+  limit: BodySize | ((config: AppConfig) => number),
+  kind: 'json' | 'raw' = 'json',
+  options: { entries?: (config: AppConfig) => number } = {},
+) => SetMetadata(BODY_LIMIT_KEY, { kind, limit, entries: options.entries } satisfies BodyLimitSpec);
 
 /**
  * The handler reads the body itself, as a stream, and enforces its own limit

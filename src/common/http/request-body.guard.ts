@@ -49,6 +49,6 @@ export class RequestBodyGuard implements CanActivate {
     if (!spec) return { kind: 'json', limit: this.config.jsonBodyLimitBytes };
     if (spec.kind === 'stream') return { kind: 'stream', limit: Infinity };
     const limit = typeof spec.limit === 'function' ? spec.limit(this.config) : bodySizeBytes(spec.limit ?? 0);
-    return { kind: spec.kind, limit };
+    return { kind: spec.kind, limit, entries: spec.entries?.(this.config) };
   }
 }

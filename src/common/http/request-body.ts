@@ -74,6 +74,8 @@ export interface RouteBody {
   kind: BodyKind;
   /** Bytes; Infinity for a stream (its handler limits it). */
   limit: number;
+  /** Object keys plus array items a JSON body may hold; MAX_JSON_ENTRIES when unset. */
+  entries?: number;
 }
 
 /**
@@ -92,7 +94,7 @@ export async function readRequestBody(req: IncomingMessage, route: RouteBody): P
   if (route.kind === 'stream') return;
   const bytes = await collect(decoded(req), route.limit);
   const body = route.kind === 'raw' ? bytes : parseJson(bytes, req);
-  const problem = findInputProblem(body, 'body');
+  const problem = findInputProblem(body, 'body', route.entries);
   if (problem) throw new AppException('validation_failed', problem.message);
   (req as IncomingMessage & { body?: unknown }).body = body;
 }
@@ -129,7 +131,12 @@ function decoded(req: IncomingMessage): Readable {
             ? createBrotliDecompress()
             : null;
   if (decoder === undefined) return req;
-  if (decoder === null) throw new HttpException(`Unsupported Content-Encoding "${encoding}"`, 415);
+  if (decoder === null) {
+    throw new AppException(
+      'unsupported_media_type',
+      `Unsupported Content-Encoding "${encoding}" (identity, gzip, deflate or br)`,
+    );
+  }
   req.on('error', (err) => decoder.destroy(err));
   // A client that goes away mid-body ends the request without an error: say so to the reader.
   req.on('close', () => {
@@ -188,7 +195,10 @@ function collect(stream: Readable, limit: number): Promise<Buffer> {
 function parseJson(bytes: Buffer, req: IncomingMessage): unknown {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
   if (charset && !/^utf-?8$/i.test(charset)) {
-    throw new HttpException(`Unsupported charset "${charset.toUpperCase()}"`, 415);
+    throw new AppException(
+      'unsupported_media_type',
+      `Unsupported charset "${charset.toUpperCase()}" (UTF-8 only)`,
+    );
   }
   if (bytes.length === 0) return {};
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');

@@ -10,7 +10,13 @@
  *   turns them into U+FFFD).
  */
 export const MAX_JSON_DEPTH = 64;
-/** Object keys plus array items that are themselves objects or arrays, over the whole body. */
+/**
+ * Object keys plus array items (every item, numbers and strings too), over the
+ * whole body: the work class-transformer and class-validator do grows with
+ * it, and a flat array of numbers costs them as much as an array of objects.
+ * A route whose valid bodies hold more (vector batches) declares its own
+ * budget with `@BodyLimit(…, { entries })`.
+ */
 export const MAX_JSON_ENTRIES = 20_000;
 
 /** What is wrong with a value, and where: `field` is a path such as `vectors[2].id`. */
@@ -46,8 +52,13 @@ const joinKey = (path: string, key: string) => (path ? `${path}.${key}` : key);
  *
  * @param root the value; a top-level string is checked as `rootField`
  * @param rootField the name used when `root` itself is the offending string
+ * @param maxEntries object keys plus array items allowed in all
  */
-export function findInputProblem(root: unknown, rootField = 'body'): InputProblem | undefined {
+export function findInputProblem(
+  root: unknown,
+  rootField = 'body',
+  maxEntries = MAX_JSON_ENTRIES,
+): InputProblem | undefined {
   if (typeof root === 'string') {
     const message = textProblem(root);
     return message ? { field: rootField, message: `${shown(rootField)} ${message}` } : undefined;
@@ -70,13 +81,14 @@ export function findInputProblem(root: unknown, rootField = 'body'): InputProble
     }
     if (Array.isArray(node)) {
       const items = node as unknown[];
+      entries += items.length;
+      if (entries > maxEntries) return tooMany(rootField, maxEntries);
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
         if (typeof item === 'string') {
           const message = textProblem(item);
           if (message) return problemAt(`${path}[${i}]`, message);
         } else if (item !== null && typeof item === 'object') {
-          if (++entries > MAX_JSON_ENTRIES) return tooMany(rootField);
           nodes.push(item);
           paths.push(`${path}[${i}]`);
           depths.push(depth + 1);
@@ -85,7 +97,7 @@ export function findInputProblem(root: unknown, rootField = 'body'): InputProble
       continue;
     }
     for (const key of Object.keys(node)) {
-      if (++entries > MAX_JSON_ENTRIES) return tooMany(rootField);
+      if (++entries > maxEntries) return tooMany(rootField, maxEntries);
       const keyMessage = textProblem(key);
       if (keyMessage) {
         const where = path ? `a property name in ${shown(path)}` : 'a property name';
@@ -109,9 +121,9 @@ function problemAt(field: string, message: string): InputProblem {
   return { field, message: `${shown(field)} ${message}` };
 }
 
-function tooMany(rootField: string): InputProblem {
+function tooMany(rootField: string, maxEntries: number): InputProblem {
   return {
     field: rootField,
-    message: `${rootField} has more than ${MAX_JSON_ENTRIES} keys and nested items`,
+    message: `${rootField} has more than ${maxEntries} keys and array items`,
   };
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
@@ -7,6 +7,7 @@ import { Roles } from '../../common/decorators/access.decorators.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
 import { AdminService } from './admin.service.js';
 import { AdminUpdateUserDto, AdminUserDto, AdminUserPageDto, AdminUsersQueryDto } from './dto/admin.dto.js';
+import { UuidPipe } from '../../common/input/uuid.pipe.js';
 
 @ApiTags('admin')
 @Roles('admin')
@@ -37,7 +38,7 @@ export class AdminController {
   @ApiErrors(404)
   updateUser(
     @CurrentUser() admin: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() dto: AdminUpdateUserDto,
   ): Promise<AdminUserDto> {
     return this.admin.updateUser(admin, id, dto);

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -26,6 +26,7 @@ import {
   SessionListDto,
   UserProfileDto,
 } from './dto/auth.dto.js';
+import { UuidPipe } from '../../common/input/uuid.pipe.js';
 
 /** Public sign-in bodies are an email and a password, or a refresh token: small, and read before any credentials. */
 const SIGN_IN_BODY_LIMIT = '16kb';
@@ -134,7 +135,7 @@ export class AuthController {
   })
   @ApiNoContentResponse({ description: 'The session is revoked' })
   @ApiErrors(404)
-  deleteSession(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  deleteSession(@CurrentUser() user: AuthUser, @Param('id', UuidPipe) id: string): Promise<void> {
     return this.auth.deleteSession(user, id);
   }
 
@@ -170,7 +171,7 @@ export class AuthController {
   })
   @ApiNoContentResponse({ description: 'The key is revoked' })
   @ApiErrors(404)
-  revokeApiKey(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+  revokeApiKey(@CurrentUser() user: AuthUser, @Param('id', UuidPipe) id: string): Promise<void> {
     return this.apiKeys.revoke(user, id);
   }
 }

@@ -6,7 +6,6 @@ import {
   Headers,
   HttpCode,
   Param,
-  ParseUUIDPipe,
   Put,
   Req,
   Res,
@@ -33,6 +32,7 @@ import { OkDto } from '../../common/dto/ok.dto.js';
 import { StreamedBody } from '../../common/http/body-limit.decorator.js';
 import { type BackupDownload, BackupService } from './backup.service.js';
 import { BackupCreatedDto, BackupInfoDto } from './dto/backup.dto.js';
+import { UuidPipe } from '../../common/input/uuid.pipe.js';
 
 const BACKUP_HEADERS = {
   'X-Backup-Version': {
@@ -176,7 +176,7 @@ export class BackupController {
   @DownloadResponses()
   async getBackup(
     @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidPipe) id: string,
     @Req() req: Request,
     @Res() res: Response,
     @Headers('range') range?: string,
@@ -192,10 +192,7 @@ export class BackupController {
   @ApiUuidParam('id', 'The backup’s id, from GET /backup/history')
   @ApiOkResponse({ type: OkDto })
   @ApiErrors(404)
-  async deleteBackup(
-    @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<OkDto> {
+  async deleteBackup(@CurrentUser() user: AuthUser, @Param('id', UuidPipe) id: string): Promise<OkDto> {
     await this.backups.remove(user, id);
     return { ok: true };
   }

@@ -7,7 +7,6 @@ import {
   Headers,
   HttpCode,
   Param,
-  ParseUUIDPipe,
   Post,
   Put,
   Query,
@@ -54,6 +53,7 @@ import {
 import { StorageQuotaService } from './storage-quota.service.js';
 import { StorageService } from './storage.service.js';
 import { SyncService } from './sync.service.js';
+import { UuidPipe } from '../../common/input/uuid.pipe.js';
 
 /** A record write carries up to STORAGE_MAX_RECORD_BYTES as base64 (4/3 of it) plus a little JSON. */
 const recordBodyLimit = (config: AppConfig) => Math.ceil((config.storageMaxRecordBytes * 4) / 3) + 64 * 1024;
@@ -136,7 +136,7 @@ export class StorageController {
   @ApiErrors(404)
   async getRecord(
     @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidPipe) id: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile> {
     const { blob, checksum, version } = await this.storage.download(user, id);
@@ -166,7 +166,7 @@ export class StorageController {
   })
   updateRecord(
     @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidPipe) id: string,
     @Body() dto: UpdateRecordDto,
     @Headers('if-match') ifMatch?: string,
   ): Promise<RecordUpdatedDto> {
@@ -181,10 +181,7 @@ export class StorageController {
   })
   @ApiOkResponse({ type: OkDto })
   @ApiErrors(404)
-  async deleteRecord(
-    @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<OkDto> {
+  async deleteRecord(@CurrentUser() user: AuthUser, @Param('id', UuidPipe) id: string): Promise<OkDto> {
     await this.storage.remove(user, id);
     return { ok: true };
   }
@@ -218,7 +215,7 @@ export class StorageController {
   @ApiErrors(404)
   async getConflictBlob(
     @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidPipe) id: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<StreamableFile> {
     const { blob, checksum } = await this.storage.conflictBlob(user, id);

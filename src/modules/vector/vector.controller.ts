@@ -35,6 +35,11 @@ function vectorBodyLimit(config: AppConfig, items: number): number {
   return items * item + 16 * 1024;
 }
 
+/** Object keys plus array items of `items` items with full vectors: each item's vector and its few keys. */
+function vectorBodyEntries(config: AppConfig, items: number): number {
+  return items * (config.vectorDimensions + 16) + 16;
+}
+
 @ApiTags('vectors')
 @ApiErrors({ status: 503, description: 'The database has no pgvector extension' })
 @ApiExtraModels(SearchByBlobDto, SearchByVectorDto, SearchByTextDto)
@@ -43,7 +48,9 @@ export class VectorController {
   constructor(private readonly vectors: VectorService) {}
 
   @Post('upsert')
-  @BodyLimit((config) => vectorBodyLimit(config, MAX_BATCH))
+  @BodyLimit((config) => vectorBodyLimit(config, MAX_BATCH), 'json', {
+    entries: (config) => vectorBodyEntries(config, MAX_BATCH),
+  })
   @HttpCode(200)
   @ApiOperation({
     summary: 'Insert or replace items (1–500, one transaction: one bad item → 400 and nothing stored)',
@@ -63,7 +70,9 @@ export class VectorController {
   }
 
   @Post('search')
-  @BodyLimit((config) => vectorBodyLimit(config, 1))
+  @BodyLimit((config) => vectorBodyLimit(config, 1), 'json', {
+    entries: (config) => vectorBodyEntries(config, 1),
+  })
   @HttpCode(200)
   @ApiOperation({
     summary:

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { TIERS, type Tier } from '../../../common/tiers/tiers.js';
 import type { Subscription } from '../entities/subscription.entity.js';
+import { ToInteger } from '../../../common/decorators/validation.decorators.js';
 
 export const PAID_TIERS = ['pro', 'power', 'team'] as const;
 export type PaidTier = (typeof PAID_TIERS)[number];
@@ -15,7 +15,7 @@ export class CheckoutDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 1, description: 'Team only: seats billed' })
   @IsOptional()
   @ValidateIf((o: CheckoutDto) => o.seats !== undefined)
-  @Type(() => Number)
+  @ToInteger()
   @IsInt()
   @Min(1)
   @Max(1000)

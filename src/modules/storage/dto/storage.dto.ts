@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
 import type { Device } from '../entities/device.entity.js';
@@ -8,6 +8,7 @@ import type { StorageConflict } from '../entities/storage-conflict.entity.js';
 import type { StorageRecord } from '../entities/storage-record.entity.js';
 import { IsBase64Payload } from '../../../common/input/base64.js';
 import { PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
+import { ToInteger } from '../../../common/decorators/validation.decorators.js';
 
 const TABLE = /^[a-z][a-z0-9_]{0,62}$/;
 
@@ -58,7 +59,7 @@ export class ListRecordsQueryDto extends PaginationQueryDto {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @ToInteger()
   @IsInt()
   @Min(1)
   @Max(500)
@@ -74,7 +75,7 @@ export class ChangesQueryDto {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 200 })
   @IsOptional()
-  @Type(() => Number)
+  @ToInteger()
   @IsInt()
   @Min(1)
   @Max(1000)

@@ -1,14 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { ToInteger } from '../../../common/decorators/validation.decorators.js';
 
-/** A calendar day that exists (2026-02-31 does not). */
+/**
+ * A calendar day that exists (2026-02-31 does not) in a year PostgreSQL's
+ * `date` holds as written here: 0001–9999 (JavaScript has a year 0, PostgreSQL
+ * does not, and a query with one fails).
+ */
 function IsRealDay(): PropertyDecorator {
   return ValidateBy({
     name: 'isRealDay',
     validator: {
       validate: (v: unknown) =>
         typeof v === 'string' &&
+        !v.startsWith('0000') &&
         !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) &&
         new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
       defaultMessage: () => 'date must be a day that exists (YYYY-MM-DD)',
@@ -61,7 +66,7 @@ export class UsageDayDto {
 export class UsageHistoryQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_HISTORY_DAYS, default: 30 })
   @IsOptional()
-  @Type(() => Number)
+  @ToInteger()
   @IsInt()
   @Min(1)
   @Max(MAX_HISTORY_DAYS)
@@ -69,15 +74,20 @@ export class UsageHistoryQueryDto {
 }
 
 export class AdminUsageQueryDto {
-  @ApiPropertyOptional({ example: '2026-11-28', description: 'The UTC day (today if omitted)' })
+  @ApiPropertyOptional({
+    example: '2026-11-28',
+    description: 'The UTC day (today if omitted), YYYY-MM-DD in the years 0001–9999',
+  })
   @IsOptional()
-  @Matches(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'date must be a day as YYYY-MM-DD' })
+  @Matches(/^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, {
+    message: 'date must be a day as YYYY-MM-DD (years 0001–9999)',
+  })
   @IsRealDay()
   date?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
   @IsOptional()
-  @Type(() => Number)
+  @ToInteger()
   @IsInt()
   @Min(1)
   @Max(1000)
