@@ -19,7 +19,9 @@ import { BackupModule } from './modules/backup/index.js';
 import { BillingModule } from './modules/billing/index.js';
 import { ChatModule } from './modules/chat/index.js';
 import { HealthModule } from './modules/health/index.js';
-import { MarketplaceModule } from './modules/marketplace/index.js';
+import { PluginCatalogModule } from './modules/plugin-catalog/index.js';
+import { PluginSalesModule } from './modules/plugin-sales/index.js';
+import { PluginSubmissionsModule } from './modules/plugin-submissions/index.js';
 import { StorageModule } from './modules/storage/index.js';
 import { UsageModule } from './modules/usage/index.js';
 import { VectorModule } from './modules/vector/index.js';
@@ -52,7 +54,12 @@ export class AppModule {
         AgentsModule,
         ChatModule,
         UsageModule,
-        MarketplaceModule,
+        // Sales and submissions before the catalog: Nest registers routes module by module in this order,
+        // and their static `/plugins/mine`, `/plugins/developer`, `/plugins/earnings` must come before the
+        // catalog's `/plugins/:id` (test/route-audit.e2e-spec.ts checks the order).
+        PluginSalesModule,
+        PluginSubmissionsModule,
+        PluginCatalogModule,
         AdminModule,
         ...extra,
       ],

@@ -6,6 +6,7 @@ import ts from 'typescript';
  * The layout rules a reviewer would otherwise have to remember:
  * - a module is reached only through its `index.ts` (what it exports);
  * - modules do not import each other in a cycle;
+ * - a module's index.ts exports none of its repositories or entity classes (its tables stay its own);
  * - SQL lives in repositories (and the database layer and migrations), nowhere else;
  * - only src/database knows whether the database is embedded (PGlite and its servers live in
      src/database/embedded/, and the driver's pool is reached through DatabaseService);
@@ -81,6 +82,57 @@ describe('architecture', () => {
         if (!other || other === own) continue;
         if (target !== `src/modules/${other}/index.ts`) violations.push(`${file.rel} → ${target}`);
       }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("exports no module's repositories or entity classes from its index.ts", () => {
+    // With the rule above, this keeps every module's tables its own: others call its exported services
+    // (a type of an entity may be exported, as a service's return type; the class, which queries, never).
+    const isRepository = (rel: string) => rel.endsWith('.repository.ts');
+    const isEntity = (rel: string) => /\/entities\/[^/]+\.entity\.ts$/.test(rel);
+    const entityClasses = (rel: string): Set<string> => {
+      const file = FILES.find((f) => f.rel === rel);
+      const names = new Set<string>();
+      file?.ast.forEachChild((node) => {
+        const decorated = ts.canHaveDecorators(node) ? (ts.getDecorators(node) ?? []) : [];
+        if (
+          ts.isClassDeclaration(node) &&
+          node.name &&
+          decorated.some((d) => /^Entity\(/.test(d.expression.getText()))
+        )
+          names.add(node.name.text);
+      });
+      return names;
+    };
+    const violations: string[] = [];
+    for (const file of FILES.filter((f) => /^src\/modules\/[^/]+\/index\.ts$/.test(f.rel))) {
+      file.ast.forEachChild((node) => {
+        if (
+          !ts.isExportDeclaration(node) ||
+          !node.moduleSpecifier ||
+          !ts.isStringLiteral(node.moduleSpecifier)
+        )
+          return;
+        const target = relative(
+          ROOT,
+          resolve(dirname(file.path), node.moduleSpecifier.text.replace(/\.js$/, '.ts')),
+        )
+          .split(sep)
+          .join('/');
+        if (!isRepository(target) && !isEntity(target)) return;
+        const forbidden = isRepository(target) ? undefined : entityClasses(target);
+        const values = node.isTypeOnly
+          ? []
+          : node.exportClause && ts.isNamedExports(node.exportClause)
+            ? node.exportClause.elements
+                .filter((e) => !e.isTypeOnly)
+                .map((e) => (e.propertyName ?? e.name).text)
+            : ['*'];
+        for (const name of values)
+          if (!forbidden || name === '*' || forbidden.has(name))
+            violations.push(`${file.rel} exports ${name} of ${target}`);
+      });
     }
     expect(violations).toEqual([]);
   });

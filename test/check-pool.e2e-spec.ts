@@ -6,7 +6,7 @@ import {
   type ChecksReport,
   runSubmissionChecks,
   sharedBytesFromBase64,
-} from '../src/modules/marketplace/checks/index.js';
+} from '../src/modules/plugin-submissions/checks/index.js';
 import { buildPluginZip, sha256Hex, validPluginPackage, sampleManifest } from './support/plugin-package.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, createHmac, createPublicKey, verify } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { CheckRunner, MAX_QUEUED_CHECKS } from '../src/modules/marketplace/check-runner.service.js';
+import { CheckRunner, MAX_QUEUED_CHECKS } from '../src/modules/plugin-submissions/check-runner.service.js';
 import {
   buildPluginZip,
   buildRawZip,

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { BlobStore } from '../src/common/blob-store/blob-store.js';
 import { BlobSweepService } from '../src/common/blob-store/blob-sweep.service.js';
-import { MarketplaceSeedsService } from '../src/modules/marketplace/marketplace-seeds.service.js';
+import { PluginSeedsService } from '../src/modules/plugin-catalog/plugin-seeds.service.js';
 import { startLocalS3, type LocalS3 } from './support/s3.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
@@ -322,7 +322,7 @@ describe.each(['files', 's3'] as const)('seed packages on the %s blob driver', (
     const before = await state();
     expect(before.digests).toEqual(before.signatures.map((row: { sha256: string }) => row.sha256));
     expect(before.signatures.every((row: { signature: string | null }) => row.signature)).toBe(true);
-    await t.app.get(MarketplaceSeedsService).onApplicationBootstrap();
+    await t.app.get(PluginSeedsService).onApplicationBootstrap();
     expect(await state()).toEqual(before);
   });
 });

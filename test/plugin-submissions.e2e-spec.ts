@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { CheckRunner } from '../src/modules/marketplace/check-runner.service.js';
+import { CheckRunner } from '../src/modules/plugin-submissions/check-runner.service.js';
 import { codeLikePackage, sha256Hex, validPluginPackage } from './support/plugin-package.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';

@@ -94,6 +94,23 @@ describe('route audit', () => {
     expect(answers).toEqual(admin.map((r) => `${r.method} ${r.path} -> 403 role_required`));
   });
 
+  it("serves the static /plugins paths of submissions and sales, not the catalog's /plugins/:id", async () => {
+    // Three modules serve /plugins; Express matches in registration order, and `:id` matches `mine` too.
+    const pro = await newUser(t, { tier: 'pro' });
+    const answers: string[] = [];
+    for (const path of ['mine', 'installed', 'developer', 'earnings', 'signing-key']) {
+      const res = await request(t.url).get(`/api/v1/plugins/${path}`).set(pro.auth);
+      answers.push(`${path} ${res.status}`);
+    }
+    expect(answers).toEqual([
+      'mine 200',
+      'installed 200',
+      'developer 200',
+      'earnings 200',
+      'signing-key 200',
+    ]);
+  });
+
   it('gates the plugin catalog, installs and ratings to plugin_marketplace tiers; submissions are for every account', async () => {
     const plugins = listRoutes(t.app).filter((r) => /^\/api\/v1\/plugins(\/|$)/.test(r.path));
     expect(
@@ -102,21 +119,21 @@ describe('route audit', () => {
         .sort(),
     ).toEqual(
       [
-        'GET /api/v1/plugins MarketplaceController.listPlugins plugin_marketplace',
-        'GET /api/v1/plugins/:id MarketplaceController.getPlugin plugin_marketplace',
-        'GET /api/v1/plugins/signing-key MarketplaceController.getSigningKey public',
-        'GET /api/v1/plugins/packages/:versionId MarketplaceController.downloadPluginPackage public',
-        'GET /api/v1/plugins/mine MarketplaceController.listMyPlugins -',
-        'GET /api/v1/plugins/installed MarketplaceController.listInstalledPlugins -',
-        'POST /api/v1/plugins/developer/connect MarketplaceController.connectDeveloperAccount -',
-        'GET /api/v1/plugins/developer MarketplaceController.getDeveloperAccount -',
-        'GET /api/v1/plugins/earnings MarketplaceController.getEarnings -',
-        'POST /api/v1/plugins MarketplaceController.submitPlugin -',
-        'POST /api/v1/plugins/:id/versions MarketplaceController.submitPluginVersion -',
-        'POST /api/v1/plugins/:id/install MarketplaceController.installPlugin plugin_marketplace',
-        'DELETE /api/v1/plugins/:id/install MarketplaceController.uninstallPlugin -',
-        'POST /api/v1/plugins/:id/ratings MarketplaceController.ratePlugin plugin_marketplace',
-        'GET /api/v1/plugins/:id/ratings MarketplaceController.listPluginRatings plugin_marketplace',
+        'GET /api/v1/plugins PluginCatalogController.listPlugins plugin_marketplace',
+        'GET /api/v1/plugins/:id PluginCatalogController.getPlugin plugin_marketplace',
+        'GET /api/v1/plugins/signing-key PluginCatalogController.getSigningKey public',
+        'GET /api/v1/plugins/packages/:versionId PluginCatalogController.downloadPluginPackage public',
+        'GET /api/v1/plugins/mine PluginSubmissionsController.listMyPlugins -',
+        'GET /api/v1/plugins/installed PluginCatalogController.listInstalledPlugins -',
+        'POST /api/v1/plugins/developer/connect PluginSalesController.connectDeveloperAccount -',
+        'GET /api/v1/plugins/developer PluginSalesController.getDeveloperAccount -',
+        'GET /api/v1/plugins/earnings PluginSalesController.getEarnings -',
+        'POST /api/v1/plugins PluginSubmissionsController.submitPlugin -',
+        'POST /api/v1/plugins/:id/versions PluginSubmissionsController.submitPluginVersion -',
+        'POST /api/v1/plugins/:id/install PluginCatalogController.installPlugin plugin_marketplace',
+        'DELETE /api/v1/plugins/:id/install PluginCatalogController.uninstallPlugin -',
+        'POST /api/v1/plugins/:id/ratings PluginCatalogController.ratePlugin plugin_marketplace',
+        'GET /api/v1/plugins/:id/ratings PluginCatalogController.listPluginRatings plugin_marketplace',
       ].sort(),
     );
     const pro = await newUser(t, { tier: 'pro' });

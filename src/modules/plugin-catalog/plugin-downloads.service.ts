@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Server } from 'node:net';
+import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
+import { DeploymentSecretsRepository } from '../../common/secrets/deployment-secrets.repository.js';
+import { API_PREFIX } from '../../common/http/api-prefix.js';
+import { AppConfig } from '../../config/app-config.js';
+import type { PluginVersion } from './entities/plugin-version.entity.js';
+import { PluginCatalogException } from './plugin-catalog.errors.js';
+
+/** How long a download link works. */
+export const DOWNLOAD_TTL_SECONDS = 300;
+const KEY_NAME = 'plugin_download_key';
+
+/** What a files-driver download link carries besides the version id (its query string). */
+export interface DownloadLink {
+  user: string;
+  expires: number;
+  signature: string;
+}
+
+/**
+ * Download links for plugin packages, valid five minutes. With S3 the bucket
+ * serves a presigned URL (it checks the signature and expiry); with the files
+ * driver the link points at our public package route, signed with an HMAC
+ * over version, user and expiry under a per-deployment key, checked here.
+ * Quarantine moves packages to new keys, so links already given out stop
+ * working with either driver.
+ */
+@Injectable()
+export class PluginDownloadsService {
+  private key?: Promise<Buffer>;
+
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly secrets: DeploymentSecretsRepository,
+    private readonly config: AppConfig,
+    private readonly http: HttpAdapterHost,
+  ) {}
+
+  /** A link to `version`'s package for `userId`, and when it stops working (ms since epoch). */
+  async linkFor(
+    version: Pick<PluginVersion, 'id' | 'blobKey'>,
+    userId: string,
+  ): Promise<{ download_url: string; expires_at: number }> {
+    const presigned = await this.blobs.presignedGetUrl(version.blobKey, DOWNLOAD_TTL_SECONDS);
+    const expires = Date.now() + DOWNLOAD_TTL_SECONDS * 1000;
+    if (presigned) return { download_url: presigned, expires_at: expires };
+    const signature = await this.sign(version.id, userId, expires);
+    const query = new URLSearchParams({ user: userId, expires: String(expires), signature });
+    return {
+      download_url: `${this.publicOrigin()}/${API_PREFIX}/plugins/packages/${version.id}?${query.toString()}`,
+      expires_at: expires,
+    };
+  }
+
+  /** Refuses an expired or altered link (403); answers the user it was made for. */
+  async verify(versionId: string, link: DownloadLink): Promise<string> {
+    if (!(link.expires > Date.now())) {
+      throw new PluginCatalogException('link_expired', 'this download link has expired: install again');
+    }
+    const expected = Buffer.from(await this.sign(versionId, link.user, link.expires), 'base64url');
+    const given = Buffer.from(link.signature, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new PluginCatalogException('link_invalid', 'this download link is not one the registry made');
+    }
+    return link.user;
+  }
+
+  /** The package bytes, or 404 when the package is gone (moved aside by a quarantine). */
+  async open(blobKey: string): Promise<StoredBlob> {
+    const blob = await this.blobs.get(blobKey);
+    if (!blob) throw new PluginCatalogException('not_found', 'this package is no longer available');
+    return blob;
+  }
+
+  /**
+   * PUBLIC_URL (required in prod); in dev without it, the address this server listens on. Never
+   * the request's Host: a client or a proxy can send any, and the link, with its signed query,
+   * would send the installer to whatever host that names.
+   */
+  private publicOrigin(): string {
+    if (this.config.publicUrl) return this.config.publicUrl;
+    const server = this.http.httpAdapter?.getHttpServer() as Server | undefined;
+    const address = server?.address();
+    if (!address || typeof address === 'string') return `http://localhost:${this.config.port}`;
+    const wildcard = address.address === '0.0.0.0' || address.address === '::';
+    const host = wildcard
+      ? 'localhost'
+      : address.family === 'IPv6'
+        ? `[${address.address}]`
+        : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  private async sign(versionId: string, userId: string, expires: number): Promise<string> {
+    return createHmac('sha256', await this.secret())
+      .update(`${versionId}\n${userId}\n${expires}`)
+      .digest('base64url');
+  }
+
+  private secret(): Promise<Buffer> {
+    this.key ??= this.secrets
+      .getOrCreate(KEY_NAME, () => randomBytes(32).toString('hex'))
+      .then((hex) => Buffer.from(hex, 'hex'));
+    this.key.catch(() => (this.key = undefined));
+    return this.key;
+  }
+}
