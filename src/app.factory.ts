@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { CorsIoAdapter } from './common/realtime/io.adapter.js';
-import { MAX_CHAT_EVENT_BYTES } from './modules/chat/dto/chat.dto.js';
+import { MAX_CHAT_EVENT_BYTES } from './modules/chat/index.js';
 import { allowedMethodsFor } from './common/http/allowed-methods.js';
 import { answerClientErrors } from './common/http/client-error.js';
 import { AppExpressAdapter } from './common/http/express-server.js';
