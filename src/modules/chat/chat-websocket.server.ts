@@ -150,28 +150,40 @@ export class ChatWebSocketServer implements OnApplicationBootstrap, BeforeApplic
       this.clients.delete(ws);
     });
     ws.on('error', (err) => this.logger.warn(`WebSocket error: ${err.message}`));
-    ws.on('message', (data, isBinary) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      try {
-        this.limiter.consumeOnConnection(client.count);
-      } catch (err) {
-        // One error frame, then the connection is closed: a client past its limit is flooding.
-        const error = describeError(err, this.logger);
-        this.sendError(ws, error);
-        return ws.close(WS_CLOSE.flooding, closeReason(`${error.code}: ${String(error.message)}`));
-      }
-      if (client.waiting >= MAX_WAITING) {
-        return this.sendError(ws, {
-          code: 'rate_limited',
-          message: `at most ${MAX_WAITING} requests can wait on one connection`,
-        });
-      }
-      client.waiting++;
-      client.queue = client.queue
-        .then(() => this.onFrame(ws, client, token, data, isBinary))
-        .catch((err: unknown) => void describeError(err, this.logger))
-        .finally(() => client.waiting--);
-    });
+    ws.on('message', (data, isBinary) => this.enqueue(ws, client, token, data, isBinary));
+  }
+
+  /**
+   * A frame as it arrives: counted against the connection's limit before anything else (past it,
+   * one error frame and the connection is closed: the client is flooding), then queued behind the
+   * requests before it.
+   */
+  private enqueue(
+    ws: WebSocket,
+    client: Client,
+    token: string | undefined,
+    data: RawData,
+    isBinary: boolean,
+  ): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    try {
+      this.limiter.consumeOnConnection(client.count);
+    } catch (err) {
+      const error = describeError(err, this.logger);
+      this.sendError(ws, error);
+      return ws.close(WS_CLOSE.flooding, closeReason(`${error.code}: ${String(error.message)}`));
+    }
+    if (client.waiting >= MAX_WAITING) {
+      return this.sendError(ws, {
+        code: 'rate_limited',
+        message: `at most ${MAX_WAITING} requests can wait on one connection`,
+      });
+    }
+    client.waiting++;
+    client.queue = client.queue
+      .then(() => this.onFrame(ws, client, token, data, isBinary))
+      .catch((err: unknown) => void describeError(err, this.logger))
+      .finally(() => client.waiting--);
   }
 
   private async onFrame(
