@@ -97,36 +97,17 @@ export class OpenAiChatModel extends ChatModel {
         if (options.signal?.aborted) throw cancelled();
         const call = new CallSignal(this.config.llm.timeoutMs, options.signal);
         bill.startAttempt();
-        let received = false;
-        /** How the attempt ended, when that is known; none: cut after sending (an error, or the reader left). */
-        let outcome: 'completed' | 'not billed' | undefined;
+        const progress: StreamAttempt = { received: false };
         try {
-          const tools = options.tools?.length ? { tools: options.tools } : {};
-          const chunks = await client.stream(messages, { signal: call.signal, ...tools });
-          let full: AIMessageChunk | undefined;
-          for await (const chunk of chunks) {
-            received = true;
-            full = full ? full.concat(chunk) : chunk;
-            const text = typeof chunk.content === 'string' ? chunk.content : '';
-            // Tool-call deltas are output the provider bills too, though the caller sees no token.
-            bill.receive(text + toolCallText(chunk));
-            if (text) yield { type: 'token', text };
-          }
-          // An aborted stream may end quietly: make it an error like the rest.
-          call.signal.throwIfAborted();
-          const message = toMessage(full ?? new AIMessageChunk({ content: '' }));
-          this.report(options, message, true);
-          outcome = 'completed';
-          await bill.completed(message);
-          yield { type: 'message', message };
+          yield* this.streamAttempt(client, messages, options, { call, bill, progress });
           return;
         } catch (err) {
-          if (!received && !reachedProvider(err)) outcome = 'not billed';
+          if (!progress.received && !reachedProvider(err)) progress.outcome = 'not billed';
           // Tokens already went to the caller: a retry would repeat them.
-          if (received) throw this.mapError(err, call, attempt, options);
+          if (progress.received) throw this.mapError(err, call, attempt, options);
           await this.retryOrThrow(err, call, attempt, options);
         } finally {
-          if (!outcome) bill.cut();
+          if (!progress.outcome) bill.cut();
           call.dispose();
         }
       }
@@ -134,6 +115,33 @@ export class OpenAiChatModel extends ChatModel {
       // Settles what the cut attempts owe (prompt and what was received), or gives the hold back.
       await bill.ended();
     }
+  }
+
+  /** One streamed attempt: relays its tokens, then bills and yields the whole message. */
+  private async *streamAttempt(
+    client: ChatOpenAI,
+    messages: BaseMessage[],
+    options: ChatCallOptions,
+    { call, bill, progress }: { call: CallSignal; bill: CallBill; progress: StreamAttempt },
+  ): AsyncGenerator<ChatStreamEvent> {
+    const tools = options.tools?.length ? { tools: options.tools } : {};
+    const chunks = await client.stream(messages, { signal: call.signal, ...tools });
+    let full: AIMessageChunk | undefined;
+    for await (const chunk of chunks) {
+      progress.received = true;
+      full = full ? full.concat(chunk) : chunk;
+      const text = typeof chunk.content === 'string' ? chunk.content : '';
+      // Tool-call deltas are output the provider bills too, though the caller sees no token.
+      bill.receive(text + toolCallText(chunk));
+      if (text) yield { type: 'token', text };
+    }
+    // An aborted stream may end quietly: make it an error like the rest.
+    call.signal.throwIfAborted();
+    const message = toMessage(full ?? new AIMessageChunk({ content: '' }));
+    this.report(options, message, true);
+    progress.outcome = 'completed';
+    await bill.completed(message);
+    yield { type: 'message', message };
   }
 
   /** Holds the call's worst case against the user's budget (402 when it cannot); none for calls of no user. */
@@ -216,6 +224,14 @@ export class OpenAiChatModel extends ChatModel {
       { cause: err },
     );
   }
+}
+
+/** What one streamed attempt got to, read by its retry and billing decisions. */
+interface StreamAttempt {
+  /** A chunk arrived: tokens may have reached the caller, so no retry. */
+  received: boolean;
+  /** How the attempt ended, when that is known; none: cut after sending (an error, or the reader left). */
+  outcome?: 'completed' | 'not billed';
 }
 
 /** One attempt's abort signal: the caller's signal or this attempt's time limit, whichever fires first. */
