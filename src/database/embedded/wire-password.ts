@@ -58,80 +58,114 @@ export function requirePassword(
   accepted: (bytes: Buffer) => void,
   closed: () => void,
 ): void {
-  let pending: Buffer = Buffer.alloc(0);
-  let startup: Buffer | undefined;
-  let user = '';
-  let exchange: Exchange | undefined;
-  let done = false;
+  new PasswordHandshake(socket, verifier, accepted, closed).start();
+}
 
-  const timer = setTimeout(() => refuse('08P01', 'authentication timed out'), AUTH_TIMEOUT_MS);
-  timer.unref();
-  const finish = () => {
-    done = true;
-    clearTimeout(timer);
-    socket.off('data', onData);
-  };
-  const refuse = (code: string, message: string) => {
-    if (done) return;
-    finish();
-    socket.end(errorResponse(code, message), () => socket.destroy());
-    closed();
-  };
-  const fail = () => refuse('28P01', `password authentication failed for user "${user}"`);
+/**
+ * One client's way through `requirePassword`: encryption requests, the startup
+ * message, then the two SASL messages. Each step reads one message off `pending`
+ * and says whether another may follow; a refusal or acceptance ends it (`done`).
+ */
+class PasswordHandshake {
+  private pending: Buffer = Buffer.alloc(0);
+  private startup: Buffer | undefined;
+  private user = '';
+  private exchange: Exchange | undefined;
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onData = (data: Buffer) => this.receive(data);
 
-  const onData = (data: Buffer) => {
-    pending = pending.length > 0 ? Buffer.concat([pending, data]) : data;
-    while (!done) {
-      if (!startup) {
-        if (pending.length < 8) return;
-        const length = pending.readInt32BE(0);
-        const code = pending.readInt32BE(4);
-        if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-          socket.write('N');
-          pending = pending.subarray(8);
-          continue;
-        }
-        if (code === CANCEL_REQUEST) return refuse('08P01', 'cancel requests are not supported');
-        if (code !== PROTOCOL_3 || length < 8 || length > MAX_STARTUP_BYTES) {
-          return refuse('08P01', 'invalid startup packet');
-        }
-        if (pending.length < length) return;
-        startup = Buffer.from(pending.subarray(0, length));
-        user = startupParameter(startup, 'user') ?? '';
-        pending = pending.subarray(length);
-        socket.write(authRequest(10, Buffer.from(`${MECHANISM}\0\0`)));
-        continue;
-      }
-      if (pending.length < 5) return;
-      const length = pending.readInt32BE(1);
-      if (pending[0] !== PASSWORD_MESSAGE || length < 4 || length > MAX_SASL_BYTES) {
-        return refuse('08P01', 'expected a SASL response');
-      }
-      if (pending.length < length + 1) return;
-      const body = pending.subarray(5, length + 1);
-      pending = pending.subarray(length + 1);
-      if (!exchange) {
-        exchange = serverFirst(body, verifier);
-        if (!exchange) return fail();
-        socket.write(authRequest(11, Buffer.from(exchange.serverFirst)));
-        continue;
-      }
-      const signature = checkClientFinal(body.toString('utf8'), exchange, verifier);
-      if (!signature) return fail();
-      finish();
-      socket.write(authRequest(12, Buffer.from(`v=${signature}`)));
-      accepted(Buffer.concat([startup, pending]));
-      return;
+  constructor(
+    private readonly socket: Socket,
+    private readonly verifier: ScramVerifier,
+    private readonly accepted: (bytes: Buffer) => void,
+    private readonly closed: () => void,
+  ) {}
+
+  start(): void {
+    this.timer = setTimeout(() => this.refuse('08P01', 'authentication timed out'), AUTH_TIMEOUT_MS);
+    this.timer.unref();
+    this.socket.on('data', this.onData);
+    this.socket.on('error', () => this.socket.destroy());
+    this.socket.once('close', () => {
+      if (this.done) return;
+      this.finish();
+      this.closed();
+    });
+  }
+
+  private receive(data: Buffer): void {
+    this.pending = this.pending.length > 0 ? Buffer.concat([this.pending, data]) : data;
+    let more = true;
+    while (more && !this.done) {
+      more = this.startup ? this.readPasswordMessage(this.startup) : this.readStartup();
     }
-  };
+  }
 
-  socket.on('data', onData);
-  socket.on('error', () => socket.destroy());
-  socket.once('close', () => {
-    if (done) return;
-    finish();
-    closed();
-  });
+  /** Answers an encryption request 'N'; takes the startup message and asks for SCRAM-SHA-256. */
+  private readStartup(): boolean {
+    if (this.pending.length < 8) return false;
+    const length = this.pending.readInt32BE(0);
+    const code = this.pending.readInt32BE(4);
+    if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+      this.socket.write('N');
+      this.pending = this.pending.subarray(8);
+      return true;
+    }
+    if (code === CANCEL_REQUEST) return this.refuse('08P01', 'cancel requests are not supported');
+    if (code !== PROTOCOL_3 || length < 8 || length > MAX_STARTUP_BYTES) {
+      return this.refuse('08P01', 'invalid startup packet');
+    }
+    if (this.pending.length < length) return false;
+    this.startup = Buffer.from(this.pending.subarray(0, length));
+    this.user = startupParameter(this.startup, 'user') ?? '';
+    this.pending = this.pending.subarray(length);
+    this.socket.write(authRequest(10, Buffer.from(`${MECHANISM}\0\0`)));
+    return true;
+  }
+
+  /** A password message: the client-first one while no exchange is under way, then the client-final one. */
+  private readPasswordMessage(startup: Buffer): boolean {
+    if (this.pending.length < 5) return false;
+    const length = this.pending.readInt32BE(1);
+    if (this.pending[0] !== PASSWORD_MESSAGE || length < 4 || length > MAX_SASL_BYTES) {
+      return this.refuse('08P01', 'expected a SASL response');
+    }
+    if (this.pending.length < length + 1) return false;
+    const body = this.pending.subarray(5, length + 1);
+    this.pending = this.pending.subarray(length + 1);
+    if (!this.exchange) {
+      this.exchange = serverFirst(body, this.verifier);
+      if (!this.exchange) return this.fail();
+      this.socket.write(authRequest(11, Buffer.from(this.exchange.serverFirst)));
+      return true;
+    }
+    const signature = checkClientFinal(body.toString('utf8'), this.exchange, this.verifier);
+    if (!signature) return this.fail();
+    this.finish();
+    this.socket.write(authRequest(12, Buffer.from(`v=${signature}`)));
+    this.accepted(Buffer.concat([startup, this.pending]));
+    return false;
+  }
+
+  private finish(): void {
+    this.done = true;
+    clearTimeout(this.timer);
+    this.socket.off('data', this.onData);
+  }
+
+  /** Sends a FATAL error and closes; false, so a step can return it (nothing more is read). */
+  private refuse(code: string, message: string): false {
+    if (this.done) return false;
+    this.finish();
+    this.socket.end(errorResponse(code, message), () => this.socket.destroy());
+    this.closed();
+    return false;
+  }
+
+  private fail(): false {
+    return this.refuse('28P01', `password authentication failed for user "${this.user}"`);
+  }
 }
 
 /** SASLInitialResponse: the mechanism, then the client-first message; answers the server-first one. */
