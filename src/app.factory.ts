@@ -71,7 +71,7 @@ export async function createApp(
   app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl, MAX_CHAT_EVENT_BYTES));
   useValidationAndErrors(app);
   if (config.swaggerEnabled) {
-    SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+    SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
   }
   return app;
 }

@@ -18,6 +18,13 @@ import { IS_PUBLIC_KEY } from './common/decorators/public.decorator.js';
 import { ErrorResponseDto } from './common/dto/error-response.dto.js';
 import { API_PREFIX } from './common/http/api-prefix.js';
 import { APP_VERSION } from './config/version.js';
+import {
+  applyRulesToParameters,
+  applyRulesToSchema,
+  argumentClasses,
+  type RuleSettings,
+  validatedClasses,
+} from './openapi.validation.js';
 
 export { API_PREFIX };
 
@@ -66,7 +73,17 @@ interface HandlerAccess {
   method: string;
   isPublic: boolean;
   rateLimited: boolean;
+  /** Its @Query() and @Param() DTOs, whose rules its parameters state. */
+  argumentClasses: ReturnType<typeof argumentClasses>;
 }
+
+/**
+ * What the document states from the deployment's configuration: only
+ * VECTOR_DIMENSIONS, a vector's exact length. The served document states this
+ * deployment's value; the committed openapi.json, generated with the default
+ * configuration, states the default (1536).
+ */
+export type OpenApiSettings = RuleSettings;
 
 /**
  * The OpenAPI document of the app as integrators get it (served at /docs-json,
@@ -74,10 +91,10 @@ interface HandlerAccess {
  * the controller method names. What every route shares is added here from the
  * same metadata the guards read (@Public, @SkipRateLimit), so a new controller
  * gets it without repeating it: both security schemes on guarded routes, 401,
- * 400 for routes with input, 413 for JSON bodies, 429 and RateLimit-* on
+ * 400 for routes with input, 413 and 415 for JSON bodies, 429 and RateLimit-* on
  * rate-limited routes, X-Request-Id on every response, error bodies as JSON.
  */
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+export function buildOpenApiDocument(app: INestApplication, settings: OpenApiSettings): OpenAPIObject {
   const handlers = scanHandlers(app);
   const document = SwaggerModule.createDocument(app, documentConfig(), {
     ignoreGlobalPrefix: true,
@@ -86,7 +103,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     extraModels: [ErrorResponseDto],
   });
   document.components = { ...document.components, headers: HEADERS };
-  nameOperations(document, handlers);
+  nameOperations(document, handlers, settings);
+  stateValidationRules(document.components.schemas ?? {}, settings);
   includeNullInNullableEnums(document.components.schemas ?? {});
   return sortKeys(document);
 }
@@ -124,7 +142,11 @@ function documentConfig(): Omit<OpenAPIObject, 'paths'> {
  * Controller method names become the operation ids (unique across the API),
  * and each operation gets its access rules' security and error responses.
  */
-function nameOperations(document: OpenAPIObject, handlers: ReturnType<typeof scanHandlers>): void {
+function nameOperations(
+  document: OpenAPIObject,
+  handlers: ReturnType<typeof scanHandlers>,
+  settings: OpenApiSettings,
+): void {
   const seen = new Map<string, string>();
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [verb, op] of Object.entries(item) as Array<[string, OperationObject]>) {
@@ -140,7 +162,7 @@ function nameOperations(document: OpenAPIObject, handlers: ReturnType<typeof sca
       }
       seen.set(access.method, key);
       op.operationId = access.method;
-      normalizeOperation(op, access);
+      normalizeOperation(op, access, settings);
     }
   }
 }
@@ -161,6 +183,7 @@ function scanHandlers(app: INestApplication): Map<string, HandlerAccess> {
           Reflect.getMetadata(k, fn) === true || Reflect.getMetadata(k, ctrl) === true;
         handlers.set(`${ctrl.name}.${method}`, {
           method,
+          argumentClasses: argumentClasses(ctrl, method),
           isPublic: meta(IS_PUBLIC_KEY),
           // Anonymous callers are limited per address; sign-in routes per address and account.
           rateLimited: !meta(SKIP_RATE_LIMIT_KEY),
@@ -171,10 +194,12 @@ function scanHandlers(app: INestApplication): Map<string, HandlerAccess> {
   return handlers;
 }
 
-function normalizeOperation(op: OperationObject, access: HandlerAccess): void {
+function normalizeOperation(op: OperationObject, access: HandlerAccess, settings: OpenApiSettings): void {
   if (access.isPublic) delete op.security;
   else op.security = SECURITY;
-  op.parameters = dedupeHeaders(op.parameters ?? []);
+  const parameters = dedupeHeaders(op.parameters ?? []);
+  applyRulesToParameters(parameters, access.argumentClasses, settings);
+  op.parameters = parameters;
   if (op.parameters.length === 0) delete op.parameters;
 
   const responses = op.responses as Record<string, ResponseObject>;
@@ -189,6 +214,13 @@ function normalizeOperation(op: OperationObject, access: HandlerAccess): void {
   if (hasInput) ensure(400, 'Invalid input (code validation_failed, …); message names every problem');
   if (!access.isPublic) ensure(401, 'Missing, invalid or expired credentials (code unauthenticated, …)');
   if (jsonBody) ensure(413, 'JSON body over the size limit of this route (code payload_too_large)');
+  if (jsonBody) {
+    ensure(
+      415,
+      'Body in a charset other than UTF-8, or a Content-Encoding other than gzip, deflate or br ' +
+        '(code unsupported_media_type)',
+    );
+  }
   if (access.rateLimited) ensure(429, 'Rate limited (code rate_limited); retry after Retry-After seconds');
 
   for (const [code, response] of Object.entries(responses)) {
@@ -227,6 +259,18 @@ function dedupeHeaders(params: Array<ParameterObject | ReferenceObject>): Parame
   return [...chosen.values()].map((p) =>
     p.in === 'header' && !p.description ? { ...p, required: false } : p,
   );
+}
+
+/** Each DTO schema states its class's validation rules (integers, patterns, bounds, enums). */
+function stateValidationRules(
+  schemas: Record<string, SchemaObject | ReferenceObject>,
+  settings: OpenApiSettings,
+): void {
+  const classes = validatedClasses();
+  for (const [name, schema] of Object.entries(schemas)) {
+    const type = classes.get(name);
+    if (type && !('$ref' in schema)) applyRulesToSchema(schema, type, settings);
+  }
 }
 
 /** OpenAPI 3.0: a nullable enum accepts null only when null is one of its values. */

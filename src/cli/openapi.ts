@@ -11,8 +11,9 @@ import { print, runCli } from './bootstrap.js';
  * Writes the OpenAPI document to openapi.json (`npm run openapi:generate`), or
  * with --check fails when the committed file differs from what the code
  * builds (`npm run openapi:check`, CI). The app is built in preview mode: its
- * routes and metadata, no database, nothing listening. The document does not
- * depend on configuration, so the defaults serve.
+ * routes and metadata, no database, nothing listening. Of the configuration
+ * the document states only VECTOR_DIMENSIONS (a vector's exact length): the
+ * committed file states the default, a deployment serves its own at /docs-json.
  */
 async function renderOpenApiDocument(): Promise<string> {
   const config = loadConfig({ JWT_SECRET: 'openapi-generator-only-'.padEnd(32, 'x'), LOG_LEVEL: 'silent' });
@@ -23,7 +24,7 @@ async function renderOpenApiDocument(): Promise<string> {
   });
   app.setGlobalPrefix(API_PREFIX);
   try {
-    return JSON.stringify(buildOpenApiDocument(app), null, 2) + '\n';
+    return JSON.stringify(buildOpenApiDocument(app, config), null, 2) + '\n';
   } finally {
     await app.close();
   }

@@ -2,7 +2,7 @@ import { applyDecorators, type Type } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../dto/error-response.dto.js';
 
-export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 416 | 429 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 415 | 416 | 429 | 502 | 503 | 504;
 
 /** What each status means on this API; a route may say more. */
 const DEFAULT_DESCRIPTION: Record<ErrorStatus, string> = {
@@ -13,6 +13,7 @@ const DEFAULT_DESCRIPTION: Record<ErrorStatus, string> = {
   404: 'Not found, or not yours (code not_found)',
   409: 'Conflict with the stored state (code duplicate or version_conflict)',
   413: 'Body over the size limit of this route (code payload_too_large)',
+  415: 'Body in a charset or Content-Encoding the server does not read (code unsupported_media_type)',
   416: 'Range not satisfiable (code range_not_satisfiable)',
   429: 'Rate limited (code rate_limited); retry after Retry-After seconds',
   502: 'The upstream provider failed (code provider_unavailable)',

@@ -60,6 +60,10 @@ export class BillingController {
     description: 'status is Stripe’s subscription status, or none; tier is what the account has now.',
   })
   @ApiOkResponse({ type: SubscriptionDto })
+  @ApiErrors({
+    status: 503,
+    description: 'Billing is not configured on this server (code feature_not_configured)',
+  })
   getSubscription(@CurrentUser() user: AuthUser): Promise<SubscriptionDto> {
     return this.billing.subscription(user);
   }

@@ -37,6 +37,9 @@ import {
   StreamRequestIdParam,
 } from './dto/chat.dto.js';
 
+/** What parseAfterSeq takes: -1, or a seq of up to 15 digits. */
+const LAST_EVENT_ID_PATTERN = '^(-1|\\d{1,15})$';
+
 @ApiTags('chat')
 @ApiBearerAuth()
 @ApiSecurity('api_key')
@@ -155,6 +158,7 @@ export class ChatController {
     name: 'Last-Event-ID',
     required: false,
     description: 'The seq (the SSE id) of the last event you received; -1 or absent: from the first',
+    schema: { type: 'string', pattern: LAST_EVENT_ID_PATTERN },
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({

@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -49,6 +38,7 @@ import {
 import { PaymentRequiredErrorDto } from '../plugin-sales/index.js';
 import { InstallsService } from './installs.service.js';
 import { PluginCatalogService } from './plugin-catalog.service.js';
+import { UuidPipe } from '../../common/input/uuid.pipe.js';
 
 /** A rating or an install: a few small fields. */
 const SMALL_BODY_LIMIT = '64kb';
@@ -119,7 +109,7 @@ export class PluginCatalogController {
   @ApiOkResponse({ description: 'The zip package', schema: { type: 'string', format: 'binary' } })
   @ApiErrors(400, 403, 404)
   async downloadPluginPackage(
-    @Param('versionId', new ParseUUIDPipe()) versionId: string,
+    @Param('versionId', UuidPipe) versionId: string,
     @Query() link: PackageLinkQueryDto,
     @Res() res: Response,
   ): Promise<void> {
@@ -169,6 +159,12 @@ export class PluginCatalogController {
     },
     403,
     404,
+    {
+      status: 409,
+      description:
+        'A payment for this plugin is still processing (code payment_pending, e.g. a bank debit): ' +
+        'installing again before it clears charges nothing',
+    },
     { status: 502, description: 'Stripe refused or did not answer; nothing was charged' },
     { status: 503, description: 'A paid plugin on a server without Stripe (code feature_not_configured)' },
   )

@@ -27,7 +27,8 @@ export function splitRefund(before: number, after: number): Split {
   return { amountCents, developerShareCents, platformShareCents: amountCents - developerShareCents };
 }
 
-export const PERIOD_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
+// Years 0001-9999, as PostgreSQL's dates hold them (JavaScript has a year 0, PostgreSQL does not).
+export const PERIOD_PATTERN = /^(?!0000)\d{4}-(0[1-9]|1[0-2])$/;
 
 /** The UTC month of a time, `YYYY-MM`: the period a ledger row belongs to. */
 export function periodOf(at: Date): string {

@@ -28,6 +28,13 @@ const CHECKS_FAILED = {
     'Invalid body (validation_failed), or failed automated checks (plugin_checks_failed, with checks)',
 } as const;
 
+const SUBMISSIONS_LIMITED = {
+  status: 429,
+  description:
+    'Rate limited (code rate_limited): the hourly submission limit (PLUGIN_SUBMISSIONS_PER_HOUR), or your ' +
+    'share of the checks queue; see Retry-After',
+} as const;
+
 const CHECKS_BUSY = {
   status: 503,
   description: 'Too many submissions being checked (service_unavailable); retry after Retry-After seconds',
@@ -70,7 +77,7 @@ export class PluginSubmissionsController {
       'waiting per account.',
   })
   @ApiCreatedResponse({ type: SubmissionDto })
-  @ApiErrors(CHECKS_FAILED, 409, 413, CHECKS_BUSY)
+  @ApiErrors(CHECKS_FAILED, 409, 413, SUBMISSIONS_LIMITED, CHECKS_BUSY)
   submitPlugin(@CurrentUser() user: AuthUser, @Body() dto: SubmitPluginDto): Promise<SubmissionDto> {
     return this.submissions.submitPlugin(user, dto);
   }
@@ -84,7 +91,7 @@ export class PluginSubmissionsController {
       'meanwhile. A version number is used once (409), except after checks that could not run.',
   })
   @ApiCreatedResponse({ type: SubmissionDto })
-  @ApiErrors(CHECKS_FAILED, 403, 404, 409, 413, CHECKS_BUSY)
+  @ApiErrors(CHECKS_FAILED, 403, 404, 409, 413, SUBMISSIONS_LIMITED, CHECKS_BUSY)
   submitPluginVersion(
     @CurrentUser() user: AuthUser,
     @Param() { id }: PluginIdParam,

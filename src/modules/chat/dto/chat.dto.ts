@@ -132,6 +132,17 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class ChatStreamRequestDto extends ChatRequestDto {
   @ApiPropertyOptional({
+    enum: ['direct'],
+    default: 'direct',
+    description: 'Only direct: a plan is answered whole, by POST /chat',
+  })
+  @IsOptional()
+  @IsIn(['direct'], {
+    message: 'execution_mode plan is answered whole, not streamed: send it to POST /api/v1/chat',
+  })
+  declare execution_mode?: 'direct';
+
+  @ApiPropertyOptional({
     pattern: REQUEST_ID_PATTERN.source,
     description:
       'Your id for this stream (1-128 of A-Z a-z 0-9 . _ : -), a UUID if omitted. A request naming a ' +

@@ -52,7 +52,7 @@ export class DeveloperStatusDto {
 export class EarningsQueryDto {
   @ApiPropertyOptional({ example: '2026-05', description: 'A UTC month, YYYY-MM; default the current one' })
   @IsOptional()
-  @Matches(PERIOD_PATTERN, { message: 'period must be a month, YYYY-MM' })
+  @Matches(PERIOD_PATTERN, { message: 'period must be a month, YYYY-MM (years 0001–9999)' })
   period?: string;
 }
 
@@ -72,7 +72,7 @@ export class EarningsDto {
 
 export class RunPayoutsDto {
   @ApiProperty({ example: '2026-05', description: 'Pays every unpaid share of this UTC month and earlier' })
-  @Matches(PERIOD_PATTERN, { message: 'period must be a month, YYYY-MM' })
+  @Matches(PERIOD_PATTERN, { message: 'period must be a month, YYYY-MM (years 0001–9999)' })
   period!: string;
 }
 

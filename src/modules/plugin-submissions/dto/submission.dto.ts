@@ -25,7 +25,13 @@ export class PluginManifestDto {
   @ApiProperty({ example: 'Jane Developer', maxLength: 100 }) author!: string;
   @ApiProperty({ enum: ALLOWED_PERMISSIONS, isArray: true, example: ['read:tasks'] }) permissions!: string[];
   @ApiProperty({ enum: PLUGIN_CATEGORIES, example: 'Productivity' }) category!: string;
-  @ApiProperty({ minimum: 0, example: 0, description: 'EUR cents; 0 for a free plugin' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    maximum: 100_000_00,
+    example: 0,
+    description: 'EUR cents; 0 for a free plugin',
+  })
   price_cents!: number;
 }
 
@@ -68,10 +74,18 @@ export class CheckResultDto {
   @ApiPropertyOptional({ example: 12, description: '1-based line in that file' }) line?: number;
 }
 
-/** 400 when a submission fails its automated checks. */
+/**
+ * A 400 of a submission route: the error, plus `checks` when its code is
+ * plugin_checks_failed. Other 400s there (validation_failed, malformed_json,
+ * limit_reached) have no `checks`, so it is optional rather than a oneOf: a
+ * body with `checks` would match both a plain error and this one.
+ */
 export class PluginChecksFailedErrorDto extends ErrorResponseDto {
-  @ApiProperty({ type: [CheckResultDto], description: 'Every check result, failed ones included' })
-  checks!: CheckResultDto[];
+  @ApiPropertyOptional({
+    type: [CheckResultDto],
+    description: 'With code plugin_checks_failed only: every check result, failed ones included',
+  })
+  checks?: CheckResultDto[];
 }
 
 const VERSION_STATUSES = ['pending_review', 'approved', 'rejected', 'checks_errored'];

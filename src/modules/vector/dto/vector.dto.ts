@@ -44,13 +44,12 @@ function IsVector(): PropertyDecorator {
   });
 }
 
-const vectorProperty = (description: string) =>
-  ApiPropertyOptional({
-    type: [Number],
-    description,
-    minItems: 1,
-    maxItems: MAX_DIMENSIONS,
-  });
+/**
+ * A vector's schema. It has exactly VECTOR_DIMENSIONS numbers (the service
+ * refuses any other count with 400): the OpenAPI document builder writes the
+ * configured value as minItems and maxItems on every property `@IsVector()` checks.
+ */
+const vectorProperty = (description: string) => ApiPropertyOptional({ type: [Number], description });
 
 export class VectorItemDto {
   @ApiProperty({ description: "The client's id, unique per user; upsert replaces", maxLength: 200 })
@@ -181,12 +180,9 @@ export class SearchByBlobDto {
 
 /** Semantic mode, with a vector computed on the device. */
 export class SearchByVectorDto {
-  @ApiProperty({
-    type: [Number],
-    description: 'VECTOR_DIMENSIONS floats',
-    minItems: 1,
-    maxItems: MAX_DIMENSIONS,
-  })
+  @ApiProperty({ type: [Number], description: 'VECTOR_DIMENSIONS floats' })
+  // For the document only (this class is never validated): the rule that sets its length.
+  @IsVector()
   vector!: number[];
 
   @topKProperty() top_k?: number;
