@@ -230,43 +230,59 @@ export function viewWords(
   const raw: RawWord[] = [];
   for (const m of view.text.matchAll(WORD)) raw.push({ vs: m.index, ve: m.index + m[0].length });
   const out: ViewWord[] = [];
-  const plain = (w: RawWord): ViewWord => ({
-    start: view.from[w.vs],
-    end: view.to[w.ve - 1],
-    norm: view.text.slice(w.vs, w.ve),
-  });
   for (let i = 0; i < raw.length;) {
-    let j = i;
-    if (isSingle(view, raw[i])) {
-      while (
-        j + 1 < raw.length &&
-        isSingle(view, raw[j + 1]) &&
-        raw[j + 1].vs - raw[j].ve <= MAX_LETTER_GAP
-      ) {
-        j++;
-      }
-    }
-    const atEnd = j === raw.length - 1;
+    const j = runEnd(view, raw, i);
     // Single letters at the end of a stream may be the start of a run still arriving.
     const mayGrow =
-      !final && atEnd && view.text.length - raw[j].ve <= (isSingle(view, raw[j]) ? MAX_LETTER_GAP : 0);
-    if (j - i + 1 >= MIN_RUN) {
-      const run = collapseRun(view, raw.slice(i, j + 1), vocabulary);
-      if (mayGrow && run[run.length - 1].end - run[0].start > longRun) {
-        // Held from its own start, not the run's.
-        run[run.length - 1] = { ...run[run.length - 1], open: true, runStart: undefined };
-      } else if (mayGrow) for (const w of run) w.open = true;
-      out.push(...run);
-    } else {
-      for (let k = i; k <= j; k++) {
-        const w = plain(raw[k]);
-        if (mayGrow) w.open = true;
-        out.push(w);
-      }
-    }
+      !final &&
+      j === raw.length - 1 &&
+      view.text.length - raw[j].ve <= (isSingle(view, raw[j]) ? MAX_LETTER_GAP : 0);
+    out.push(...groupWords(view, raw.slice(i, j + 1), vocabulary, mayGrow, longRun));
     i = j + 1;
   }
   return out;
+}
+
+/**
+ * Where the group of words starting at `i` ends: the last of a row of single
+ * letters, each at most MAX_LETTER_GAP characters from the next; `i` itself
+ * when it is not a single letter.
+ */
+function runEnd(view: MatchView, raw: RawWord[], i: number): number {
+  if (!isSingle(view, raw[i])) return i;
+  let j = i;
+  while (j + 1 < raw.length && isSingle(view, raw[j + 1]) && raw[j + 1].vs - raw[j].ve <= MAX_LETTER_GAP) j++;
+  return j;
+}
+
+/**
+ * The words of a group `runEnd` found: collapsed when it is a run (MIN_RUN single
+ * letters or more), else each as it stands; `open` when the group may still grow.
+ */
+function groupWords(
+  view: MatchView,
+  group: RawWord[],
+  vocabulary: Vocabulary,
+  mayGrow: boolean,
+  longRun: number,
+): ViewWord[] {
+  if (group.length < MIN_RUN) {
+    return group.map((raw) => {
+      const w: ViewWord = {
+        start: view.from[raw.vs],
+        end: view.to[raw.ve - 1],
+        norm: view.text.slice(raw.vs, raw.ve),
+      };
+      if (mayGrow) w.open = true;
+      return w;
+    });
+  }
+  const run = collapseRun(view, group, vocabulary);
+  if (mayGrow && run[run.length - 1].end - run[0].start > longRun) {
+    // Held from its own start, not the run's.
+    run[run.length - 1] = { ...run[run.length - 1], open: true, runStart: undefined };
+  } else if (mayGrow) for (const w of run) w.open = true;
+  return run;
 }
 
 function collapseRun(view: MatchView, run: RawWord[], vocabulary: Vocabulary): ViewWord[] {
@@ -322,10 +338,24 @@ export class Vocabulary {
     const whole = letters.join('');
     const one = [{ norm: whole, first: 0, last: letters.length - 1 }];
     if (this.words.has(whole) || letters.length < 2) return one;
-    // Least cost covering the first i letters (dynamic programming): a known word costs 1, a leftover letter
-    // more than any number of words could, so known words cover as many letters as they can.
     const n = letters.length;
     const leftover = n + 1;
+    const { cost, back } = this.cheapestCover(letters, leftover);
+    if (cost[n] >= n * leftover) return one;
+    return coverParts(back).map(({ first, last }) => ({
+      norm: letters.slice(first, last + 1).join(''),
+      first,
+      last,
+    }));
+  }
+
+  /**
+   * Least cost covering the first i letters, for each i (dynamic programming): a known word costs 1,
+   * a leftover letter `leftover`, more than any number of words could, so known words cover as many
+   * letters as they can. `back[i]`: where the cover's last piece starts (a word), or -1 - that (a letter).
+   */
+  private cheapestCover(letters: string[], leftover: number): { cost: Float64Array; back: Int32Array } {
+    const n = letters.length;
     const cost = new Float64Array(n + 1).fill(Infinity);
     const back = new Int32Array(n + 1);
     cost[0] = 0;
@@ -344,21 +374,21 @@ export class Vocabulary {
         }
       }
     }
-    if (cost[n] >= n * leftover) return one;
-    const parts: Array<{ first: number; last: number; known: boolean }> = [];
-    for (let end = n; end > 0;) {
-      const known = back[end] >= 0;
-      const start = known ? back[end] : -1 - back[end];
-      const prev = parts[parts.length - 1];
-      // Leftover letters next to each other are one word.
-      if (!known && prev && !prev.known) prev.first = start;
-      else parts.push({ first: start, last: end - 1, known });
-      end = start;
-    }
-    return parts.reverse().map(({ first, last }) => ({
-      norm: letters.slice(first, last + 1).join(''),
-      first,
-      last,
-    }));
+    return { cost, back };
   }
+}
+
+/** The pieces of the cheapest cover of all the letters, in order, from its back pointers. */
+function coverParts(back: Int32Array): Array<{ first: number; last: number; known: boolean }> {
+  const parts: Array<{ first: number; last: number; known: boolean }> = [];
+  for (let end = back.length - 1; end > 0;) {
+    const known = back[end] >= 0;
+    const start = known ? back[end] : -1 - back[end];
+    const prev = parts[parts.length - 1];
+    // Leftover letters next to each other are one word.
+    if (!known && prev && !prev.known) prev.first = start;
+    else parts.push({ first: start, last: end - 1, known });
+    end = start;
+  }
+  return parts.reverse();
 }
