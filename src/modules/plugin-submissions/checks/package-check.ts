@@ -155,52 +155,69 @@ async function sameAsYauzl(
   deadline: Deadline,
   sink: CheckResult[],
 ): Promise<boolean> {
-  const listed: yauzl.Entry[] = [];
+  let listed: yauzl.Entry[];
   try {
-    const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
-    const zip = await deadline.race(yauzl.fromBufferPromise(bytes, options));
-    try {
-      for await (const entry of zip.eachEntry()) {
-        deadline.throwIfExpired();
-        listed.push(entry);
-      }
-    } finally {
-      zip.close();
-    }
+    listed = await yauzlEntries(bytes, deadline);
   } catch (error) {
     if (error instanceof CheckTimeoutError) throw error;
     sink.push(failed('package_not_zip', `the package is not a well-formed zip archive: ${reason(error)}`));
     return false;
   }
-  const disagreement = (message: string) => {
-    sink.push(failed('package_readers_disagree', `two zip readers disagree about this package: ${message}`));
-    return false;
-  };
-  if (listed.length !== entries.length) {
-    return disagreement(`${entries.length} entries against ${listed.length}`);
+  const disagreement = firstDisagreement(entries, listed, problems);
+  if (disagreement === undefined) return true;
+  sink.push(
+    failed('package_readers_disagree', `two zip readers disagree about this package: ${disagreement}`),
+  );
+  return false;
+}
+
+/** The archive's entries as yauzl lists them (names left raw, sizes checked). */
+async function yauzlEntries(bytes: Buffer, deadline: Deadline): Promise<yauzl.Entry[]> {
+  const listed: yauzl.Entry[] = [];
+  const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
+  const zip = await deadline.race(yauzl.fromBufferPromise(bytes, options));
+  try {
+    for await (const entry of zip.eachEntry()) {
+      deadline.throwIfExpired();
+      listed.push(entry);
+    }
+  } finally {
+    zip.close();
   }
+  return listed;
+}
+
+/** Where yauzl's listing differs from the strict reader's (for the message), or undefined where it does not. */
+function firstDisagreement(
+  entries: ZipEntryRecord[],
+  listed: yauzl.Entry[],
+  problems: CheckResult[][],
+): string | undefined {
+  if (listed.length !== entries.length) return `${entries.length} entries against ${listed.length}`;
   for (const [index, entry] of entries.entries()) {
-    const other = listed[index];
     // An entry already refused (a second name in an extra field…) is not compared again.
     if (problems[index].length > 0) continue;
-    const name = yauzl.getFileNameLowLevel(
-      other.generalPurposeBitFlag,
-      other.fileNameRaw,
-      other.extraFields,
-      true,
-    );
-    if (
-      name !== entry.name ||
-      other.relativeOffsetOfLocalHeader !== entry.localOffset ||
-      other.compressedSize !== entry.compressedSize ||
-      other.uncompressedSize !== entry.uncompressedSize ||
-      other.crc32 !== entry.crc32 ||
-      other.compressionMethod !== entry.method
-    ) {
-      return disagreement(`entry ${index + 1} (${quoteName(entry.name)})`);
-    }
+    if (!sameEntry(entry, listed[index])) return `entry ${index + 1} (${quoteName(entry.name)})`;
   }
-  return true;
+  return undefined;
+}
+
+/** The same name, local header offset, sizes, CRC and compression method. */
+function sameEntry(entry: ZipEntryRecord, other: yauzl.Entry): boolean {
+  const name = yauzl.getFileNameLowLevel(
+    other.generalPurposeBitFlag,
+    other.fileNameRaw,
+    other.extraFields,
+    true,
+  );
+  return (
+    name === entry.name &&
+    other.relativeOffsetOfLocalHeader === entry.localOffset &&
+    other.compressedSize === entry.compressedSize &&
+    other.uncompressedSize === entry.uncompressedSize &&
+    other.crc32 === entry.crc32 &&
+    other.compressionMethod === entry.method
+  );
 }
 
 /** Unpacks the readable entries, stopping past the unpacked bound; an entry that cannot be unpacked is named. */
