@@ -129,15 +129,9 @@ export function readZipStructure(
   const archiveProblems: CheckResult[] = [];
   try {
     const end = readEnd(bytes, archiveProblems);
-    // The directory ends where the end records start. If not, bytes were added before the archive
-    // (or inside it): some readers shift every offset by them, others read what the offsets say.
-    if (end.directoryOffset + end.directorySize !== end.directoryEnd) {
-      const extra = end.directoryEnd - end.directoryOffset - end.directorySize;
-      const message =
-        extra > 0
-          ? `${extra} unlisted bytes before the central directory or the archive`
-          : 'the central directory runs past the end record';
-      archiveProblems.push(failed('package_unexpected_bytes', message));
+    const misplaced = misplacedDirectory(end);
+    if (misplaced) {
+      archiveProblems.push(misplaced);
       return { entries: [], archiveProblems };
     }
     const headers = centralHeaders(bytes, end);
@@ -166,20 +160,41 @@ export function readZipStructure(
   }
 }
 
-/** The end record, found the one way that leaves no choice: its comment runs exactly to the last byte. */
+/**
+ * The directory ends where the end records start. If not, bytes were added before the archive
+ * (or inside it): some readers shift every offset by them, others read what the offsets say.
+ */
+function misplacedDirectory(end: EndRecord): CheckResult | undefined {
+  if (end.directoryOffset + end.directorySize === end.directoryEnd) return undefined;
+  const extra = end.directoryEnd - end.directoryOffset - end.directorySize;
+  const message =
+    extra > 0
+      ? `${extra} unlisted bytes before the central directory or the archive`
+      : 'the central directory runs past the end record';
+  return failed('package_unexpected_bytes', message);
+}
+
+/** The end record's own fields, before a zip64 end record may stand in for them. */
+interface EndFields {
+  disk: number;
+  directoryDisk: number;
+  entriesOnDisk: number;
+  entries: number;
+  directorySize: number;
+  directoryOffset: number;
+}
+
+interface Zip64End {
+  at: number;
+  entriesOnDisk: number;
+  entries: number;
+  directorySize: number;
+  directoryOffset: number;
+}
+
+/** The end record, and the zip64 end record when a locator precedes it (then its counts and offsets rule). */
 function readEnd(bytes: Buffer, problems: CheckResult[]): EndRecord {
-  const lowest = Math.max(0, bytes.length - END_SIZE - MAX_COMMENT);
-  let at = -1;
-  for (let candidate = bytes.length - END_SIZE; candidate >= lowest; candidate--) {
-    if (
-      bytes.readUInt32LE(candidate) === END_OF_CENTRAL_DIRECTORY &&
-      candidate + END_SIZE + bytes.readUInt16LE(candidate + 20) === bytes.length
-    ) {
-      at = candidate;
-      break;
-    }
-  }
-  if (at < 0) throw new Malformed('no end of central directory record');
+  const at = findEnd(bytes);
   const comment = bytes.subarray(at + END_SIZE);
   // A reader that looks for the last signature, not the one whose comment fits, would stop in the comment.
   if (comment.includes(u32(END_OF_CENTRAL_DIRECTORY)) || comment.includes(u32(ZIP64_LOCATOR))) {
@@ -187,55 +202,79 @@ function readEnd(bytes: Buffer, problems: CheckResult[]): EndRecord {
       failed('package_unexpected_bytes', 'the archive comment holds a zip record signature: readers differ'),
     );
   }
-  const disk = bytes.readUInt16LE(at + 4);
-  const directoryDisk = bytes.readUInt16LE(at + 6);
-  const entriesOnDisk = bytes.readUInt16LE(at + 8);
-  let entries = bytes.readUInt16LE(at + 10);
-  let directorySize = bytes.readUInt32LE(at + 12);
-  let directoryOffset = bytes.readUInt32LE(at + 16);
-  let directoryEnd = at;
+  const fields: EndFields = {
+    disk: bytes.readUInt16LE(at + 4),
+    directoryDisk: bytes.readUInt16LE(at + 6),
+    entriesOnDisk: bytes.readUInt16LE(at + 8),
+    entries: bytes.readUInt16LE(at + 10),
+    directorySize: bytes.readUInt32LE(at + 12),
+    directoryOffset: bytes.readUInt32LE(at + 16),
+  };
   const locator = at - ZIP64_LOCATOR_SIZE;
   if (locator >= 0 && bytes.readUInt32LE(locator) === ZIP64_LOCATOR) {
     const zip64 = readZip64End(bytes, locator, problems);
-    const agrees = (small: number, max: number, wide: number) => small === max || small === wide;
-    if (
-      !agrees(entriesOnDisk, U16_MAX, zip64.entriesOnDisk) ||
-      !agrees(entries, U16_MAX, zip64.entries) ||
-      !agrees(directorySize, U32_MAX, zip64.directorySize) ||
-      !agrees(directoryOffset, U32_MAX, zip64.directoryOffset) ||
-      !agrees(disk, U16_MAX, 0) ||
-      !agrees(directoryDisk, U16_MAX, 0)
-    ) {
-      problems.push(failed('package_zip64_inconsistent', 'the end record and the zip64 end record disagree'));
-    }
-    if (zip64.entriesOnDisk !== zip64.entries) {
-      problems.push(
-        failed('package_entry_count_mismatch', 'the zip64 end record counts its entries two ways'),
-      );
-    }
-    ({ entries, directorySize, directoryOffset } = zip64);
-    directoryEnd = zip64.at;
-  } else {
-    if (disk !== 0 || directoryDisk !== 0)
-      throw new Malformed('archives split over several disks are not supported');
-    if (entriesOnDisk !== entries) {
-      problems.push(
-        failed(
-          'package_entry_count_mismatch',
-          `the end record counts ${entriesOnDisk} entries on its disk and ${entries} in all`,
-        ),
-      );
-    }
-    if (entries === U16_MAX || directorySize === U32_MAX || directoryOffset === U32_MAX) {
-      problems.push(
-        failed('package_zip64_inconsistent', 'the end record defers to a zip64 end record that is missing'),
-      );
-    }
+    checkZip64Agrees(fields, zip64, problems);
+    const { entries, directorySize, directoryOffset } = zip64;
+    return { at, entries, directorySize, directoryOffset, directoryEnd: zip64.at };
   }
-  return { at, entries, directorySize, directoryOffset, directoryEnd };
+  checkPlainEnd(fields, problems);
+  const { entries, directorySize, directoryOffset } = fields;
+  return { at, entries, directorySize, directoryOffset, directoryEnd: at };
 }
 
-function readZip64End(bytes: Buffer, locator: number, problems: CheckResult[]) {
+/** Where the end record starts, found the one way that leaves no choice: its comment runs exactly to the last byte. */
+function findEnd(bytes: Buffer): number {
+  const lowest = Math.max(0, bytes.length - END_SIZE - MAX_COMMENT);
+  for (let candidate = bytes.length - END_SIZE; candidate >= lowest; candidate--) {
+    if (
+      bytes.readUInt32LE(candidate) === END_OF_CENTRAL_DIRECTORY &&
+      candidate + END_SIZE + bytes.readUInt16LE(candidate + 20) === bytes.length
+    ) {
+      return candidate;
+    }
+  }
+  throw new Malformed('no end of central directory record');
+}
+
+/** Each field of the end record is at its maximum (deferring to the zip64 record) or the same as there. */
+function checkZip64Agrees(fields: EndFields, zip64: Zip64End, problems: CheckResult[]): void {
+  const agrees = (small: number, max: number, wide: number) => small === max || small === wide;
+  if (
+    !agrees(fields.entriesOnDisk, U16_MAX, zip64.entriesOnDisk) ||
+    !agrees(fields.entries, U16_MAX, zip64.entries) ||
+    !agrees(fields.directorySize, U32_MAX, zip64.directorySize) ||
+    !agrees(fields.directoryOffset, U32_MAX, zip64.directoryOffset) ||
+    !agrees(fields.disk, U16_MAX, 0) ||
+    !agrees(fields.directoryDisk, U16_MAX, 0)
+  ) {
+    problems.push(failed('package_zip64_inconsistent', 'the end record and the zip64 end record disagree'));
+  }
+  if (zip64.entriesOnDisk !== zip64.entries) {
+    problems.push(failed('package_entry_count_mismatch', 'the zip64 end record counts its entries two ways'));
+  }
+}
+
+/** An end record with no zip64 one: one disk, one count, and no field deferring to a zip64 record. */
+function checkPlainEnd(fields: EndFields, problems: CheckResult[]): void {
+  const { disk, directoryDisk, entriesOnDisk, entries, directorySize, directoryOffset } = fields;
+  if (disk !== 0 || directoryDisk !== 0)
+    throw new Malformed('archives split over several disks are not supported');
+  if (entriesOnDisk !== entries) {
+    problems.push(
+      failed(
+        'package_entry_count_mismatch',
+        `the end record counts ${entriesOnDisk} entries on its disk and ${entries} in all`,
+      ),
+    );
+  }
+  if (entries === U16_MAX || directorySize === U32_MAX || directoryOffset === U32_MAX) {
+    problems.push(
+      failed('package_zip64_inconsistent', 'the end record defers to a zip64 end record that is missing'),
+    );
+  }
+}
+
+function readZip64End(bytes: Buffer, locator: number, problems: CheckResult[]): Zip64End {
   const at = locator - ZIP64_END_SIZE;
   if (bytes.readUInt32LE(locator + 4) !== 0 || bytes.readUInt32LE(locator + 16) !== 1) {
     throw new Malformed('archives split over several disks are not supported');
@@ -292,67 +331,107 @@ function centralHeaders(bytes: Buffer, end: EndRecord): number[] {
   return headers;
 }
 
+/** A central directory header's fields (sizes and offset as it says, before its zip64 field). */
+interface CentralHeader {
+  madeBy: number;
+  flags: number;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  localOffset: number;
+  diskStart: number;
+  external: number;
+  rawName: Buffer;
+  extra: Buffer;
+}
+
+/** The entry whose central header starts at `at`, with its problems; its local header compared. */
 function readEntry(bytes: Buffer, at: number, index: number): ZipEntryRecord {
-  const madeBy = bytes.readUInt16LE(at + 4);
-  const flags = bytes.readUInt16LE(at + 8);
-  const method = bytes.readUInt16LE(at + 10);
-  const crc = bytes.readUInt32LE(at + 16);
-  let compressedSize = bytes.readUInt32LE(at + 20);
-  let uncompressedSize = bytes.readUInt32LE(at + 24);
-  const nameLength = bytes.readUInt16LE(at + 28);
-  const extraLength = bytes.readUInt16LE(at + 30);
-  const diskStart = bytes.readUInt16LE(at + 34);
-  const external = bytes.readUInt32LE(at + 38);
-  let localOffset = bytes.readUInt32LE(at + 42);
-  const rawName = bytes.subarray(at + CENTRAL_HEADER_SIZE, at + CENTRAL_HEADER_SIZE + nameLength);
-  const extra = bytes.subarray(
-    at + CENTRAL_HEADER_SIZE + nameLength,
-    at + CENTRAL_HEADER_SIZE + nameLength + extraLength,
-  );
+  const header = readCentralHeader(bytes, at);
   const problems: CheckResult[] = [];
-  const { name, problem: nameProblem } = decodeName(rawName, flags);
+  const { name, problem: nameProblem } = decodeName(header.rawName, header.flags);
   if (nameProblem) problems.push(failed('package_name_encoding', nameProblem, name));
-  const fields = parseExtra(extra);
+  readCentralExtra(header, name, problems);
+  if (header.diskStart !== 0) throw new Malformed('archives split over several disks are not supported');
+  const directory = name.endsWith('/');
+  problems.push(...typeProblems(header.madeBy, header.external, name, directory));
+  problems.push(...methodProblems(header, name));
+  const entry: ZipEntryRecord = {
+    index,
+    name,
+    flags: header.flags,
+    method: header.method,
+    crc32: header.crc32,
+    compressedSize: header.compressedSize,
+    uncompressedSize: header.uncompressedSize,
+    localOffset: header.localOffset,
+    dataStart: 0,
+    dataEnd: 0,
+    directory,
+    problems,
+  };
+  compareLocalHeader(bytes, entry, header.rawName);
+  return entry;
+}
+
+function readCentralHeader(bytes: Buffer, at: number): CentralHeader {
+  const nameStart = at + CENTRAL_HEADER_SIZE;
+  const nameEnd = nameStart + bytes.readUInt16LE(at + 28);
+  return {
+    madeBy: bytes.readUInt16LE(at + 4),
+    flags: bytes.readUInt16LE(at + 8),
+    method: bytes.readUInt16LE(at + 10),
+    crc32: bytes.readUInt32LE(at + 16),
+    compressedSize: bytes.readUInt32LE(at + 20),
+    uncompressedSize: bytes.readUInt32LE(at + 24),
+    localOffset: bytes.readUInt32LE(at + 42),
+    diskStart: bytes.readUInt16LE(at + 34),
+    external: bytes.readUInt32LE(at + 38),
+    rawName: bytes.subarray(nameStart, nameEnd),
+    extra: bytes.subarray(nameEnd, nameEnd + bytes.readUInt16LE(at + 30)),
+  };
+}
+
+/**
+ * The central extra fields must tile their block, name no id twice, hold a zip64 field exactly when
+ * the header defers to one (its values then replace the header's) and no Unicode Path field that
+ * names the entry otherwise.
+ */
+function readCentralExtra(header: CentralHeader, name: string, problems: CheckResult[]): void {
+  const fields = parseExtra(header.extra);
   if (!fields) {
     problems.push(
       failed('package_bad_extra_field', `the extra fields of ${quoteName(name)} are malformed`, name),
     );
-  } else {
-    if (duplicateIds(fields)) {
-      problems.push(failed('package_bad_extra_field', `${quoteName(name)} repeats an extra field`, name));
-    }
-    const zip64 = fields.find((field) => field.id === ZIP64_EXTRA);
-    // The zip64 field holds exactly the values its header leaves at their maximum, in this order.
-    const wanted = [uncompressedSize, compressedSize, localOffset].filter(
-      (value) => value === U32_MAX,
-    ).length;
-    const length = wanted * 8;
-    if (zip64 || length > 0) {
-      if (!zip64 || zip64.data.length !== length) {
-        problems.push(
-          failed(
-            'package_zip64_inconsistent',
-            `the zip64 field of ${quoteName(name)} does not match its header`,
-            name,
-          ),
-        );
-      } else {
-        let offset = 0;
-        const wide = () => {
-          const value = readU64(zip64.data, offset);
-          offset += 8;
-          return value;
-        };
-        if (uncompressedSize === U32_MAX) uncompressedSize = wide();
-        if (compressedSize === U32_MAX) compressedSize = wide();
-        if (localOffset === U32_MAX) localOffset = wide();
-      }
-    }
-    problems.push(...unicodePathProblems(fields, rawName, name));
+    return;
   }
-  if (diskStart !== 0) throw new Malformed('archives split over several disks are not supported');
-  const directory = name.endsWith('/');
-  problems.push(...typeProblems(madeBy, external, name, directory));
+  if (duplicateIds(fields)) {
+    problems.push(failed('package_bad_extra_field', `${quoteName(name)} repeats an extra field`, name));
+  }
+  const zip64 = fields.find((field) => field.id === ZIP64_EXTRA);
+  // The zip64 field holds exactly the values its header leaves at their maximum, in this order.
+  const wanted = (['uncompressedSize', 'compressedSize', 'localOffset'] as const).filter(
+    (key) => header[key] === U32_MAX,
+  );
+  if (zip64 && zip64.data.length === wanted.length * 8) {
+    wanted.forEach((key, i) => (header[key] = readU64(zip64.data, i * 8)));
+  } else if (zip64 || wanted.length > 0) {
+    problems.push(
+      failed(
+        'package_zip64_inconsistent',
+        `the zip64 field of ${quoteName(name)} does not match its header`,
+        name,
+      ),
+    );
+  }
+  problems.push(...unicodePathProblems(fields, header.rawName, name));
+}
+
+/** Not encrypted, stored or deflated, and a stored entry's end unambiguous (equal sizes, no data descriptor). */
+function methodProblems(header: CentralHeader, name: string): CheckResult[] {
+  const { flags, method, compressedSize, uncompressedSize } = header;
+  const problems: CheckResult[] = [];
   if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED_HEADERS) || method === 99) {
     problems.push(failed('package_encrypted', `${quoteName(name)} is encrypted`, name));
   }
@@ -376,22 +455,7 @@ function readEntry(bytes: Buffer, at: number, index: number): ZipEntryRecord {
       ),
     );
   }
-  const entry: ZipEntryRecord = {
-    index,
-    name,
-    flags,
-    method,
-    crc32: crc,
-    compressedSize,
-    uncompressedSize,
-    localOffset,
-    dataStart: 0,
-    dataEnd: 0,
-    directory,
-    problems,
-  };
-  compareLocalHeader(bytes, entry, rawName);
-  return entry;
+  return problems;
 }
 
 /** The name as every reader decodes it: UTF-8 with the UTF-8 flag, else plain ASCII (CP437 and UTF-8 readers differ past it). */
@@ -510,47 +574,81 @@ function typeProblems(madeBy: number, external: number, name: string, directory:
  * Sets where the entry's data starts and ends (its data descriptor included).
  */
 function compareLocalHeader(bytes: Buffer, entry: ZipEntryRecord, centralName: Buffer): void {
-  const at = entry.localOffset;
-  const name = entry.name;
+  const local = readLocalHeader(bytes, entry);
+  const { name } = entry;
   const mismatch = (what: string) =>
     entry.problems.push(failed('package_header_mismatch', `${quoteName(name)}: ${what}`, name));
-  if (at + LOCAL_HEADER_SIZE > bytes.length || bytes.readUInt32LE(at) !== LOCAL_HEADER) {
-    throw new Malformed(`no local header where ${quoteName(name)} should start`);
-  }
-  const flags = bytes.readUInt16LE(at + 6);
-  const method = bytes.readUInt16LE(at + 8);
-  const crc = bytes.readUInt32LE(at + 14);
-  let compressedSize = bytes.readUInt32LE(at + 18);
-  let uncompressedSize = bytes.readUInt32LE(at + 22);
-  const nameLength = bytes.readUInt16LE(at + 26);
-  const extraLength = bytes.readUInt16LE(at + 28);
-  const nameStart = at + LOCAL_HEADER_SIZE;
-  entry.dataStart = nameStart + nameLength + extraLength;
-  entry.dataEnd = entry.dataStart + entry.compressedSize;
-  if (entry.dataEnd > bytes.length)
-    throw new Malformed(`${quoteName(name)} runs past the end of the archive`);
-  const localName = bytes.subarray(nameStart, nameStart + nameLength);
-  if (!localName.equals(centralName)) {
-    const shown = quoteName(localName.toString('utf8'));
+  if (!local.name.equals(centralName)) {
+    const shown = quoteName(local.name.toString('utf8'));
     entry.problems.push(
       failed('package_name_mismatch', `${quoteName(name)} is named ${shown} in its local header`, name),
     );
   }
-  if ((flags & SIGNIFICANT_FLAGS) !== (entry.flags & SIGNIFICANT_FLAGS))
+  if ((local.flags & SIGNIFICANT_FLAGS) !== (entry.flags & SIGNIFICANT_FLAGS))
     mismatch('its two headers have different flags');
-  if (method !== entry.method) mismatch('its two headers name different compression methods');
-  const fields = parseExtra(bytes.subarray(nameStart + nameLength, entry.dataStart));
+  if (local.method !== entry.method) mismatch('its two headers name different compression methods');
+  const fields = parseExtra(local.extra);
   if (!fields || duplicateIds(fields)) {
     entry.problems.push(
       failed('package_bad_extra_field', `the local extra fields of ${quoteName(name)} are malformed`, name),
     );
     return;
   }
-  entry.problems.push(...unicodePathProblems(fields, localName, name));
+  entry.problems.push(...unicodePathProblems(fields, local.name, name));
   const zip64 = fields.find((field) => field.id === ZIP64_EXTRA);
+  const sizes = localSizes(local, zip64, entry);
+  if (!sizes) return;
+  compareLocalSums(bytes, entry, { crc32: local.crc32, ...sizes }, zip64 !== undefined, mismatch);
+}
+
+/** A local header's fields (its name and extra block as bytes, sizes as it says, before its zip64 field). */
+interface LocalHeader {
+  flags: number;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  name: Buffer;
+  extra: Buffer;
+}
+
+/** The entry's local header; sets where its data starts and ends, which must be inside the archive. */
+function readLocalHeader(bytes: Buffer, entry: ZipEntryRecord): LocalHeader {
+  const at = entry.localOffset;
+  if (at + LOCAL_HEADER_SIZE > bytes.length || bytes.readUInt32LE(at) !== LOCAL_HEADER) {
+    throw new Malformed(`no local header where ${quoteName(entry.name)} should start`);
+  }
+  const nameStart = at + LOCAL_HEADER_SIZE;
+  const nameEnd = nameStart + bytes.readUInt16LE(at + 26);
+  entry.dataStart = nameEnd + bytes.readUInt16LE(at + 28);
+  entry.dataEnd = entry.dataStart + entry.compressedSize;
+  if (entry.dataEnd > bytes.length)
+    throw new Malformed(`${quoteName(entry.name)} runs past the end of the archive`);
+  return {
+    flags: bytes.readUInt16LE(at + 6),
+    method: bytes.readUInt16LE(at + 8),
+    crc32: bytes.readUInt32LE(at + 14),
+    compressedSize: bytes.readUInt32LE(at + 18),
+    uncompressedSize: bytes.readUInt32LE(at + 22),
+    name: bytes.subarray(nameStart, nameEnd),
+    extra: bytes.subarray(nameEnd, entry.dataStart),
+  };
+}
+
+type Sizes = Pick<ZipEntryRecord, 'compressedSize' | 'uncompressedSize'>;
+
+/**
+ * The local sizes: from the local zip64 field when there is one (it holds both sizes, nothing else,
+ * and the header's are then at their maximum). Undefined, with the problem noted, when they do not fit.
+ */
+function localSizes(
+  local: LocalHeader,
+  zip64: ExtraField | undefined,
+  entry: ZipEntryRecord,
+): Sizes | undefined {
+  const { name } = entry;
   if (zip64) {
-    // A local zip64 field holds both sizes (nothing else), and its header's sizes are then at their maximum.
-    if (zip64.data.length !== 16 || compressedSize !== U32_MAX || uncompressedSize !== U32_MAX) {
+    if (zip64.data.length !== 16 || local.compressedSize !== U32_MAX || local.uncompressedSize !== U32_MAX) {
       entry.problems.push(
         failed(
           'package_zip64_inconsistent',
@@ -558,11 +656,11 @@ function compareLocalHeader(bytes: Buffer, entry: ZipEntryRecord, centralName: B
           name,
         ),
       );
-      return;
+      return undefined;
     }
-    uncompressedSize = readU64(zip64.data, 0);
-    compressedSize = readU64(zip64.data, 8);
-  } else if (compressedSize === U32_MAX || uncompressedSize === U32_MAX) {
+    return { uncompressedSize: readU64(zip64.data, 0), compressedSize: readU64(zip64.data, 8) };
+  }
+  if (local.compressedSize === U32_MAX || local.uncompressedSize === U32_MAX) {
     entry.problems.push(
       failed(
         'package_zip64_inconsistent',
@@ -570,15 +668,25 @@ function compareLocalHeader(bytes: Buffer, entry: ZipEntryRecord, centralName: B
         name,
       ),
     );
-    return;
+    return undefined;
   }
-  const local = { crc32: crc, compressedSize, uncompressedSize };
+  return { compressedSize: local.compressedSize, uncompressedSize: local.uncompressedSize };
+}
+
+/** The local CRC and sizes say what the central ones say; with a data descriptor they may be 0, and it must agree. */
+function compareLocalSums(
+  bytes: Buffer,
+  entry: ZipEntryRecord,
+  local: Pick<ZipEntryRecord, 'crc32' | 'compressedSize' | 'uncompressedSize'>,
+  wide: boolean,
+  mismatch: (what: string) => void,
+): void {
   if (entry.flags & FLAG_DATA_DESCRIPTOR) {
     // Streaming writers leave them 0 here; if they are set, they must be the right ones.
     const zeroOrSame = (key: keyof typeof local) => local[key] === 0 || local[key] === entry[key];
     if (!zeroOrSame('crc32') || !zeroOrSame('compressedSize') || !zeroOrSame('uncompressedSize'))
       mismatch('its local header and central directory disagree on its CRC or sizes');
-    readDataDescriptor(bytes, entry, zip64 !== undefined, mismatch);
+    readDataDescriptor(bytes, entry, wide, mismatch);
   } else if (
     local.crc32 !== entry.crc32 ||
     local.compressedSize !== entry.compressedSize ||
@@ -659,34 +767,7 @@ function checkLayout(entries: ZipEntryRecord[], end: EndRecord, problems: CheckR
  */
 export function unpackEntry(bytes: Buffer, entry: ZipEntryRecord): Buffer {
   const data = bytes.subarray(entry.dataStart, entry.dataStart + entry.compressedSize);
-  let content: Buffer;
-  if (entry.method === STORED) {
-    content = Buffer.from(data);
-  } else {
-    let result: { buffer: Buffer; engine: { bytesWritten: number } };
-    try {
-      result = inflateRawSync(data, {
-        info: true,
-        maxOutputLength: Math.max(1, entry.uncompressedSize),
-      }) as unknown as typeof result;
-    } catch (error) {
-      // Past maxOutputLength zlib stops with ERR_BUFFER_TOO_LARGE: the entry holds more than it says.
-      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new UnpackError('package_not_zip', 'more bytes than its declared size');
-      }
-      throw new UnpackError(
-        'package_not_zip',
-        `its deflate stream is broken (${(error as { code?: string }).code ?? 'error'})`,
-      );
-    }
-    if (result.engine.bytesWritten !== data.length) {
-      throw new UnpackError(
-        'package_unexpected_bytes',
-        `${data.length - result.engine.bytesWritten} bytes after the end of its compressed data`,
-      );
-    }
-    content = result.buffer;
-  }
+  const content = entry.method === STORED ? Buffer.from(data) : inflateAll(data, entry.uncompressedSize);
   if (content.length !== entry.uncompressedSize) {
     throw new UnpackError(
       'package_not_zip',
@@ -697,6 +778,33 @@ export function unpackEntry(bytes: Buffer, entry: ZipEntryRecord): Buffer {
   }
   if (crc32(content) !== entry.crc32) throw new UnpackError('package_not_zip', 'its CRC-32 does not match');
   return content;
+}
+
+/** Inflates a deflate stream that must end exactly at the end of `data`, refusing more than `size` bytes out. */
+function inflateAll(data: Buffer, size: number): Buffer {
+  let result: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    result = inflateRawSync(data, {
+      info: true,
+      maxOutputLength: Math.max(1, size),
+    }) as unknown as typeof result;
+  } catch (error) {
+    // Past maxOutputLength zlib stops with ERR_BUFFER_TOO_LARGE: the entry holds more than it says.
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new UnpackError('package_not_zip', 'more bytes than its declared size');
+    }
+    throw new UnpackError(
+      'package_not_zip',
+      `its deflate stream is broken (${(error as { code?: string }).code ?? 'error'})`,
+    );
+  }
+  if (result.engine.bytesWritten !== data.length) {
+    throw new UnpackError(
+      'package_unexpected_bytes',
+      `${data.length - result.engine.bytesWritten} bytes after the end of its compressed data`,
+    );
+  }
+  return result.buffer;
 }
 
 function readU64(bytes: Buffer, at: number): number {
