@@ -57,8 +57,10 @@ describe('server process on embedded defaults', () => {
       expect(server.proc.exitCode).toBeNull();
       sock.write('1}');
       await closed;
-      expect(response).toMatch(/^HTTP\/1\.1 404 /);
-      expect(response).toContain('"message":"Cannot POST /api/v1/health"');
+      // A known path with another method: 405 with what it allows.
+      expect(response).toMatch(/^HTTP\/1\.1 405 /);
+      expect(response).toContain('Allow: GET, HEAD');
+      expect(response).toContain('"code":"method_not_allowed"');
 
       expect(await server.exited).toBe(0);
       expect(server.stdout()).toContain('Shutdown complete');
