@@ -1,7 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { AppException } from '../errors/app.exception.js';
-import { MemoryRateLimitStore, RateLimitStore } from './rate-limit.store.js';
+import { RateLimitStore } from './rate-limit.store.js';
 
 const MINUTE = 60_000;
 
@@ -36,10 +36,6 @@ interface Bucket {
  */
 @Injectable()
 export class AuthFailureLimiter {
-  private readonly logger = new Logger('AuthFailureLimiter');
-  /** Counters used while the shared store (Redis) is unreachable. */
-  private readonly fallback = new MemoryRateLimitStore();
-  private fallbackWarnedAt = 0;
   /** Keys past their limit on this instance, with when their window resets (ms epoch). */
   private readonly blocked = new Map<string, number>();
   private readonly perAddress: number;
@@ -118,18 +114,8 @@ export class AuthFailureLimiter {
     for (const [key, until] of this.blocked) if (until <= now) this.blocked.delete(key);
   }
 
-  private async hit(key: string): Promise<{ count: number; resetMs: number }> {
-    try {
-      return await this.store.hit(key, MINUTE);
-    } catch (err) {
-      // Shared counters unreachable (Redis down): count in this process, so the limit still holds per instance.
-      if (Date.now() - this.fallbackWarnedAt > MINUTE) {
-        this.fallbackWarnedAt = Date.now();
-        this.logger.warn(
-          `Failed authentication counted per instance, the shared counters failed: ${(err as Error).message}`,
-        );
-      }
-      return this.fallback.hit(key, MINUTE);
-    }
+  /** The store counts in this process while the shared one (Redis) is unreachable. */
+  private hit(key: string): Promise<{ count: number; resetMs: number }> {
+    return this.store.hit(key, MINUTE);
   }
 }

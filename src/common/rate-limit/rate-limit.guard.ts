@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
@@ -6,7 +6,7 @@ import { AppConfig } from '../../config/app-config.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AUTH_RATE_LIMIT_KEY, SKIP_RATE_LIMIT_KEY } from '../decorators/access.decorators.js';
 import { RATE_LIMITS } from '../tiers/tiers.js';
-import { MemoryRateLimitStore, RateLimitStore } from './rate-limit.store.js';
+import { RateLimitStore } from './rate-limit.store.js';
 import { AppException } from '../errors/app.exception.js';
 
 type Req = Request & { user?: AuthUser };
@@ -28,11 +28,6 @@ const MINUTE = 60_000;
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
-  private readonly logger = new Logger('RateLimit');
-  /** Counters used while the shared store (Redis) is unreachable. */
-  private readonly fallback = new MemoryRateLimitStore();
-  private fallbackWarnedAt = 0;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly store: RateLimitStore,
@@ -86,20 +81,8 @@ export class RateLimitGuard implements CanActivate {
     let tightest: { limit: number; remaining: number; resetMs: number } | undefined;
     let exceeded: { limit: Limit; resetMs: number } | undefined;
     for (const limit of limits) {
-      let hit: { count: number; resetMs: number };
-      try {
-        hit = await this.store.hit(limit.key, limit.windowMs);
-      } catch (err) {
-        // Shared counters unreachable (Redis down): count in this process instead, so every limit
-        // (sign-in brute force included) still holds per instance rather than not at all.
-        if (Date.now() - this.fallbackWarnedAt > 60_000) {
-          this.fallbackWarnedAt = Date.now();
-          this.logger.warn(
-            `Rate limits counted per instance, the shared counters failed: ${(err as Error).message}`,
-          );
-        }
-        hit = await this.fallback.hit(limit.key, limit.windowMs);
-      }
+      // The store counts in this process while the shared one (Redis) is unreachable.
+      const hit = await this.store.hit(limit.key, limit.windowMs);
       const remaining = Math.max(0, limit.limit - hit.count);
       if (!tightest || remaining < tightest.remaining)
         tightest = { limit: limit.limit, remaining, resetMs: hit.resetMs };

@@ -1,8 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import { AppException } from '../errors/app.exception.js';
-import { MemoryRateLimitStore, RateLimitStore } from './rate-limit.store.js';
+import { RateLimitStore } from './rate-limit.store.js';
 
 const MINUTE = 60_000;
 
@@ -39,8 +39,6 @@ export class ConnectionEventCount {
  */
 @Injectable()
 export class SocketEventLimiter {
-  private readonly logger = new Logger('SocketEventLimiter');
-  private readonly fallback = new MemoryRateLimitStore();
   private readonly perSocket: number;
   private readonly perAccount: number;
   private readonly enabled: boolean;
@@ -81,10 +79,7 @@ export class SocketEventLimiter {
   async consumeForAccount(user: AuthUser): Promise<void> {
     if (!this.enabled) return;
     const key = `socket-events:user:${user.id}`;
-    const hit = await this.store.hit(key, MINUTE).catch((err: Error) => {
-      this.logger.warn(`Socket event limits counted per instance: ${err.message}`);
-      return this.fallback.hit(key, MINUTE);
-    });
+    const hit = await this.store.hit(key, MINUTE);
     if (hit.count > this.perAccount) {
       throw limited(`At most ${this.perAccount} socket events per minute per account`, hit.resetMs);
     }

@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore } from '../../common/blob-store/blob-store.js';
 import { AppException } from '../../common/errors/app.exception.js';
-import { MemoryRateLimitStore, RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
+import { RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
 import { AppConfig } from '../../config/app-config.js';
 import { CheckRunner } from './check-runner.service.js';
 import {
@@ -51,9 +51,7 @@ interface Accepted {
  */
 @Injectable()
 export class SubmissionsService {
-  private readonly logger = new Logger('SubmissionsService');
   /** Counters used while the shared store (Redis) is unreachable, as for the request rate limits. */
-  private readonly fallbackCounters = new MemoryRateLimitStore();
 
   constructor(
     private readonly plugins: PluginVersionsService,
@@ -194,15 +192,8 @@ export class SubmissionsService {
    */
   private async countSubmission(accountId: string): Promise<void> {
     const key = `plugin-submissions:${accountId}`;
-    let hit: { count: number; resetMs: number };
-    try {
-      hit = await this.counters.hit(key, SUBMISSION_WINDOW_MS);
-    } catch (error) {
-      this.logger.warn(
-        `Submission limits counted per instance, the shared counters failed: ${(error as Error).name}`,
-      );
-      hit = await this.fallbackCounters.hit(key, SUBMISSION_WINDOW_MS);
-    }
+    // The store counts in this process while the shared one (Redis) is unreachable.
+    const hit = await this.counters.hit(key, SUBMISSION_WINDOW_MS);
     const limit = this.config.pluginSubmissionsPerHour;
     if (hit.count > limit) {
       const retryAfter = Math.max(1, Math.ceil(hit.resetMs / 1000));
