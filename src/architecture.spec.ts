@@ -13,6 +13,9 @@ import ts from 'typescript';
  * - the app is assembled only at the top: AppModule is imported by the composition root
  *   (app.factory.ts) and the command lines in src/cli/, and nothing in common, config, database
  *   or a module imports upwards from there;
+ * - TypeORM stays in repositories, entities, module wiring and src/database: services, controllers,
+ *   gateways and the rest hold a transaction only as the opaque `Tx` of src/database's UnitOfWork,
+ *   and only repositories open it (`managerOf`);
  * - functions stay short enough to read in one screen.
  */
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -28,6 +31,13 @@ const LONG_FUNCTION_ALLOWLIST: Record<string, string> = {
     'the per-chunk hot loop of the streaming sanitizer: one pass with its match state in locals; calls per character would cost, and one state machine would be spread over several functions',
 };
 const MAX_FUNCTION_LINES = 40;
+
+/**
+ * Files under src/modules and src/common, other than repositories, entities (and their folder) and
+ * `*.module.ts`, that
+ * may import TypeORM (types included), each with why. Services run transactions through UnitOfWork.
+ */
+const TYPEORM_ALLOWLIST: Record<string, string> = {};
 
 interface SourceFile {
   path: string;
@@ -70,6 +80,34 @@ function importsOf(file: SourceFile): string[] {
     }
   });
   return targets;
+}
+
+/** Every module specifier a file names: imports and re-exports (type-only too) and `import('…')` types. */
+function specifiersOf(file: SourceFile): Array<{ specifier: string; names: string[] }> {
+  const found: Array<{ specifier: string; names: string[] }> = [];
+  const visit = (node: ts.Node): void => {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
+      const bindings = ts.isImportDeclaration(node) ? node.importClause?.namedBindings : node.exportClause;
+      const names =
+        bindings && (ts.isNamedImports(bindings) || ts.isNamedExports(bindings))
+          ? bindings.elements.map((e) => (e.propertyName ?? e.name).text)
+          : [];
+      found.push({ specifier: node.moduleSpecifier.text, names });
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
+      found.push({ specifier: node.argument.literal.text, names: [] });
+    }
+    node.forEachChild(visit);
+  };
+  visit(file.ast);
+  return found;
 }
 
 describe('architecture', () => {
@@ -222,6 +260,31 @@ describe('architecture', () => {
       visit(file.ast);
     }
     expect(violations).toEqual([]);
+  });
+
+  it("keeps TypeORM out of services, controllers and gateways: they pass the unit of work's Tx", () => {
+    const isTypeOrm = (specifier: string) => /^(typeorm|@nestjs\/typeorm)(\/|$)/.test(specifier);
+    const mayUseTypeOrm = (rel: string) =>
+      !/^src\/(modules|common)\//.test(rel) ||
+      /\.(repository|entity|module)\.ts$/.test(rel) ||
+      // The column mapping beside the entities (transformers) is part of them.
+      rel.includes('/entities/');
+    const violations: string[] = [];
+    const allowedAndUsed = new Set<string>();
+    for (const file of FILES) {
+      for (const { specifier, names } of specifiersOf(file)) {
+        if (isTypeOrm(specifier) && !mayUseTypeOrm(file.rel)) {
+          if (file.rel in TYPEORM_ALLOWLIST) allowedAndUsed.add(file.rel);
+          else violations.push(`${file.rel} imports ${specifier}`);
+        }
+        // Opening a Tx is for the queries: repositories (and the database layer) only.
+        const opensTx = specifier.endsWith('/database/unit-of-work.js') && names.includes('managerOf');
+        if (opensTx && !file.rel.endsWith('.repository.ts') && !file.rel.startsWith('src/database/'))
+          violations.push(`${file.rel} imports managerOf`);
+      }
+    }
+    expect(violations).toEqual([]);
+    expect(Object.keys(TYPEORM_ALLOWLIST).filter((rel) => !allowedAndUsed.has(rel))).toEqual([]);
   });
 
   it(`has no function over ${MAX_FUNCTION_LINES} lines outside the allowlist`, () => {

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { managerOf } from '../src/database/unit-of-work.js';
 import { AuditService } from '../src/modules/audit/audit.service.js';
 import { AccountsService } from '../src/modules/auth/accounts.service.js';
 import { StorageQuotaService } from '../src/modules/storage/storage-quota.service.js';
@@ -119,8 +120,8 @@ describe('accounts and the storage quota, as services', () => {
     const quota = 5 * 1024 ** 3;
     await db.query('INSERT INTO storage_usage (user_id, used_bytes) VALUES ($1, $2)', [user.id, quota]);
     await expect(
-      t.app.get(StorageQuotaService).withUsageLock({ id: user.id, tier: 'pro' }, async (manager) => {
-        await manager.query(
+      t.app.get(StorageQuotaService).withUsageLock({ id: user.id, tier: 'pro' }, async (tx) => {
+        await managerOf(tx).query(
           `INSERT INTO devices (user_id, device_id, name) VALUES ($1, 'written-inside', 'must not stay')`,
           [user.id],
         );

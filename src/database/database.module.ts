@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './database.options.js';
 import { DatabaseService } from './database.service.js';
 import { EmbeddedPostgresService } from './embedded/embedded-postgres.service.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 @Module({ providers: [EmbeddedPostgresService], exports: [EmbeddedPostgresService] })
 class EmbeddedPostgresModule {}
@@ -24,7 +25,7 @@ class EmbeddedPostgresModule {}
       }),
     }),
   ],
-  providers: [DatabaseService],
-  exports: [DatabaseService],
+  providers: [DatabaseService, UnitOfWork],
+  exports: [DatabaseService, UnitOfWork],
 })
 export class DatabaseModule {}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import type { Tier } from '../../common/tiers/tiers.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsService, type User } from '../auth/index.js';
 import type { AdminUpdateUserDto, AdminUserDto, AdminUsersQueryDto } from './dto/admin.dto.js';
@@ -16,6 +17,7 @@ export class AdminService {
     private readonly accounts: AccountsService,
     private readonly audit: AuditService,
     private readonly connections: ConnectionsService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async listUsers(query: AdminUsersQueryDto): Promise<{ items: AdminUserDto[]; total: number }> {
@@ -35,24 +37,24 @@ export class AdminService {
       throw new AdminException('validation_failed', 'You cannot disable or demote your own account');
     }
     let disabledNow = false;
-    const updated = await this.accounts.transaction(async (manager) => {
-      const user = await this.accounts.lockUser(manager, id);
+    const updated = await this.unitOfWork.run(async (tx) => {
+      const user = await this.accounts.lockUser(tx, id);
       if (!user) throw new AdminException('not_found', 'User not found');
-      const before = await this.accounts.effectiveTierOf(user.id, manager);
+      const before = await this.accounts.effectiveTierOf(user.id, tx);
       const wasDisabled = user.disabledAt !== null;
       const changes = applyChanges(user, dto);
       if (Object.keys(changes).length === 0) return this.toDto(user, before);
 
       disabledNow = !wasDisabled && user.disabledAt !== null;
-      await this.accounts.saveUser(manager, user, disabledNow);
-      const after = await this.accounts.effectiveTierOf(user.id, manager);
+      await this.accounts.saveUser(tx, user, disabledNow);
+      const after = await this.accounts.effectiveTierOf(user.id, tx);
       await this.audit.record(
         { eventType: 'admin.user_updated', actorId: admin.id, subjectId: user.id, data: { changes } },
-        manager,
+        tx,
       );
       await this.accounts.recordTierChange(
         { userId: user.id, from: before, to: after, actorId: admin.id, reason: 'admin override' },
-        manager,
+        tx,
       );
       return this.toDto(user, after);
     });

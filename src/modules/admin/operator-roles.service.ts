@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { normaliseEmail } from '../../common/input/email.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsService, type Role } from '../auth/index.js';
 import { AdminException } from './admin.errors.js';
@@ -25,18 +26,19 @@ export class OperatorRolesService {
   constructor(
     private readonly accounts: AccountsService,
     private readonly audit: AuditService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   /** `operator`: who ran the command, as the server's OS knows them (kept in the audit entry). */
   setRole(email: string, role: Role, operator: string): Promise<OperatorRoleChange> {
-    return this.accounts.transaction(async (manager) => {
-      const user = await this.accounts.lockUserByEmail(manager, normaliseEmail(email));
+    return this.unitOfWork.run(async (tx) => {
+      const user = await this.accounts.lockUserByEmail(tx, normaliseEmail(email));
       if (!user) throw new AdminException('not_found', `No account has the email ${normaliseEmail(email)}`);
       const from = user.role;
       const changed = from !== role;
       if (changed) {
         user.role = role;
-        await this.accounts.saveUser(manager, user, false);
+        await this.accounts.saveUser(tx, user, false);
         await this.audit.record(
           {
             eventType: role === 'admin' ? 'admin.role_granted' : 'admin.role_revoked',
@@ -45,7 +47,7 @@ export class OperatorRolesService {
             reason: 'operator command',
             data: { changes: { role: { from, to: role } }, operator },
           },
-          manager,
+          tx,
         );
       }
       return { userId: user.id, email: user.email, role: this.accounts.roleOf(user), changed };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { AuditLog } from './entities/audit-log.entity.js';
 
 /** Fixed key of the advisory lock that serialises appends across instances. */
@@ -36,16 +37,13 @@ const toEntry = (row: AuditRow): AuditLog =>
 export class AuditRepository {
   constructor(@InjectRepository(AuditLog) private readonly log: Repository<AuditLog>) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.log.manager.transaction(work);
-  }
-
   /**
    * Serialises appends for the rest of the transaction (so the chain stays
    * linear under concurrent writers and instances); answers the last entry's
    * hash (null for an empty log) and the next id.
    */
-  async lockTail(manager: EntityManager): Promise<{ lastHash: string | null; nextId: string }> {
+  async lockTail(tx: Tx): Promise<{ lastHash: string | null; nextId: string }> {
+    const manager = managerOf(tx);
     await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_APPEND_LOCK]);
     const [last] = await manager.query<Array<{ chain_hash: string }>>(
       'SELECT chain_hash FROM audit_log ORDER BY id DESC LIMIT 1',
@@ -56,7 +54,8 @@ export class AuditRepository {
     return { lastHash: last?.chain_hash ?? null, nextId: id };
   }
 
-  async append(manager: EntityManager, entry: AuditLog): Promise<void> {
+  async append(tx: Tx, entry: AuditLog): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query(
       `INSERT INTO audit_log (id, event_type, actor_id, subject_id, reason, data, created_at, prev_hash, chain_hash)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import { canonicalJson } from '../../common/canonical-json.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditLog } from './entities/audit-log.entity.js';
 
@@ -48,15 +48,17 @@ export function chainHash(prevHash: string, row: ChainFields): string {
 /** The one writer of the audit log, used by every module. */
 @Injectable()
 export class AuditService {
-  constructor(private readonly log: AuditRepository) {}
+  constructor(
+    private readonly log: AuditRepository,
+    private readonly unitOfWork: UnitOfWork,
+  ) {}
 
   /**
-   * Appends one event. Pass `manager` to make it part of the caller's
+   * Appends one event. Pass `tx` to make it part of the caller's
    * transaction (the event then exists exactly when the change does).
    */
-  async record(event: AuditEvent, manager?: EntityManager): Promise<void> {
-    if (manager) return this.append(manager, event);
-    await this.log.transaction((transaction) => this.append(transaction, event));
+  async record(event: AuditEvent, tx?: Tx): Promise<void> {
+    await this.unitOfWork.runIn(tx, (appending) => this.append(appending, event));
   }
 
   async list(query: {
@@ -87,8 +89,8 @@ export class AuditService {
     }
   }
 
-  private async append(manager: EntityManager, event: AuditEvent): Promise<void> {
-    const tail = await this.log.lockTail(manager);
+  private async append(tx: Tx, event: AuditEvent): Promise<void> {
+    const tail = await this.log.lockTail(tx);
     const prevHash = tail.lastHash ?? GENESIS;
     const entry = Object.assign(new AuditLog(), {
       id: tail.nextId,
@@ -101,6 +103,6 @@ export class AuditService {
       prevHash,
     });
     entry.chainHash = chainHash(prevHash, entry);
-    await this.log.append(manager, entry);
+    await this.log.append(tx, entry);
   }
 }

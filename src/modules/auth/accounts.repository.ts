@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, In, IsNull, type Repository } from 'typeorm';
+import { In, IsNull, type Repository } from 'typeorm';
 import type { SubscriptionState } from '../../common/tiers/tiers.js';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { User } from './entities/user.entity.js';
 
 /** A user with the subscription state its effective tier is computed from. */
@@ -31,14 +32,11 @@ const subscriptionOf = (row: RawSubscription | undefined): SubscriptionState => 
 export class AccountsRepository {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.users.manager.transaction(work);
-  }
-
   async insert(
-    manager: EntityManager,
+    tx: Tx,
     user: Pick<User, 'email' | 'passwordHash' | 'role' | 'tierOverride' | 'disabledAt'>,
   ): Promise<User> {
+    const manager = managerOf(tx);
     const row = manager.create(User, user);
     await manager.insert(User, row);
     return row;
@@ -54,21 +52,25 @@ export class AccountsRepository {
     return this.users.findOne({ where: { email } });
   }
 
-  /** The user, locked for the rest of `manager`'s transaction; null when there is none. */
-  async lockById(manager: EntityManager, id: string): Promise<User | null> {
+  /** The user, locked for the rest of `tx`; null when there is none. */
+  async lockById(tx: Tx, id: string): Promise<User | null> {
+    const manager = managerOf(tx);
     return manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
-  /** The user with this (normalised) email, locked for the rest of `manager`'s transaction; null when none. */
-  async lockByEmail(manager: EntityManager, email: string): Promise<User | null> {
+  /** The user with this (normalised) email, locked for the rest of `tx`; null when none. */
+  async lockByEmail(tx: Tx, email: string): Promise<User | null> {
+    const manager = managerOf(tx);
     return manager.findOne(User, { where: { email }, lock: { mode: 'pessimistic_write' } });
   }
 
-  async save(manager: EntityManager, user: User): Promise<void> {
+  async save(tx: Tx, user: User): Promise<void> {
+    const manager = managerOf(tx);
     await manager.save(user);
   }
 
-  async exists(id: string, manager: EntityManager = this.users.manager): Promise<boolean> {
+  async exists(id: string, tx?: Tx): Promise<boolean> {
+    const manager = managerOf(tx, this.users.manager);
     return manager.exists(User, { where: { id } });
   }
 
@@ -78,27 +80,23 @@ export class AccountsRepository {
   }
 
   /** Records the user's Stripe customer unless one is already recorded (the first one is kept). */
-  async keepStripeCustomerId(
-    id: string,
-    stripeCustomerId: string,
-    manager: EntityManager = this.users.manager,
-  ): Promise<void> {
+  async keepStripeCustomerId(id: string, stripeCustomerId: string, tx?: Tx): Promise<void> {
+    const manager = managerOf(tx, this.users.manager);
     await manager.update(User, { id, stripeCustomerId: IsNull() }, { stripeCustomerId });
   }
 
-  async userOfStripeCustomer(
-    stripeCustomerId: string,
-    manager: EntityManager = this.users.manager,
-  ): Promise<string | null> {
+  async userOfStripeCustomer(stripeCustomerId: string, tx?: Tx): Promise<string | null> {
+    const manager = managerOf(tx, this.users.manager);
     const user = await manager.findOne(User, { where: { stripeCustomerId }, select: { id: true } });
     return user?.id ?? null;
   }
 
-  /** The admin's override and the subscription state of a user (inside `manager`'s transaction). */
+  /** The admin's override and the subscription state of a user (inside `tx`). */
   async tierInputs(
     id: string,
-    manager: EntityManager = this.users.manager,
+    tx?: Tx,
   ): Promise<{ override: string | null; subscription: SubscriptionState } | null> {
+    const manager = managerOf(tx, this.users.manager);
     const [row] = await manager.query<Array<RawSubscription & { tier_override: string | null }>>(
       `SELECT u.tier_override, ${SUBSCRIPTION_COLUMNS}
          FROM users u LEFT JOIN subscription_tiers sub ON sub.user_id = u.id WHERE u.id = $1`,

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { effectiveTier, type Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
+import type { Tx } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsRepository, type UserWithSubscription } from './accounts.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
@@ -44,12 +44,8 @@ export class AccountsService implements OnApplicationBootstrap {
     );
   }
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.accounts.transaction(work);
-  }
-
-  exists(userId: string, manager?: EntityManager): Promise<boolean> {
-    return this.accounts.exists(userId, manager);
+  exists(userId: string, tx?: Tx): Promise<boolean> {
+    return this.accounts.exists(userId, tx);
   }
 
   /** The email of each of the given users that exists, by user id. */
@@ -64,23 +60,23 @@ export class AccountsService implements OnApplicationBootstrap {
   }
 
   /** Records the user's Stripe customer unless one is recorded already: the first one is kept. */
-  keepStripeCustomerId(userId: string, stripeCustomerId: string, manager?: EntityManager): Promise<void> {
-    return this.accounts.keepStripeCustomerId(userId, stripeCustomerId, manager);
+  keepStripeCustomerId(userId: string, stripeCustomerId: string, tx?: Tx): Promise<void> {
+    return this.accounts.keepStripeCustomerId(userId, stripeCustomerId, tx);
   }
 
-  userOfStripeCustomer(stripeCustomerId: string, manager?: EntityManager): Promise<string | null> {
-    return this.accounts.userOfStripeCustomer(stripeCustomerId, manager);
+  userOfStripeCustomer(stripeCustomerId: string, tx?: Tx): Promise<string | null> {
+    return this.accounts.userOfStripeCustomer(stripeCustomerId, tx);
   }
 
-  /** The user's tier now (inside `manager`'s transaction when given one); the default for an unknown user. */
-  async effectiveTierOf(userId: string, manager?: EntityManager): Promise<Tier> {
-    const inputs = await this.accounts.tierInputs(userId, manager);
+  /** The user's tier now (inside `tx` when given one); the default for an unknown user. */
+  async effectiveTierOf(userId: string, tx?: Tx): Promise<Tier> {
+    const inputs = await this.accounts.tierInputs(userId, tx);
     if (!inputs) return this.config.defaultTier;
     return effectiveTier(inputs.override, inputs.subscription, this.config.defaultTier);
   }
 
   /** Writes the `tier.changed` audit entry when the tier did change; the one place it is written. */
-  async recordTierChange(change: TierChange, manager?: EntityManager): Promise<void> {
+  async recordTierChange(change: TierChange, tx?: Tx): Promise<void> {
     if (change.from === change.to) return;
     await this.audit.record(
       {
@@ -90,7 +86,7 @@ export class AccountsService implements OnApplicationBootstrap {
         reason: change.reason,
         data: { from: change.from, to: change.to, ...change.data },
       },
-      manager,
+      tx,
     );
   }
 
@@ -104,20 +100,20 @@ export class AccountsService implements OnApplicationBootstrap {
     return [rows.map((row) => ({ user: row.user, tier: this.tierOf(row) })), total];
   }
 
-  lockUser(manager: EntityManager, id: string): Promise<User | null> {
-    return this.accounts.lockById(manager, id);
+  lockUser(tx: Tx, id: string): Promise<User | null> {
+    return this.accounts.lockById(tx, id);
   }
 
-  lockUserByEmail(manager: EntityManager, email: string): Promise<User | null> {
-    return this.accounts.lockByEmail(manager, email);
+  lockUserByEmail(tx: Tx, email: string): Promise<User | null> {
+    return this.accounts.lockByEmail(tx, email);
   }
 
   /** Saves what an admin changed; disabling also ends every session and API key of the user. */
-  async saveUser(manager: EntityManager, user: User, disabledNow: boolean): Promise<void> {
-    await this.accounts.save(manager, user);
+  async saveUser(tx: Tx, user: User, disabledNow: boolean): Promise<void> {
+    await this.accounts.save(tx, user);
     if (!disabledNow) return;
-    await this.sessions.revokeAllOfUser(manager, user.id, 'account_disabled');
-    await this.apiKeys.revokeAllOfUser(manager, user.id);
+    await this.sessions.revokeAllOfUser(tx, user.id, 'account_disabled');
+    await this.apiKeys.revokeAllOfUser(tx, user.id);
   }
 
   /** The role a user acts with: stored admins, and in dev the ADMIN_EMAILS accounts, are admins. */

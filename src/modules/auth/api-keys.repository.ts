@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, IsNull, type Repository } from 'typeorm';
+import { IsNull, type Repository } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { ApiKey } from './entities/api-key.entity.js';
 
 /** Integrators' API keys (stored hashed). */
@@ -9,15 +10,13 @@ import { ApiKey } from './entities/api-key.entity.js';
 export class ApiKeysRepository {
   constructor(@InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.keys.manager.transaction(work);
-  }
-
-  async countActiveForOwner(manager: EntityManager, userId: string): Promise<number> {
+  async countActiveForOwner(tx: Tx, userId: string): Promise<number> {
+    const manager = managerOf(tx);
     return manager.count(ApiKey, { where: { userId, revokedAt: IsNull() } });
   }
 
-  async insert(manager: EntityManager, key: Omit<ApiKey, 'id' | 'createdAt'>): Promise<ApiKey> {
+  async insert(tx: Tx, key: Omit<ApiKey, 'id' | 'createdAt'>): Promise<ApiKey> {
+    const manager = managerOf(tx);
     const row = manager.create(ApiKey, key);
     await manager.insert(ApiKey, row);
     return manager.findOneByOrFail(ApiKey, { id: row.id });
@@ -28,7 +27,8 @@ export class ApiKeysRepository {
   }
 
   /** Revokes the user's key; answers whether it was live. */
-  async revokeForOwner(manager: EntityManager, userId: string, id: string): Promise<boolean> {
+  async revokeForOwner(tx: Tx, userId: string, id: string): Promise<boolean> {
+    const manager = managerOf(tx);
     const rows = await returningRows<{ id: string }>(
       manager,
       'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id',
@@ -37,7 +37,8 @@ export class ApiKeysRepository {
     return rows.length > 0;
   }
 
-  async revokeAllOfUser(manager: EntityManager, userId: string): Promise<void> {
+  async revokeAllOfUser(tx: Tx, userId: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.update(ApiKey, { userId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { ConnectionsService } from '../../common/realtime/connections.service.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsRepository } from './accounts.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
@@ -18,21 +19,22 @@ export class ApiKeysService {
     private readonly accounts: AccountsRepository,
     private readonly audit: AuditService,
     private readonly connections: ConnectionsService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async create(user: AuthUser, name: string): Promise<CreatedApiKeyDto> {
     const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
-    return this.keys.transaction(async (manager) => {
+    return this.unitOfWork.run(async (tx) => {
       // Lock the owner's row so concurrent creates cannot pass the cap together.
-      await this.accounts.lockById(manager, user.id);
-      const active = await this.keys.countActiveForOwner(manager, user.id);
+      await this.accounts.lockById(tx, user.id);
+      const active = await this.keys.countActiveForOwner(tx, user.id);
       if (active >= MAX_API_KEYS) {
         throw new AuthException(
           'limit_reached',
           `At most ${MAX_API_KEYS} API keys per account: revoke one first`,
         );
       }
-      const saved = await this.keys.insert(manager, {
+      const saved = await this.keys.insert(tx, {
         userId: user.id,
         name,
         prefix: key.slice(0, 8),
@@ -47,7 +49,7 @@ export class ApiKeysService {
           subjectId: saved.id,
           data: { name, prefix: saved.prefix },
         },
-        manager,
+        tx,
       );
       return { ...mapApiKey(saved), key };
     });
@@ -58,13 +60,10 @@ export class ApiKeysService {
   }
 
   async revoke(user: AuthUser, id: string): Promise<void> {
-    await this.keys.transaction(async (manager) => {
-      if (!(await this.keys.revokeForOwner(manager, user.id, id)))
+    await this.unitOfWork.run(async (tx) => {
+      if (!(await this.keys.revokeForOwner(tx, user.id, id)))
         throw new AuthException('not_found', 'API key not found');
-      await this.audit.record(
-        { eventType: 'auth.api_key_revoked', actorId: user.id, subjectId: id },
-        manager,
-      );
+      await this.audit.record({ eventType: 'auth.api_key_revoked', actorId: user.id, subjectId: id }, tx);
     });
     await this.connections.revoke(
       { userId: user.id, apiKeyId: id },

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { normaliseEmail } from '../../common/input/email.js';
 import { RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
 import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import { AppConfig } from '../../config/app-config.js';
 import { isUniqueViolation } from '../../database/sql.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsRepository } from './accounts.repository.js';
 import type { AuthUser } from './auth.types.js';
@@ -55,25 +55,23 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly counters: RateLimitStore,
     private readonly connections: ConnectionsService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async register(dto: RegisterDto): Promise<AuthTokensDto> {
     const email = normaliseEmail(dto.email);
     const passwordHash = await this.passwords.hash(dto.password);
     try {
-      return await this.accounts.transaction(async (manager) => {
-        const user = await this.accounts.insert(manager, {
+      return await this.unitOfWork.run(async (tx) => {
+        const user = await this.accounts.insert(tx, {
           email,
           passwordHash,
           role: this.config.adminEmails.includes(email) ? 'admin' : 'user',
           tierOverride: null,
           disabledAt: null,
         });
-        await this.audit.record(
-          { eventType: 'auth.register', actorId: user.id, subjectId: user.id },
-          manager,
-        );
-        return this.openSession(manager, user.id, dto.device_name ?? null);
+        await this.audit.record({ eventType: 'auth.register', actorId: user.id, subjectId: user.id }, tx);
+        return this.openSession(tx, user.id, dto.device_name ?? null);
       });
     } catch (err) {
       if (isUniqueViolation(err))
@@ -91,9 +89,7 @@ export class AuthService {
       await this.countFailure(email, user?.id ?? null);
       throw new AuthException('invalid_credentials', INVALID_LOGIN);
     }
-    return this.sessions.transaction((manager) =>
-      this.openSession(manager, user.id, dto.device_name ?? null),
-    );
+    return this.unitOfWork.run((tx) => this.openSession(tx, user.id, dto.device_name ?? null));
   }
 
   /**
@@ -103,10 +99,10 @@ export class AuthService {
    */
   async refresh(token: string): Promise<AuthTokensDto> {
     const hash = sha256Hex(token);
-    const outcome = await this.sessions.transaction(async (manager): Promise<RefreshOutcome> => {
-      const sessionId = await this.sessions.useRefreshToken(manager, hash);
-      if (!sessionId) return this.refusePresentedAgain(manager, hash);
-      return this.rotate(manager, sessionId);
+    const outcome = await this.unitOfWork.run(async (tx): Promise<RefreshOutcome> => {
+      const sessionId = await this.sessions.useRefreshToken(tx, hash);
+      if (!sessionId) return this.refusePresentedAgain(tx, hash);
+      return this.rotate(tx, sessionId);
     });
     if (outcome.kind === 'ok') return outcome.tokens;
     if ('ended' in outcome && outcome.ended) await this.connections.revoke(outcome.ended, SESSION_ENDED);
@@ -115,9 +111,9 @@ export class AuthService {
 
   /** Ends the session of a refresh token. Idempotent: an unknown token changes nothing. */
   async logout(token: string): Promise<void> {
-    const owner = await this.sessions.transaction(async (manager) => {
-      const found = await this.sessions.ownerOfToken(sha256Hex(token), manager);
-      if (found) await this.sessions.revoke(manager, found.sessionId, 'logout');
+    const owner = await this.unitOfWork.run(async (tx) => {
+      const found = await this.sessions.ownerOfToken(sha256Hex(token), tx);
+      if (found) await this.sessions.revoke(tx, found.sessionId, 'logout');
       return found;
     });
     if (owner) await this.connections.revoke(owner, SESSION_ENDED);
@@ -129,18 +125,18 @@ export class AuthService {
   }
 
   async deleteSession(user: AuthUser, sessionId: string): Promise<void> {
-    const revoked = await this.sessions.transaction((manager) =>
-      this.sessions.revoke(manager, sessionId, 'deleted', user.id),
+    const revoked = await this.unitOfWork.run((tx) =>
+      this.sessions.revoke(tx, sessionId, 'deleted', user.id),
     );
     if (!revoked) throw new AuthException('not_found', 'Session not found');
     await this.connections.revoke({ userId: user.id, sessionId }, SESSION_ENDED);
   }
 
   /** An unknown token, or a rotated one presented again: reuse revokes the whole session. */
-  private async refusePresentedAgain(manager: EntityManager, hash: string): Promise<RefreshOutcome> {
-    const owner = await this.sessions.ownerOfToken(hash, manager);
+  private async refusePresentedAgain(tx: Tx, hash: string): Promise<RefreshOutcome> {
+    const owner = await this.sessions.ownerOfToken(hash, tx);
     if (!owner) return { kind: 'invalid' };
-    if (await this.sessions.revoke(manager, owner.sessionId, 'reuse_detected')) {
+    if (await this.sessions.revoke(tx, owner.sessionId, 'reuse_detected')) {
       await this.audit.record(
         {
           eventType: 'auth.refresh_token_reuse',
@@ -148,7 +144,7 @@ export class AuthService {
           subjectId: owner.sessionId,
           reason: 'a rotated refresh token was presented again; session revoked',
         },
-        manager,
+        tx,
       );
       return { kind: 'reused', ended: owner };
     }
@@ -156,33 +152,25 @@ export class AuthService {
   }
 
   /** Issues the next refresh token of a live session (an idle one expires instead). */
-  private async rotate(manager: EntityManager, sessionId: string): Promise<RefreshOutcome> {
-    const session = await this.sessions.lockForRefresh(manager, sessionId, this.config.jwt.refreshTokenDays);
+  private async rotate(tx: Tx, sessionId: string): Promise<RefreshOutcome> {
+    const session = await this.sessions.lockForRefresh(tx, sessionId, this.config.jwt.refreshTokenDays);
     if (!session || session.ended) return { kind: 'revoked' };
     if (session.idleExpired) {
-      await this.sessions.revoke(manager, session.id, 'expired');
+      await this.sessions.revoke(tx, session.id, 'expired');
       return { kind: 'expired', ended: { userId: session.userId, sessionId: session.id } };
     }
-    await this.sessions.touch(manager, session.id);
-    return { kind: 'ok', tokens: await this.issueRefresh(manager, session.userId, session.id) };
+    await this.sessions.touch(tx, session.id);
+    return { kind: 'ok', tokens: await this.issueRefresh(tx, session.userId, session.id) };
   }
 
-  private async openSession(
-    manager: EntityManager,
-    userId: string,
-    deviceName: string | null,
-  ): Promise<AuthTokensDto> {
-    const session = await this.sessions.open(manager, userId, deviceName);
-    return this.issueRefresh(manager, userId, session.id);
+  private async openSession(tx: Tx, userId: string, deviceName: string | null): Promise<AuthTokensDto> {
+    const session = await this.sessions.open(tx, userId, deviceName);
+    return this.issueRefresh(tx, userId, session.id);
   }
 
-  private async issueRefresh(
-    manager: EntityManager,
-    userId: string,
-    sessionId: string,
-  ): Promise<AuthTokensDto> {
+  private async issueRefresh(tx: Tx, userId: string, sessionId: string): Promise<AuthTokensDto> {
     const refresh = this.tokens.newRefreshToken();
-    await this.sessions.addRefreshToken(manager, sessionId, refresh.hash);
+    await this.sessions.addRefreshToken(tx, sessionId, refresh.hash);
     return this.tokens.authTokens(userId, sessionId, refresh.token);
   }
 

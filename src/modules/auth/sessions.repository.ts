@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { Session } from './entities/session.entity.js';
 
@@ -20,11 +21,8 @@ export interface RefreshableSession {
 export class SessionsRepository {
   constructor(@InjectRepository(Session) private readonly sessions: Repository<Session>) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.sessions.manager.transaction(work);
-  }
-
-  async open(manager: EntityManager, userId: string, deviceName: string | null): Promise<Session> {
+  async open(tx: Tx, userId: string, deviceName: string | null): Promise<Session> {
+    const manager = managerOf(tx);
     const session = manager.create(Session, {
       userId,
       deviceName,
@@ -36,7 +34,8 @@ export class SessionsRepository {
     return session;
   }
 
-  async addRefreshToken(manager: EntityManager, sessionId: string, tokenHash: string): Promise<void> {
+  async addRefreshToken(tx: Tx, sessionId: string, tokenHash: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.insert(RefreshToken, manager.create(RefreshToken, { sessionId, tokenHash, usedAt: null }));
   }
 
@@ -44,7 +43,8 @@ export class SessionsRepository {
    * Marks an unused refresh token used; answers its session, or null when the
    * token is unknown or already used. Of concurrent uses exactly one wins.
    */
-  async useRefreshToken(manager: EntityManager, tokenHash: string): Promise<string | null> {
+  async useRefreshToken(tx: Tx, tokenHash: string): Promise<string | null> {
+    const manager = managerOf(tx);
     const [row] = await returningRows<{ session_id: string }>(
       manager,
       'UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL RETURNING session_id',
@@ -54,10 +54,8 @@ export class SessionsRepository {
   }
 
   /** The session and user of a refresh token, used or not; null when the token is unknown. */
-  async ownerOfToken(
-    tokenHash: string,
-    manager: EntityManager = this.sessions.manager,
-  ): Promise<{ sessionId: string; userId: string } | null> {
+  async ownerOfToken(tokenHash: string, tx?: Tx): Promise<{ sessionId: string; userId: string } | null> {
+    const manager = managerOf(tx, this.sessions.manager);
     const [row] = await manager.query<Array<{ session_id: string; user_id: string }>>(
       `SELECT t.session_id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
         WHERE t.token_hash = $1`,
@@ -67,11 +65,8 @@ export class SessionsRepository {
   }
 
   /** Locks the session for a refresh and says whether it may still be used. */
-  async lockForRefresh(
-    manager: EntityManager,
-    sessionId: string,
-    idleDays: number,
-  ): Promise<RefreshableSession | null> {
+  async lockForRefresh(tx: Tx, sessionId: string, idleDays: number): Promise<RefreshableSession | null> {
+    const manager = managerOf(tx);
     const [row] = await manager.query<
       Array<{ id: string; user_id: string; ended: boolean; idle_expired: boolean }>
     >(
@@ -83,7 +78,8 @@ export class SessionsRepository {
     return row ? { id: row.id, userId: row.user_id, ended: row.ended, idleExpired: row.idle_expired } : null;
   }
 
-  async touch(manager: EntityManager, sessionId: string): Promise<void> {
+  async touch(tx: Tx, sessionId: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.update(Session, { id: sessionId }, { lastUsedAt: () => 'now()' });
   }
 
@@ -98,7 +94,8 @@ export class SessionsRepository {
   }
 
   /** Revokes one session (of `userId` when given); answers whether it was live. */
-  async revoke(manager: EntityManager, sessionId: string, reason: string, userId?: string): Promise<boolean> {
+  async revoke(tx: Tx, sessionId: string, reason: string, userId?: string): Promise<boolean> {
+    const manager = managerOf(tx);
     const rows = await returningRows<{ id: string }>(
       manager,
       `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
@@ -108,7 +105,8 @@ export class SessionsRepository {
     return rows.length > 0;
   }
 
-  async revokeAllOfUser(manager: EntityManager, userId: string, reason: string): Promise<void> {
+  async revokeAllOfUser(tx: Tx, userId: string, reason: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query(
       `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
       [userId, reason],

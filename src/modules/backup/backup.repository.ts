@@ -1,17 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, In, type Repository } from 'typeorm';
+import { In, type Repository } from 'typeorm';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { Backup } from './entities/backup.entity.js';
 
 /** The backups table: every query is scoped to the backup's owner. */
 @Injectable()
 export class BackupRepository {
   constructor(@InjectRepository(Backup) private readonly backups: Repository<Backup>) {}
-
-  /** Runs `work` in one transaction. */
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.backups.manager.transaction(work);
-  }
 
   /**
    * Serialises one user's backup commits for the rest of the transaction: a
@@ -20,12 +16,13 @@ export class BackupRepository {
    * only makes them wait for each other, never lets two commits of one user
    * run together).
    */
-  async lockOwner(manager: EntityManager, userId: string): Promise<void> {
+  async lockOwner(tx: Tx, userId: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query("SELECT pg_advisory_xact_lock(hashtextextended('backup:' || $1, 0))", [userId]);
   }
 
-  async usedBytes(userId: string, manager?: EntityManager): Promise<number> {
-    const backups = manager?.getRepository(Backup) ?? this.backups;
+  async usedBytes(userId: string, tx?: Tx): Promise<number> {
+    const backups = managerOf(tx, this.backups.manager).getRepository(Backup);
     const row = await backups
       .createQueryBuilder('backup')
       .select('COALESCE(sum(backup.size_bytes), 0)::text', 'used')
@@ -34,7 +31,8 @@ export class BackupRepository {
     return Number(row?.used ?? 0);
   }
 
-  async insert(manager: EntityManager, backup: Backup): Promise<Backup> {
+  async insert(tx: Tx, backup: Backup): Promise<Backup> {
+    const manager = managerOf(tx);
     const result = await manager.getRepository(Backup).insert(backup);
     return Object.assign(backup, result.generatedMaps[0]);
   }
@@ -53,7 +51,8 @@ export class BackupRepository {
   }
 
   /** Deletes the user's backup; answers it, or null when the user has none with this id. */
-  async deleteForOwner(manager: EntityManager, userId: string, id: string): Promise<Backup | null> {
+  async deleteForOwner(tx: Tx, userId: string, id: string): Promise<Backup | null> {
+    const manager = managerOf(tx);
     const backups = manager.getRepository(Backup);
     const backup = await backups.findOne({ where: { id, userId }, lock: { mode: 'pessimistic_write' } });
     if (backup) await backups.delete({ id });

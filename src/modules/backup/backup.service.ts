@@ -6,6 +6,7 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type ByteRange, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { assertQuotaIncluded, quotaBytes } from '../../common/tiers/quota.js';
 import { AppConfig } from '../../config/app-config.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { type BackupUploadMeta, parseBackupHeaders, parseRange } from './backup-request.js';
 import { BackupRepository } from './backup.repository.js';
@@ -40,6 +41,7 @@ export class BackupService {
     private readonly blobs: BlobStore,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async upload(user: AuthUser, body: Readable, headers: IncomingHttpHeaders): Promise<BackupCreatedDto> {
@@ -85,8 +87,8 @@ export class BackupService {
   }
 
   async remove(user: AuthUser, id: string): Promise<void> {
-    const deleted = await this.backups.transaction(async (manager) => {
-      const backup = await this.backups.deleteForOwner(manager, user.id, id);
+    const deleted = await this.unitOfWork.run(async (tx) => {
+      const backup = await this.backups.deleteForOwner(tx, user.id, id);
       if (!backup) throw new BackupException('not_found', 'Backup not found');
       await this.audit.record(
         {
@@ -95,7 +97,7 @@ export class BackupService {
           subjectId: id,
           data: { size_bytes: Number(backup.sizeBytes) },
         },
-        manager,
+        tx,
       );
       return backup;
     });
@@ -133,12 +135,12 @@ export class BackupService {
 
   /** Writes the row once the bytes are stored, serialised per user so two uploads cannot together pass the quota. */
   private async commit(backup: Backup, quota: number | null): Promise<void> {
-    await this.backups.transaction(async (manager) => {
-      await this.backups.lockOwner(manager, backup.userId);
-      const used = await this.backups.usedBytes(backup.userId, manager);
+    await this.unitOfWork.run(async (tx) => {
+      await this.backups.lockOwner(tx, backup.userId);
+      const used = await this.backups.usedBytes(backup.userId, tx);
       const size = Number(backup.sizeBytes);
       if (quota !== null && used + size > quota) throw quotaExceeded(quota, used, size);
-      await this.backups.insert(manager, backup);
+      await this.backups.insert(tx, backup);
     });
   }
 

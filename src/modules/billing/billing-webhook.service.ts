@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../../config/app-config.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { AccountsService } from '../auth/index.js';
 import { BillingRepository, type SubscriptionFields } from './billing.repository.js';
 import type { Subscription } from './entities/subscription.entity.js';
@@ -35,6 +35,7 @@ export class BillingWebhookService {
     private readonly config: AppConfig,
     private readonly gateway: PaymentsGateway,
     private readonly handlers: StripeEventHandlers,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async receive(rawBody: unknown, signature: string | undefined): Promise<WebhookAckDto> {
@@ -52,19 +53,19 @@ export class BillingWebhookService {
       created: event.created,
       payload: event.raw,
     });
-    const applied = await this.billing.transaction(async (manager) => {
-      if ((await this.billing.lockEvent(manager, event.id)).processed) return 'duplicate' as const;
-      const outcome = await this.apply(manager, event);
+    const applied = await this.unitOfWork.run(async (tx) => {
+      if ((await this.billing.lockEvent(tx, event.id)).processed) return 'duplicate' as const;
+      const outcome = await this.apply(tx, event);
       // With a follow-up the event stays unprocessed until it succeeded (see StripeEventOutcome).
       if (typeof outcome !== 'string') return outcome;
-      await this.billing.markProcessed(manager, event.id, outcome);
+      await this.billing.markProcessed(tx, event.id, outcome);
       this.logger.log(`Stripe ${event.type} ${event.id}: ${outcome}`);
       return 'done' as const;
     });
     if (applied === 'duplicate') return { ok: true, duplicate: true };
     if (applied === 'done') return { ok: true };
     const outcome = `${applied.outcome}; ${await applied.followUp()}`;
-    await this.billing.transaction((manager) => this.billing.markProcessed(manager, event.id, outcome));
+    await this.unitOfWork.run((tx) => this.billing.markProcessed(tx, event.id, outcome));
     this.logger.log(`Stripe ${event.type} ${event.id}: ${outcome}`);
     return { ok: true };
   }
@@ -108,43 +109,38 @@ export class BillingWebhookService {
     }
   }
 
-  private apply(manager: EntityManager, event: VerifiedEvent): Promise<StripeEventOutcome> {
+  private apply(tx: Tx, event: VerifiedEvent): Promise<StripeEventOutcome> {
     // Other modules' events (plugin purchases, refunds, connected accounts) go to the handler they registered.
     const handler = this.handlers.handlerFor(event);
-    if (handler) return handler(manager, event);
+    if (handler) return handler(tx, event);
     const payload = event.data.object;
     const at = new Date(event.created * 1000);
     switch (event.type) {
       case 'checkout.session.completed':
-        return this.checkoutCompleted(manager, payload, at, event);
+        return this.checkoutCompleted(tx, payload, at, event);
       case 'customer.subscription.created':
       case 'customer.subscription.updated':
-        return this.subscriptionUpdated(manager, payload, at, event);
+        return this.subscriptionUpdated(tx, payload, at, event);
       case 'customer.subscription.deleted':
-        return this.subscriptionDeleted(manager, payload, at, event);
+        return this.subscriptionDeleted(tx, payload, at, event);
       case 'invoice.payment_failed':
-        return this.paymentFailed(manager, payload, at, event);
+        return this.paymentFailed(tx, payload, at, event);
       default:
         return Promise.resolve('ignored: event type not handled');
     }
   }
 
-  private async checkoutCompleted(
-    manager: EntityManager,
-    session: Obj,
-    at: Date,
-    event: VerifiedEvent,
-  ): Promise<string> {
+  private async checkoutCompleted(tx: Tx, session: Obj, at: Date, event: VerifiedEvent): Promise<string> {
     const userId = str(session.client_reference_id) ?? str(obj(session.metadata).user_id);
     const customerId = idOf(session.customer);
     const subscriptionId = idOf(session.subscription);
     const tier = str(obj(session.metadata).tier);
-    if (!userId || !(await this.userExists(manager, userId))) return 'ignored: no matching user';
-    if (customerId) await this.accounts.keepStripeCustomerId(userId, customerId, manager);
-    const row = await this.billing.lockByUser(manager, userId);
+    if (!userId || !(await this.userExists(tx, userId))) return 'ignored: no matching user';
+    if (customerId) await this.accounts.keepStripeCustomerId(userId, customerId, tx);
+    const row = await this.billing.lockByUser(tx, userId);
     if (isStale(row, at)) {
       // Newer state already arrived (out of order): only link what is missing.
-      await this.billing.linkStripeIds(manager, row!.id, {
+      await this.billing.linkStripeIds(tx, row!.id, {
         subscriptionId: subscriptionId ?? null,
         customerId: customerId ?? null,
       });
@@ -152,7 +148,7 @@ export class BillingWebhookService {
     }
     if (!tier || !(PAID_TIERS as readonly string[]).includes(tier))
       return 'ignored: no paid tier in metadata';
-    return this.writeState(manager, userId, row, event, {
+    return this.writeState(tx, userId, row, event, {
       stripeSubscriptionId: subscriptionId ?? row?.stripeSubscriptionId ?? null,
       stripeCustomerId: customerId ?? null,
       tier,
@@ -161,13 +157,8 @@ export class BillingWebhookService {
     });
   }
 
-  private async subscriptionUpdated(
-    manager: EntityManager,
-    sub: Obj,
-    at: Date,
-    event: VerifiedEvent,
-  ): Promise<string> {
-    const found = await this.findSubscriber(manager, sub);
+  private async subscriptionUpdated(tx: Tx, sub: Obj, at: Date, event: VerifiedEvent): Promise<string> {
+    const found = await this.findSubscriber(tx, sub);
     if (!found) return 'ignored: no matching user';
     const { userId, row } = found;
     if (isStale(row, at)) return STALE;
@@ -178,7 +169,7 @@ export class BillingWebhookService {
     if (!tier)
       this.logger.warn(`Stripe ${event.id}: price ${priceId} is not configured; tier left as it was`);
     const periodEnd = Number(item.current_period_end ?? sub.current_period_end);
-    return this.writeState(manager, userId, row, event, {
+    return this.writeState(tx, userId, row, event, {
       stripeSubscriptionId: idOf(sub.id) ?? null,
       stripeCustomerId: idOf(sub.customer) ?? null,
       tier: tier ?? row!.tier,
@@ -193,51 +184,41 @@ export class BillingWebhookService {
     });
   }
 
-  private async subscriptionDeleted(
-    manager: EntityManager,
-    sub: Obj,
-    at: Date,
-    event: VerifiedEvent,
-  ): Promise<string> {
-    const found = await this.findSubscriber(manager, sub);
+  private async subscriptionDeleted(tx: Tx, sub: Obj, at: Date, event: VerifiedEvent): Promise<string> {
+    const found = await this.findSubscriber(tx, sub);
     if (!found?.row) return 'ignored: no matching subscription';
     if (isStale(found.row, at)) return STALE;
-    return this.writeState(manager, found.userId, found.row, event, {
+    return this.writeState(tx, found.userId, found.row, event, {
       status: 'canceled',
       cancelAtPeriodEnd: false,
       lastEventAt: at,
     });
   }
 
-  private async paymentFailed(
-    manager: EntityManager,
-    invoice: Obj,
-    at: Date,
-    event: VerifiedEvent,
-  ): Promise<string> {
+  private async paymentFailed(tx: Tx, invoice: Obj, at: Date, event: VerifiedEvent): Promise<string> {
     const subscriptionId =
       idOf(invoice.subscription) ?? idOf(obj(obj(invoice.parent).subscription_details).subscription);
     if (!subscriptionId) return 'ignored: invoice without subscription';
-    const row = await this.billing.lockByStripeId(manager, subscriptionId);
+    const row = await this.billing.lockByStripeId(tx, subscriptionId);
     if (!row) return 'ignored: no matching subscription';
     if (isStale(row, at)) return STALE;
     if (row.status === 'canceled') return 'ignored: subscription already canceled';
     // Paid features stay until the paid period ends (effectiveTier), then the tier lapses.
-    return this.writeState(manager, row.userId, row, event, { status: 'past_due', lastEventAt: at });
+    return this.writeState(tx, row.userId, row, event, { status: 'past_due', lastEventAt: at });
   }
 
   /** Upserts the user's subscription row and audits a change of effective tier. */
   private async writeState(
-    manager: EntityManager,
+    tx: Tx,
     userId: string,
     row: Subscription | null | undefined,
     event: VerifiedEvent,
     fields: SubscriptionFields,
   ): Promise<string> {
-    const before = await this.accounts.effectiveTierOf(userId, manager);
-    if (row) await this.billing.updateSubscription(manager, row.id, fields);
-    else await this.billing.insertSubscription(manager, userId, fields);
-    const after = await this.accounts.effectiveTierOf(userId, manager);
+    const before = await this.accounts.effectiveTierOf(userId, tx);
+    if (row) await this.billing.updateSubscription(tx, row.id, fields);
+    else await this.billing.insertSubscription(tx, userId, fields);
+    const after = await this.accounts.effectiveTierOf(userId, tx);
     await this.accounts.recordTierChange(
       {
         userId,
@@ -246,33 +227,33 @@ export class BillingWebhookService {
         reason: `stripe ${event.type}`,
         data: { stripe_event_id: event.id },
       },
-      manager,
+      tx,
     );
     return `applied (${fields.status ?? row?.status}, tier ${before} -> ${after})`;
   }
 
   /** The user a subscription belongs to: its metadata, its customer, or an existing row. */
   private async findSubscriber(
-    manager: EntityManager,
+    tx: Tx,
     sub: Obj,
   ): Promise<{ userId: string; row: Subscription | null } | undefined> {
     const subscriptionId = idOf(sub.id);
     if (subscriptionId) {
-      const row = await this.billing.lockByStripeId(manager, subscriptionId);
+      const row = await this.billing.lockByStripeId(tx, subscriptionId);
       if (row) return { userId: row.userId, row };
     }
     let userId = str(obj(sub.metadata).user_id);
-    if (userId && !(await this.userExists(manager, userId))) userId = undefined;
+    if (userId && !(await this.userExists(tx, userId))) userId = undefined;
     const customerId = idOf(sub.customer);
     if (!userId && customerId)
-      userId = (await this.accounts.userOfStripeCustomer(customerId, manager)) ?? undefined;
+      userId = (await this.accounts.userOfStripeCustomer(customerId, tx)) ?? undefined;
     if (!userId) return undefined;
-    return { userId, row: await this.billing.lockByUser(manager, userId) };
+    return { userId, row: await this.billing.lockByUser(tx, userId) };
   }
 
-  private async userExists(manager: EntityManager, userId: string): Promise<boolean> {
+  private async userExists(tx: Tx, userId: string): Promise<boolean> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId)) return false;
-    return this.accounts.exists(userId, manager);
+    return this.accounts.exists(userId, tx);
   }
 
   private tierForPrice(priceId: string): string | undefined {

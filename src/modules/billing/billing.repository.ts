@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { StripeEvent } from './entities/stripe-event.entity.js';
 import { Subscription } from './entities/subscription.entity.js';
 
@@ -36,44 +37,41 @@ export class BillingRepository {
     @InjectRepository(StripeEvent) private readonly events: Repository<StripeEvent>,
   ) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.subscriptions.manager.transaction(work);
-  }
-
   async subscriptionOf(userId: string): Promise<Subscription | null> {
     return this.subscriptions.findOneBy({ userId });
   }
 
   /** The user's subscription, locked for the rest of the transaction. */
-  async lockByUser(manager: EntityManager, userId: string): Promise<Subscription | null> {
+  async lockByUser(tx: Tx, userId: string): Promise<Subscription | null> {
+    const manager = managerOf(tx);
     return manager.findOne(Subscription, { where: { userId }, lock: { mode: 'pessimistic_write' } });
   }
 
-  async lockByStripeId(manager: EntityManager, stripeSubscriptionId: string): Promise<Subscription | null> {
+  async lockByStripeId(tx: Tx, stripeSubscriptionId: string): Promise<Subscription | null> {
+    const manager = managerOf(tx);
     return manager.findOne(Subscription, {
       where: { stripeSubscriptionId },
       lock: { mode: 'pessimistic_write' },
     });
   }
 
-  async insertSubscription(
-    manager: EntityManager,
-    userId: string,
-    fields: SubscriptionFields,
-  ): Promise<void> {
+  async insertSubscription(tx: Tx, userId: string, fields: SubscriptionFields): Promise<void> {
+    const manager = managerOf(tx);
     await manager.insert(Subscription, Object.assign(new Subscription(), { userId, ...fields }));
   }
 
-  async updateSubscription(manager: EntityManager, id: string, fields: SubscriptionFields): Promise<void> {
+  async updateSubscription(tx: Tx, id: string, fields: SubscriptionFields): Promise<void> {
+    const manager = managerOf(tx);
     await manager.update(Subscription, { id }, fields);
   }
 
   /** Fills in Stripe ids the row does not have yet (an out-of-order event only links, never overwrites). */
   async linkStripeIds(
-    manager: EntityManager,
+    tx: Tx,
     id: string,
     ids: { subscriptionId: string | null; customerId: string | null },
   ): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query(
       `UPDATE subscriptions SET stripe_subscription_id = COALESCE(stripe_subscription_id, $2),
               stripe_customer_id = COALESCE(stripe_customer_id, $3) WHERE id = $1`,
@@ -81,7 +79,8 @@ export class BillingRepository {
     );
   }
 
-  async markCanceled(manager: EntityManager, userId: string): Promise<void> {
+  async markCanceled(tx: Tx, userId: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.update(
       Subscription,
       { userId },
@@ -99,7 +98,8 @@ export class BillingRepository {
   }
 
   /** Locks the stored event (waiting at most 5 s for a concurrent delivery); answers whether it was processed. */
-  async lockEvent(manager: EntityManager, id: string): Promise<{ processed: boolean }> {
+  async lockEvent(tx: Tx, id: string): Promise<{ processed: boolean }> {
+    const manager = managerOf(tx);
     await manager.query(`SET LOCAL lock_timeout = '5s'`);
     const event = await manager.findOne(StripeEvent, {
       select: { id: true, processedAt: true },
@@ -109,7 +109,8 @@ export class BillingRepository {
     return { processed: !!event?.processedAt };
   }
 
-  async markProcessed(manager: EntityManager, id: string, outcome: string): Promise<void> {
+  async markProcessed(tx: Tx, id: string, outcome: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.update(StripeEvent, { id }, { processedAt: () => 'now()', outcome: outcome.slice(0, 200) });
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { FEATURES, PRICES_EUR_CENTS, RATE_LIMITS, TIERS } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsService } from '../auth/index.js';
 import { BillingRepository } from './billing.repository.js';
@@ -23,6 +24,7 @@ export class BillingService {
     private readonly config: AppConfig,
     private readonly gateway: PaymentsGateway,
     private readonly audit: AuditService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   tiers(): TierListDto {
@@ -74,8 +76,8 @@ export class BillingService {
     }
     const subscriptionId = current.stripeSubscriptionId;
     await this.provider(() => this.gateway.cancelSubscription(subscriptionId));
-    await this.billing.transaction(async (manager) => {
-      await this.billing.markCanceled(manager, user.id);
+    await this.unitOfWork.run(async (tx) => {
+      await this.billing.markCanceled(tx, user.id);
       await this.audit.record(
         {
           eventType: 'billing.subscription_canceled',
@@ -83,7 +85,7 @@ export class BillingService {
           subjectId: user.id,
           data: { subscription: subscriptionId },
         },
-        manager,
+        tx,
       );
     });
     const after = await this.accounts.effectiveTierOf(user.id);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import type { Tx } from '../../database/unit-of-work.js';
 import type { VerifiedEvent, WebhookSource } from './payments.gateway.js';
 
 /**
@@ -19,10 +19,7 @@ export type StripeEventOutcome = string | { outcome: string; followUp: () => Pro
  * concluded, for the event log. Throwing rolls back and leaves the event
  * unprocessed: the webhook answers 5xx and Stripe delivers it again later.
  */
-export type StripeEventHandler = (
-  manager: EntityManager,
-  event: VerifiedEvent,
-) => Promise<StripeEventOutcome>;
+export type StripeEventHandler = (tx: Tx, event: VerifiedEvent) => Promise<StripeEventOutcome>;
 
 export interface StripeHandlerOptions {
   /** Only objects whose `metadata.kind` is this (`checkout.session.completed` of a plugin purchase, not of a subscription). */

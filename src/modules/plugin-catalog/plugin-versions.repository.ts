@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, In, Not, type Repository } from 'typeorm';
+import { In, Not, type Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { returningRows } from '../../database/sql.js';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { PluginVersion, type VersionStatus } from './entities/plugin-version.entity.js';
 import { Plugin } from './entities/plugin.entity.js';
 
@@ -38,23 +39,21 @@ export class PluginVersionsRepository {
     @InjectRepository(PluginVersion) private readonly versions: Repository<PluginVersion>,
   ) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.plugins.manager.transaction(work);
-  }
-
   /**
    * Serialises one author's submissions for the rest of the transaction, so
    * the pending-submission cap holds under concurrent submissions.
    */
-  async lockAuthor(manager: EntityManager, authorId: string): Promise<void> {
+  async lockAuthor(tx: Tx, authorId: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query("SELECT pg_advisory_xact_lock(hashtextextended('plugin-author:' || $1, 0))", [
       authorId,
     ]);
   }
 
   /** How many of the author's versions wait for a person or for checks to be run again. */
-  pendingCount(authorId: string, manager?: EntityManager): Promise<number> {
-    return (manager?.getRepository(PluginVersion) ?? this.versions)
+  pendingCount(authorId: string, tx?: Tx): Promise<number> {
+    return managerOf(tx, this.versions.manager)
+      .getRepository(PluginVersion)
       .createQueryBuilder('v')
       .innerJoin(Plugin, 'p', 'p.id = v.plugin_id')
       .where('p.author_id = :authorId', { authorId })
@@ -66,7 +65,8 @@ export class PluginVersionsRepository {
    * Creates the plugin row when the id is free and answers the row that holds
    * the id (the caller's new one, or an existing one of whoever came first).
    */
-  async claim(manager: EntityManager, fields: PluginFields, authorId: string): Promise<Plugin> {
+  async claim(tx: Tx, fields: PluginFields, authorId: string): Promise<Plugin> {
+    const manager = managerOf(tx);
     await manager
       .createQueryBuilder()
       .insert()
@@ -77,32 +77,32 @@ export class PluginVersionsRepository {
     return manager.getRepository(Plugin).findOneByOrFail({ id: fields.id });
   }
 
-  findPlugin(id: string, manager?: EntityManager): Promise<Plugin | null> {
-    return (manager?.getRepository(Plugin) ?? this.plugins).findOneBy({ id });
+  findPlugin(id: string, tx?: Tx): Promise<Plugin | null> {
+    return managerOf(tx, this.plugins.manager).getRepository(Plugin).findOneBy({ id });
   }
 
   /** The version row of `pluginId` named `version`, locked for the rest of the transaction. */
-  findVersionForUpdate(
-    manager: EntityManager,
-    pluginId: string,
-    version: string,
-  ): Promise<PluginVersion | null> {
+  findVersionForUpdate(tx: Tx, pluginId: string, version: string): Promise<PluginVersion | null> {
+    const manager = managerOf(tx);
     return manager
       .getRepository(PluginVersion)
       .findOne({ where: { pluginId, version }, lock: { mode: 'pessimistic_write' } });
   }
 
-  hasVersions(manager: EntityManager, pluginId: string): Promise<boolean> {
+  hasVersions(tx: Tx, pluginId: string): Promise<boolean> {
+    const manager = managerOf(tx);
     return manager.getRepository(PluginVersion).existsBy({ pluginId });
   }
 
-  async insertVersion(manager: EntityManager, version: NewPluginVersion): Promise<void> {
+  async insertVersion(tx: Tx, version: NewPluginVersion): Promise<void> {
+    const manager = managerOf(tx);
     const row = Object.assign(new PluginVersion(), version);
     // The jsonb columns (manifest, checks) are plain JSON values TypeORM's deep-partial type cannot express.
     await manager.getRepository(PluginVersion).insert(row as QueryDeepPartialEntity<PluginVersion>);
   }
 
-  async deleteVersion(manager: EntityManager, id: string): Promise<void> {
+  async deleteVersion(tx: Tx, id: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.getRepository(PluginVersion).delete({ id });
   }
 
@@ -160,10 +160,11 @@ export class PluginVersionsRepository {
    * update makes two admins deciding at once produce one decision.
    */
   async decide(
-    manager: EntityManager,
+    tx: Tx,
     versionId: string,
     decision: { status: 'approved' | 'rejected'; notes: string | null; signature: string | null },
   ): Promise<ReviewOutcome> {
+    const manager = managerOf(tx);
     const [row] = await returningRows<{ id: string }>(
       manager,
       `UPDATE plugin_versions SET status = $2, review_notes = $3, signature = $4, reviewed_at = now()
@@ -175,13 +176,15 @@ export class PluginVersionsRepository {
   }
 
   /** Copies an approved manifest's catalog fields onto its plugin. */
-  async updateCatalogFields(manager: EntityManager, fields: PluginFields): Promise<void> {
+  async updateCatalogFields(tx: Tx, fields: PluginFields): Promise<void> {
+    const manager = managerOf(tx);
     const { id, ...rest } = fields;
     await manager.getRepository(Plugin).update({ id }, rest);
   }
 
   /** Hides a plugin; answers false when it was already quarantined (the first reason stays). */
-  async quarantine(manager: EntityManager, id: string, reason: string): Promise<boolean> {
+  async quarantine(tx: Tx, id: string, reason: string): Promise<boolean> {
+    const manager = managerOf(tx);
     const rows = await returningRows<{ id: string }>(
       manager,
       `UPDATE plugins SET quarantined_at = now(), quarantine_reason = $2

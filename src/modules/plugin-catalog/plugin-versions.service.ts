@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { PluginManifest } from '../../common/plugins/plugin-manifest.js';
+import type { Tx } from '../../database/unit-of-work.js';
 import type { PluginVersion } from './entities/plugin-version.entity.js';
 import type { Plugin } from './entities/plugin.entity.js';
 import {
@@ -25,54 +25,46 @@ export const pluginFieldsOf = (m: PluginManifest): PluginFields => ({
  * them: claiming an id, recording a version, deciding on it, quarantining a
  * plugin and moving its packages. The catalog owns these tables; the rules
  * (who may submit, the pending cap, who may review) are the submissions
- * module's, which runs them inside `transaction` and passes its manager.
+ * module's, which runs them in its unit of work and passes its transaction.
  */
 @Injectable()
 export class PluginVersionsService {
   constructor(private readonly repository: PluginVersionsRepository) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.repository.transaction(work);
-  }
-
   /** Serialises one author's submissions for the rest of the transaction. */
-  lockAuthor(manager: EntityManager, authorId: string): Promise<void> {
-    return this.repository.lockAuthor(manager, authorId);
+  lockAuthor(tx: Tx, authorId: string): Promise<void> {
+    return this.repository.lockAuthor(tx, authorId);
   }
 
   /** How many of the author's versions wait for a person or for checks to be run again. */
-  pendingCount(authorId: string, manager?: EntityManager): Promise<number> {
-    return this.repository.pendingCount(authorId, manager);
+  pendingCount(authorId: string, tx?: Tx): Promise<number> {
+    return this.repository.pendingCount(authorId, tx);
   }
 
   /** The plugin row holding the id: the caller's new one, or whoever's came first. */
-  claim(manager: EntityManager, fields: PluginFields, authorId: string): Promise<Plugin> {
-    return this.repository.claim(manager, fields, authorId);
+  claim(tx: Tx, fields: PluginFields, authorId: string): Promise<Plugin> {
+    return this.repository.claim(tx, fields, authorId);
   }
 
   findPlugin(id: string): Promise<Plugin | null> {
     return this.repository.findPlugin(id);
   }
 
-  hasVersions(manager: EntityManager, pluginId: string): Promise<boolean> {
-    return this.repository.hasVersions(manager, pluginId);
+  hasVersions(tx: Tx, pluginId: string): Promise<boolean> {
+    return this.repository.hasVersions(tx, pluginId);
   }
 
   /** The version of `pluginId` named `version`, locked for the rest of the transaction. */
-  findVersionForUpdate(
-    manager: EntityManager,
-    pluginId: string,
-    version: string,
-  ): Promise<PluginVersion | null> {
-    return this.repository.findVersionForUpdate(manager, pluginId, version);
+  findVersionForUpdate(tx: Tx, pluginId: string, version: string): Promise<PluginVersion | null> {
+    return this.repository.findVersionForUpdate(tx, pluginId, version);
   }
 
-  insertVersion(manager: EntityManager, version: NewPluginVersion): Promise<void> {
-    return this.repository.insertVersion(manager, version);
+  insertVersion(tx: Tx, version: NewPluginVersion): Promise<void> {
+    return this.repository.insertVersion(tx, version);
   }
 
-  deleteVersion(manager: EntityManager, id: string): Promise<void> {
-    return this.repository.deleteVersion(manager, id);
+  deleteVersion(tx: Tx, id: string): Promise<void> {
+    return this.repository.deleteVersion(tx, id);
   }
 
   /** Ids and names of every plugin not by `authorId` (for the name-squatting check). */
@@ -96,21 +88,21 @@ export class PluginVersionsService {
 
   /** Records a decision on a version still waiting; two admins deciding at once make one decision. */
   decide(
-    manager: EntityManager,
+    tx: Tx,
     versionId: string,
     decision: { status: 'approved' | 'rejected'; notes: string | null; signature: string | null },
   ): Promise<ReviewOutcome> {
-    return this.repository.decide(manager, versionId, decision);
+    return this.repository.decide(tx, versionId, decision);
   }
 
   /** Copies an approved manifest's catalog fields onto its plugin. */
-  updateCatalogFields(manager: EntityManager, fields: PluginFields): Promise<void> {
-    return this.repository.updateCatalogFields(manager, fields);
+  updateCatalogFields(tx: Tx, fields: PluginFields): Promise<void> {
+    return this.repository.updateCatalogFields(tx, fields);
   }
 
   /** Hides a plugin; false when it was already quarantined (the first reason stays). */
-  quarantine(manager: EntityManager, id: string, reason: string): Promise<boolean> {
-    return this.repository.quarantine(manager, id, reason);
+  quarantine(tx: Tx, id: string, reason: string): Promise<boolean> {
+    return this.repository.quarantine(tx, id, reason);
   }
 
   /** The versions of a plugin whose package is stored (every one). */

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
+import type { Tx } from '../../database/unit-of-work.js';
 import {
   PaymentProviderError,
   PaymentsGateway,
@@ -80,12 +80,12 @@ export class DevelopersService implements OnModuleInit {
    * (`event.account`, checked to be ours before this runs), never only the
    * payload's.
    */
-  private async accountUpdated(manager: EntityManager, event: VerifiedEvent): Promise<string> {
+  private async accountUpdated(tx: Tx, event: VerifiedEvent): Promise<string> {
     const account = event.data.object;
     if (typeof account.id !== 'string') return 'ignored: no account id';
     if (account.id !== event.account)
       return `ignored: the account updated is not the event's (${event.account})`;
-    const outcome = await this.sales.applyAccountUpdate(manager, account.id, {
+    const outcome = await this.sales.applyAccountUpdate(tx, account.id, {
       payoutsEnabled: account.payouts_enabled === true,
       detailsSubmitted: account.details_submitted === true,
       at: new Date(event.created * 1000),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { PaymentProviderError, PaymentsGateway } from '../billing/index.js';
 import type { PayoutFailureDto, PayoutReportDto, PayoutResultDto, PayoutSkipDto } from './dto/sales.dto.js';
 import type { PluginPayout } from './entities/plugin-payout.entity.js';
@@ -46,6 +46,7 @@ export class PayoutsService {
   constructor(
     private readonly sales: PluginSalesRepository,
     private readonly gateway: PaymentsGateway,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async run(period: string): Promise<PayoutReportDto> {
@@ -74,7 +75,7 @@ export class PayoutsService {
       report.paid.push(await this.finish(payout, candidate.stripe_account_id, true));
       finished += 1;
     }
-    const claim = await this.sales.transaction((manager) => this.claim(manager, developerId, period));
+    const claim = await this.unitOfWork.run((tx) => this.claim(tx, developerId, period));
     if ('payout' in claim)
       report.paid.push(await this.finish(claim.payout, candidate.stripe_account_id, false));
     else if (finished === 0) skip(claim.skipped);
@@ -85,11 +86,11 @@ export class PayoutsService {
    * payout row and its claim on the unclaimed ledger rows, or why there is none.
    * Nothing leaves the database here.
    */
-  private async claim(manager: EntityManager, developerId: string, period: string): Promise<Claim> {
-    const account = await this.sales.lockDeveloperAccount(manager, developerId);
+  private async claim(tx: Tx, developerId: string, period: string): Promise<Claim> {
+    const account = await this.sales.lockDeveloperAccount(tx, developerId);
     if (!account?.payoutsEnabled) return { skipped: 'payouts_not_enabled' };
-    if (await this.sales.hasPayout(manager, developerId, period)) return { skipped: 'already_paid' };
-    const events = await this.sales.unclaimedEvents(manager, developerId, period);
+    if (await this.sales.hasPayout(tx, developerId, period)) return { skipped: 'already_paid' };
+    const events = await this.sales.unclaimedEvents(tx, developerId, period);
     if (events.length === 0) return { skipped: 'nothing_due' };
     const currency = events[0].currency;
     const currencies = [...new Set(events.map((e) => e.currency))];
@@ -100,9 +101,9 @@ export class PayoutsService {
       );
     const net = events.reduce((sum, e) => sum + e.developer_share_cents, 0);
     // Refused now rather than after the claim, so rows that cannot be settled stay unclaimed.
-    if (net < 0) await this.reversalPlan(events, -net, manager);
+    if (net < 0) await this.reversalPlan(events, -net, tx);
     const payout = await this.sales.claimPayout(
-      manager,
+      tx,
       { developerId, period, amountCents: net, currency, idempotencyKey: payoutKey(developerId, events) },
       events.map((e) => e.id),
     );
@@ -181,10 +182,10 @@ export class PayoutsService {
   private async reversalPlan(
     events: UnpaidEventRow[],
     amount: number,
-    manager?: EntityManager,
+    tx?: Tx,
   ): Promise<Map<string, number>> {
     const refunds = events.filter((e) => e.kind === 'refund');
-    const transfers = await this.sales.saleTransfers([...new Set(refunds.map((e) => e.payment_id))], manager);
+    const transfers = await this.sales.saleTransfers([...new Set(refunds.map((e) => e.payment_id))], tx);
     const perTransfer = new Map<string, number>();
     let left = amount;
     for (const refund of refunds) {

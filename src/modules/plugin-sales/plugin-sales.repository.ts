@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { DeveloperAccount } from './entities/developer-account.entity.js';
 import { PluginDuplicatePayment } from './entities/duplicate-payment.entity.js';
 import { PluginPayout } from './entities/plugin-payout.entity.js';
@@ -70,10 +71,6 @@ export interface PayoutCandidateRow {
 export class PluginSalesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
   purchaseOf(userId: string, pluginId: string): Promise<PluginPurchase | null> {
     return this.dataSource.manager.findOneBy(PluginPurchase, { userId, pluginId });
   }
@@ -93,10 +90,11 @@ export class PluginSalesRepository {
    * says whether this call made it.
    */
   async lockOrCreatePurchase(
-    manager: EntityManager,
+    tx: Tx,
     sale: SaleInput,
     status: Extract<PurchaseStatus, 'pending' | 'paid'>,
   ): Promise<{ created: boolean; purchase: PluginPurchase }> {
+    const manager = managerOf(tx);
     const inserted = await manager.query<unknown[]>(
       `INSERT INTO plugin_purchases (id, user_id, plugin_id, amount_cents, currency, payment_id, status)
        VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6)
@@ -112,11 +110,12 @@ export class PluginSalesRepository {
 
   /** The purchase now rests on this payment, in this state (a purchase bought again, or a payment that cleared). */
   async setPurchasePayment(
-    manager: EntityManager,
+    tx: Tx,
     purchaseId: string,
     sale: SaleInput,
     status: Extract<PurchaseStatus, 'pending' | 'paid'>,
   ): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query(
       `UPDATE plugin_purchases SET amount_cents = $2, currency = $3, payment_id = $4, status = $5,
               refunded_at = NULL, created_at = now()
@@ -126,7 +125,8 @@ export class PluginSalesRepository {
   }
 
   /** A pending purchase whose payment failed: canceled (the user may buy again). Answers whether one was. */
-  async cancelPendingPurchase(manager: EntityManager, paymentId: string): Promise<boolean> {
+  async cancelPendingPurchase(tx: Tx, paymentId: string): Promise<boolean> {
+    const manager = managerOf(tx);
     const result = await manager.query<UpdateResult>(
       `UPDATE plugin_purchases SET status = 'canceled' WHERE payment_id = $1 AND status = 'pending'`,
       [paymentId],
@@ -134,16 +134,18 @@ export class PluginSalesRepository {
     return affected(result) > 0;
   }
 
-  duplicatePaymentOf(manager: EntityManager, paymentId: string): Promise<PluginDuplicatePayment | null> {
+  duplicatePaymentOf(tx: Tx, paymentId: string): Promise<PluginDuplicatePayment | null> {
+    const manager = managerOf(tx);
     return manager.findOneBy(PluginDuplicatePayment, { paymentId });
   }
 
   /** Records a payment to refund as a duplicate, once per payment; answers the row (new or earlier). */
   async recordDuplicatePayment(
-    manager: EntityManager,
+    tx: Tx,
     sale: SaleInput,
     ownedByPaymentId: string,
   ): Promise<PluginDuplicatePayment> {
+    const manager = managerOf(tx);
     await manager.query(
       `INSERT INTO plugin_duplicate_payments
               (id, payment_id, buyer_id, plugin_id, owned_by_payment_id, amount_cents, currency, status)
@@ -151,7 +153,7 @@ export class PluginSalesRepository {
        ON CONFLICT (payment_id) DO NOTHING`,
       [sale.paymentId, sale.userId, sale.pluginId, ownedByPaymentId, sale.amountCents, sale.currency],
     );
-    return (await this.duplicatePaymentOf(manager, sale.paymentId))!;
+    return (await this.duplicatePaymentOf(tx, sale.paymentId))!;
   }
 
   async markDuplicateRefunded(paymentId: string, refundId: string): Promise<void> {
@@ -163,7 +165,8 @@ export class PluginSalesRepository {
   }
 
   /** Writes a ledger row once per ref; answers whether this call wrote it. */
-  async insertRevenue(manager: EntityManager, event: RevenueInput): Promise<boolean> {
+  async insertRevenue(tx: Tx, event: RevenueInput): Promise<boolean> {
+    const manager = managerOf(tx);
     const rows = await manager.query<Array<{ id: string }>>(
       `INSERT INTO plugin_revenue_events (id, ref, kind, plugin_id, developer_id, buyer_id, payment_id, amount_cents,
               developer_share_cents, platform_share_cents, currency, period)
@@ -188,9 +191,10 @@ export class PluginSalesRepository {
 
   /** The sale of a payment, locked so refunds of one payment are written one after the other. */
   async lockSale(
-    manager: EntityManager,
+    tx: Tx,
     paymentId: string,
   ): Promise<{ plugin_id: string; developer_id: string; buyer_id: string; amount_cents: number } | null> {
+    const manager = managerOf(tx);
     const [row] = await manager.query<
       Array<{ plugin_id: string; developer_id: string; buyer_id: string; amount_cents: number }>
     >(
@@ -202,7 +206,8 @@ export class PluginSalesRepository {
   }
 
   /** How much of a payment the ledger has refunded so far (positive cents). */
-  async refundedOf(manager: EntityManager, paymentId: string): Promise<number> {
+  async refundedOf(tx: Tx, paymentId: string): Promise<number> {
+    const manager = managerOf(tx);
     const [row] = await manager.query<Array<{ refunded: number }>>(
       `SELECT COALESCE(-sum(amount_cents), 0)::int AS refunded FROM plugin_revenue_events
         WHERE payment_id = $1 AND kind = 'refund'`,
@@ -211,7 +216,8 @@ export class PluginSalesRepository {
     return row?.refunded ?? 0;
   }
 
-  async markRefunded(manager: EntityManager, paymentId: string): Promise<void> {
+  async markRefunded(tx: Tx, paymentId: string): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query(
       `UPDATE plugin_purchases SET status = 'refunded', refunded_at = COALESCE(refunded_at, now())
         WHERE payment_id = $1`,
@@ -237,10 +243,11 @@ export class PluginSalesRepository {
    * Answers `applied`, `stale`, or `unknown` (not one of our developers).
    */
   async applyAccountUpdate(
-    manager: EntityManager,
+    tx: Tx,
     stripeAccountId: string,
     state: { payoutsEnabled: boolean; detailsSubmitted: boolean; at: Date },
   ): Promise<'applied' | 'stale' | 'unknown'> {
+    const manager = managerOf(tx);
     const updated = await manager.query<UpdateResult>(
       `UPDATE plugin_developer_accounts SET payouts_enabled = $2, details_submitted = $3, last_event_at = $4
         WHERE stripe_account_id = $1 AND (last_event_at IS NULL OR last_event_at <= $4)`,
@@ -280,11 +287,13 @@ export class PluginSalesRepository {
   }
 
   /** The developer's account, locked: one payout claim at a time per developer. */
-  lockDeveloperAccount(manager: EntityManager, userId: string): Promise<DeveloperAccount | null> {
+  lockDeveloperAccount(tx: Tx, userId: string): Promise<DeveloperAccount | null> {
+    const manager = managerOf(tx);
     return manager.findOne(DeveloperAccount, { where: { userId }, lock: { mode: 'pessimistic_write' } });
   }
 
-  async hasPayout(manager: EntityManager, developerId: string, period: string): Promise<boolean> {
+  async hasPayout(tx: Tx, developerId: string, period: string): Promise<boolean> {
+    const manager = managerOf(tx);
     const rows = await manager.query<unknown[]>(
       `SELECT 1 FROM plugin_payouts WHERE developer_id = $1 AND period = $2`,
       [developerId, period],
@@ -293,7 +302,8 @@ export class PluginSalesRepository {
   }
 
   /** The developer's ledger rows of `period` and earlier that no payout claimed, locked until the claim commits. */
-  unclaimedEvents(manager: EntityManager, developerId: string, period: string): Promise<UnpaidEventRow[]> {
+  unclaimedEvents(tx: Tx, developerId: string, period: string): Promise<UnpaidEventRow[]> {
+    const manager = managerOf(tx);
     return manager.query<UnpaidEventRow[]>(
       `SELECT id, kind, payment_id, developer_share_cents, currency FROM plugin_revenue_events
         WHERE developer_id = $1 AND period <= $2 AND transfer_id IS NULL AND payout_id IS NULL
@@ -312,10 +322,8 @@ export class PluginSalesRepository {
   }
 
   /** The transfers that paid out the sales of these payments, by payment. */
-  async saleTransfers(
-    paymentIds: string[],
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<Map<string, string>> {
+  async saleTransfers(paymentIds: string[], tx?: Tx): Promise<Map<string, string>> {
+    const manager = managerOf(tx, this.dataSource.manager);
     const rows = await manager.query<Array<{ payment_id: string; transfer_id: string }>>(
       `SELECT payment_id, transfer_id FROM plugin_revenue_events
         WHERE kind = 'sale' AND payment_id = ANY($1) AND transfer_id LIKE 'tr\\_%'`,
@@ -329,7 +337,7 @@ export class PluginSalesRepository {
    * ledger rows, committed by the caller before any money moves.
    */
   async claimPayout(
-    manager: EntityManager,
+    tx: Tx,
     payout: {
       developerId: string;
       period: string;
@@ -339,6 +347,7 @@ export class PluginSalesRepository {
     },
     eventIds: string[],
   ): Promise<PluginPayout> {
+    const manager = managerOf(tx);
     const row = manager.create(PluginPayout, { ...payout, status: 'pending', stripeIds: null, paidAt: null });
     await manager.insert(PluginPayout, row);
     const claimed = await manager.query<UpdateResult>(

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { AppConfig } from '../../config/app-config.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { AccountsService } from '../auth/index.js';
 import {
   PaymentProviderError,
@@ -62,6 +62,7 @@ export class PurchasesService implements OnModuleInit {
     private readonly accounts: AccountsService,
     private readonly handlers: StripeEventHandlers,
     private readonly config: AppConfig,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   onModuleInit(): void {
@@ -151,11 +152,11 @@ export class PurchasesService implements OnModuleInit {
     };
     if (charge.status === 'processing') {
       // The money is on its way: the purchase waits for Stripe's verdict instead of a second payment.
-      const status = await this.sales.transaction((manager) => this.recordPending(manager, sale));
+      const status = await this.unitOfWork.run((tx) => this.recordPending(tx, sale));
       if (status === 'paid') return true;
       throw this.pending(plugin);
     }
-    const applied = await this.sales.transaction((manager) => this.applyPayment(manager, sale));
+    const applied = await this.unitOfWork.run((tx) => this.applyPayment(tx, sale));
     if (applied.kind === 'duplicate') await this.refundDuplicate(applied.duplicate)();
     return true;
   }
@@ -173,12 +174,12 @@ export class PurchasesService implements OnModuleInit {
    * user owns the plugin already (this payment is then refunded if it clears)
    * or it cleared meanwhile. Answers the purchase's status.
    */
-  private async recordPending(manager: EntityManager, sale: SaleInput): Promise<PurchaseStatus> {
-    const { created, purchase } = await this.sales.lockOrCreatePurchase(manager, sale, 'pending');
+  private async recordPending(tx: Tx, sale: SaleInput): Promise<PurchaseStatus> {
+    const { created, purchase } = await this.sales.lockOrCreatePurchase(tx, sale, 'pending');
     if (created || purchase.paymentId === sale.paymentId) return purchase.status;
     if (purchase.status === 'paid' || purchase.status === 'pending') return purchase.status;
     // Refunded or canceled: bought again with this payment.
-    await this.sales.setPurchasePayment(manager, purchase.id, sale, 'pending');
+    await this.sales.setPurchasePayment(tx, purchase.id, sale, 'pending');
     return 'pending';
   }
 
@@ -187,10 +188,10 @@ export class PurchasesService implements OnModuleInit {
    * written to the ledger, once; or, when the user owns the plugin by another
    * payment, it is a duplicate, recorded for a refund.
    */
-  private async applyPayment(manager: EntityManager, sale: SaleInput): Promise<PaymentApplied> {
-    const duplicate = await this.sales.duplicatePaymentOf(manager, sale.paymentId);
+  private async applyPayment(tx: Tx, sale: SaleInput): Promise<PaymentApplied> {
+    const duplicate = await this.sales.duplicatePaymentOf(tx, sale.paymentId);
     if (duplicate) return { kind: 'duplicate', duplicate };
-    const { created, purchase } = await this.sales.lockOrCreatePurchase(manager, sale, 'paid');
+    const { created, purchase } = await this.sales.lockOrCreatePurchase(tx, sale, 'paid');
     if (!created) {
       if (
         purchase.paymentId === sale.paymentId &&
@@ -200,13 +201,13 @@ export class PurchasesService implements OnModuleInit {
       if (purchase.paymentId !== sale.paymentId && purchase.status === 'paid')
         return {
           kind: 'duplicate',
-          duplicate: await this.sales.recordDuplicatePayment(manager, sale, purchase.paymentId),
+          duplicate: await this.sales.recordDuplicatePayment(tx, sale, purchase.paymentId),
         };
       // Its own pending payment cleared; or it replaces a pending other one (which, if it clears too,
       // is then a duplicate), a refunded or a canceled purchase.
-      await this.sales.setPurchasePayment(manager, purchase.id, sale, 'paid');
+      await this.sales.setPurchasePayment(tx, purchase.id, sale, 'paid');
     }
-    await this.insertSale(manager, sale);
+    await this.insertSale(tx, sale);
     return { kind: 'purchased', detail: `plugin ${sale.pluginId} purchased (${sale.paymentId})` };
   }
 
@@ -275,8 +276,8 @@ export class PurchasesService implements OnModuleInit {
   }
 
   /** The sale in the ledger, once per payment. */
-  private async insertSale(manager: EntityManager, sale: SaleInput): Promise<void> {
-    await this.sales.insertRevenue(manager, {
+  private async insertSale(tx: Tx, sale: SaleInput): Promise<void> {
+    await this.sales.insertRevenue(tx, {
       ref: sale.paymentId,
       kind: 'sale',
       pluginId: sale.pluginId,
@@ -291,7 +292,7 @@ export class PurchasesService implements OnModuleInit {
 
   /** The sale a Stripe object of a plugin purchase describes, or why it does not. */
   private async saleOf(
-    manager: EntityManager,
+    tx: Tx,
     event: VerifiedEvent,
     o: { metadata: unknown; paymentId: string | undefined; amount: unknown; currency: unknown },
   ): Promise<SaleInput | string> {
@@ -302,7 +303,7 @@ export class PurchasesService implements OnModuleInit {
     const amount = Number(o.amount);
     if (!userId || !pluginId || !developerId || !o.paymentId || !Number.isSafeInteger(amount) || amount <= 0)
       return 'ignored: not a complete plugin purchase';
-    if (!(await this.accounts.exists(userId, manager))) return 'ignored: no matching user';
+    if (!(await this.accounts.exists(userId, tx))) return 'ignored: no matching user';
     return {
       userId,
       pluginId,
@@ -319,9 +320,9 @@ export class PurchasesService implements OnModuleInit {
    * purchase (the next install then succeeds); unpaid (a delayed method), the
    * purchase is pending until payment_intent.succeeded.
    */
-  private async checkoutCompleted(manager: EntityManager, event: VerifiedEvent): Promise<StripeEventOutcome> {
+  private async checkoutCompleted(tx: Tx, event: VerifiedEvent): Promise<StripeEventOutcome> {
     const session = event.data.object;
-    const sale = await this.saleOf(manager, event, {
+    const sale = await this.saleOf(tx, event, {
       metadata: session.metadata,
       paymentId: idOf(session.payment_intent),
       amount: session.amount_total,
@@ -329,54 +330,50 @@ export class PurchasesService implements OnModuleInit {
     });
     if (typeof sale === 'string') return sale;
     if (session.payment_status === 'unpaid') {
-      const status = await this.recordPending(manager, sale);
+      const status = await this.recordPending(tx, sale);
       return `plugin ${sale.pluginId}: payment ${sale.paymentId} processing (purchase ${status})`;
     }
     if (session.payment_status !== 'paid') return `ignored: payment_status ${String(session.payment_status)}`;
-    return this.outcomeOf(await this.applyPayment(manager, sale));
+    return this.outcomeOf(await this.applyPayment(tx, sale));
   }
 
   /** payment_intent.succeeded of a plugin purchase: a processing payment cleared (or any other that paid). */
-  private async paymentIntentSucceeded(
-    manager: EntityManager,
-    event: VerifiedEvent,
-  ): Promise<StripeEventOutcome> {
+  private async paymentIntentSucceeded(tx: Tx, event: VerifiedEvent): Promise<StripeEventOutcome> {
     const intent = event.data.object;
-    const sale = await this.saleOf(manager, event, {
+    const sale = await this.saleOf(tx, event, {
       metadata: intent.metadata,
       paymentId: str(intent.id),
       amount: intent.amount_received ?? intent.amount,
       currency: intent.currency,
     });
     if (typeof sale === 'string') return sale;
-    return this.outcomeOf(await this.applyPayment(manager, sale));
+    return this.outcomeOf(await this.applyPayment(tx, sale));
   }
 
   /** payment_intent.payment_failed of a plugin purchase: a pending purchase on it is canceled. */
-  private async paymentIntentFailed(manager: EntityManager, event: VerifiedEvent): Promise<string> {
+  private async paymentIntentFailed(tx: Tx, event: VerifiedEvent): Promise<string> {
     const paymentId = str(event.data.object.id);
     if (!paymentId) return 'ignored: no payment';
-    return (await this.sales.cancelPendingPurchase(manager, paymentId))
+    return (await this.sales.cancelPendingPurchase(tx, paymentId))
       ? `pending purchase on ${paymentId} canceled`
       : 'ignored: no pending purchase on it';
   }
 
   /** charge.refunded: a negative ledger row for what was refunded since the last one; a full refund ends the purchase. */
-  private async chargeRefunded(manager: EntityManager, event: VerifiedEvent): Promise<string> {
+  private async chargeRefunded(tx: Tx, event: VerifiedEvent): Promise<string> {
     const charge = event.data.object;
     const paymentId = idOf(charge.payment_intent);
     const refunded = Number(charge.amount_refunded);
     if (!paymentId || !Number.isSafeInteger(refunded)) return 'ignored: no payment or amount';
-    const sale = await this.sales.lockSale(manager, paymentId);
-    if (!sale && (await this.sales.duplicatePaymentOf(manager, paymentId)))
+    const sale = await this.sales.lockSale(tx, paymentId);
+    if (!sale && (await this.sales.duplicatePaymentOf(tx, paymentId)))
       return 'ignored: refund of a duplicate payment (recorded with it)';
     if (!sale) return this.refundOfUnknownPayment(paymentId);
-    const before = await this.sales.refundedOf(manager, paymentId);
+    const before = await this.sales.refundedOf(tx, paymentId);
     const after = Math.min(refunded, sale.amount_cents);
-    if (charge.refunded === true && after === sale.amount_cents)
-      await this.sales.markRefunded(manager, paymentId);
+    if (charge.refunded === true && after === sale.amount_cents) await this.sales.markRefunded(tx, paymentId);
     if (after <= before) return 'ignored: refund already recorded';
-    await this.sales.insertRevenue(manager, {
+    await this.sales.insertRevenue(tx, {
       ref: `refund:${idOf(charge.id) ?? paymentId}:${after}`,
       kind: 'refund',
       pluginId: sale.plugin_id,

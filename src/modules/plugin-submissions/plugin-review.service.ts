@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore } from '../../common/blob-store/blob-store.js';
 import type { PaginationQueryDto } from '../../common/dto/pagination.dto.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { AccountsService } from '../auth/index.js';
 import { AuditService } from '../audit/index.js';
 import {
@@ -40,6 +40,7 @@ export class ReviewService {
     private readonly blobs: BlobStore,
     private readonly accounts: AccountsService,
     private readonly audit: AuditService,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   async queue(query: PaginationQueryDto): Promise<ReviewQueuePageDto> {
@@ -70,8 +71,8 @@ export class ReviewService {
       );
     }
     const signature = dto.decision === 'approved' ? await this.signing.signDigest(version.sha256) : null;
-    const decided = await this.plugins.transaction((manager) =>
-      this.recordDecision(manager, admin, plugin, version, { ...dto, signature }),
+    const decided = await this.unitOfWork.run((tx) =>
+      this.recordDecision(tx, admin, plugin, version, { ...dto, signature }),
     );
     if (!decided.ok) {
       throw new PluginSubmissionsException(
@@ -84,13 +85,13 @@ export class ReviewService {
 
   /** The decision, the catalog fields of an approved manifest and the audit entry, in one transaction. */
   private async recordDecision(
-    manager: EntityManager,
+    tx: Tx,
     admin: AuthUser,
     plugin: Plugin,
     version: PluginVersion,
     decision: ReviewPluginDto & { signature: string | null },
   ): Promise<ReviewOutcome> {
-    const outcome = await this.plugins.decide(manager, version.id, {
+    const outcome = await this.plugins.decide(tx, version.id, {
       status: decision.decision,
       notes: decision.notes ?? null,
       signature: decision.signature,
@@ -98,7 +99,7 @@ export class ReviewService {
     if (!outcome.ok) return outcome;
     if (decision.decision === 'approved') {
       await this.plugins.updateCatalogFields(
-        manager,
+        tx,
         pluginFieldsOf(version.manifest as unknown as PluginManifest),
       );
     }
@@ -110,7 +111,7 @@ export class ReviewService {
         reason: decision.notes ?? null,
         data: { plugin_id: plugin.id, version: version.version, sha256: version.sha256 },
       },
-      manager,
+      tx,
     );
     return outcome;
   }
@@ -127,8 +128,8 @@ export class ReviewService {
     dto: QuarantinePluginDto,
   ): Promise<QuarantineResultDto> {
     const plugin = await this.pluginOrNotFound(pluginId);
-    await this.plugins.transaction(async (manager) => {
-      if (!(await this.plugins.quarantine(manager, plugin.id, dto.reason))) return;
+    await this.unitOfWork.run(async (tx) => {
+      if (!(await this.plugins.quarantine(tx, plugin.id, dto.reason))) return;
       await this.audit.record(
         {
           eventType: 'plugin.quarantined',
@@ -137,7 +138,7 @@ export class ReviewService {
           reason: dto.reason,
           data: { plugin_id: plugin.id },
         },
-        manager,
+        tx,
       );
     });
     const revoked = await this.movePackagesAside(plugin.id);

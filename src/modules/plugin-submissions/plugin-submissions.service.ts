@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore } from '../../common/blob-store/blob-store.js';
 import { AppException } from '../../common/errors/app.exception.js';
 import { RateLimitStore } from '../../common/rate-limit/rate-limit.store.js';
 import { AppConfig } from '../../config/app-config.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { CheckRunner } from './check-runner.service.js';
 import {
   type ChecksReport,
@@ -59,6 +59,7 @@ export class SubmissionsService {
     private readonly checks: CheckRunner,
     private readonly counters: RateLimitStore,
     private readonly config: AppConfig,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   /** `POST /plugins`: a new plugin (its id must be free) with its first version. */
@@ -134,8 +135,8 @@ export class SubmissionsService {
     await this.blobs.put(version.blobKey, bytes, { checksum: report.sha256, contentLength: bytes.length });
     let replacedKey: string | undefined;
     try {
-      replacedKey = await this.plugins.transaction((manager) =>
-        this.record(manager, user, version, accepted.pluginId === undefined),
+      replacedKey = await this.unitOfWork.run((tx) =>
+        this.record(tx, user, version, accepted.pluginId === undefined),
       );
     } catch (err) {
       await this.blobs.discard(version.blobKey);
@@ -152,28 +153,28 @@ export class SubmissionsService {
 
   /** Inside the transaction: the cap, the id's owner, the version's uniqueness; answers a replaced blob. */
   private async record(
-    manager: EntityManager,
+    tx: Tx,
     user: AuthUser,
     version: NewPluginVersion,
     newPlugin: boolean,
   ): Promise<string | undefined> {
-    await this.plugins.lockAuthor(manager, user.id);
-    await this.assertUnderPendingCap(user.id, manager);
+    await this.plugins.lockAuthor(tx, user.id);
+    await this.assertUnderPendingCap(user.id, tx);
     const manifest = version.manifest as unknown as PluginManifest;
-    const plugin = await this.plugins.claim(manager, pluginFieldsOf(manifest), user.id);
+    const plugin = await this.plugins.claim(tx, pluginFieldsOf(manifest), user.id);
     if (plugin.authorId !== user.id) {
       throw new PluginSubmissionsException(
         'plugin_id_taken',
         `the plugin id ${plugin.id} belongs to another author`,
       );
     }
-    if (newPlugin && (await this.plugins.hasVersions(manager, plugin.id))) {
+    if (newPlugin && (await this.plugins.hasVersions(tx, plugin.id))) {
       throw new PluginSubmissionsException(
         'duplicate',
         `you already publish ${plugin.id}: submit new versions with POST /plugins/${plugin.id}/versions`,
       );
     }
-    const existing = await this.plugins.findVersionForUpdate(manager, plugin.id, version.version);
+    const existing = await this.plugins.findVersionForUpdate(tx, plugin.id, version.version);
     // Checks that could not run are not the author's fault: the same version may be submitted again.
     if (existing && existing.status !== 'checks_errored') {
       throw new PluginSubmissionsException(
@@ -181,8 +182,8 @@ export class SubmissionsService {
         `version ${version.version} of ${plugin.id} was already submitted (${existing.status}): submit a higher version`,
       );
     }
-    if (existing) await this.plugins.deleteVersion(manager, existing.id);
-    await this.plugins.insertVersion(manager, version);
+    if (existing) await this.plugins.deleteVersion(tx, existing.id);
+    await this.plugins.insertVersion(tx, version);
     return existing?.blobKey;
   }
 
@@ -205,8 +206,8 @@ export class SubmissionsService {
     }
   }
 
-  private async assertUnderPendingCap(authorId: string, manager?: EntityManager): Promise<void> {
-    const pending = await this.plugins.pendingCount(authorId, manager);
+  private async assertUnderPendingCap(authorId: string, tx?: Tx): Promise<void> {
+    const pending = await this.plugins.pendingCount(authorId, tx);
     if (pending >= MAX_PENDING_SUBMISSIONS) {
       throw new PluginSubmissionsException(
         'limit_reached',

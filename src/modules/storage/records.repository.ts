@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, IsNull, LessThan, type Repository } from 'typeorm';
+import { IsNull, LessThan, type Repository } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 
@@ -17,9 +18,9 @@ export class RecordsRepository {
   async getLiveForOwner(
     userId: string,
     id: string,
-    options: { manager?: EntityManager; lock?: boolean } = {},
+    options: { tx?: Tx; lock?: boolean } = {},
   ): Promise<StorageRecord | null> {
-    const records = options.manager?.getRepository(StorageRecord) ?? this.records;
+    const records = managerOf(options.tx, this.records.manager).getRepository(StorageRecord);
     return records.findOne({
       where: { id, userId, deletedAt: IsNull() },
       ...(options.lock ? { lock: { mode: 'pessimistic_write' as const } } : {}),
@@ -38,7 +39,8 @@ export class RecordsRepository {
     });
   }
 
-  async insert(manager: EntityManager, record: StorageRecord): Promise<StorageRecord> {
+  async insert(tx: Tx, record: StorageRecord): Promise<StorageRecord> {
+    const manager = managerOf(tx);
     const [row] = await manager.query<Array<{ created_at: Date; updated_at: Date }>>(
       `INSERT INTO storage_records (id, user_id, table_name, blob_key, checksum, size_bytes, version, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, now()) RETURNING created_at, updated_at`,
@@ -57,10 +59,11 @@ export class RecordsRepository {
 
   /** Points the record at its new bytes; answers the new updated_at. */
   async replaceContent(
-    manager: EntityManager,
+    tx: Tx,
     id: string,
     content: { blobKey: string; checksum: string; sizeBytes: number; version: number },
   ): Promise<Date> {
+    const manager = managerOf(tx);
     const [row] = await returningRows<{ updated_at: Date }>(
       manager,
       `UPDATE storage_records SET blob_key = $2, checksum = $3, size_bytes = $4, version = $5, updated_at = now()
@@ -70,7 +73,8 @@ export class RecordsRepository {
     return row.updated_at;
   }
 
-  async tombstone(manager: EntityManager, id: string, version: number): Promise<void> {
+  async tombstone(tx: Tx, id: string, version: number): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query(
       'UPDATE storage_records SET deleted_at = now(), updated_at = now(), version = $2 WHERE id = $1',
       [id, version],
@@ -87,7 +91,8 @@ export class RecordsRepository {
     return rows.map((row) => row.blob_key).filter((key): key is string => !!key);
   }
 
-  async keepConflictCopy(manager: EntityManager, overwritten: StorageRecord): Promise<void> {
+  async keepConflictCopy(tx: Tx, overwritten: StorageRecord): Promise<void> {
+    const manager = managerOf(tx);
     await manager.getRepository(StorageConflict).insert(
       Object.assign(new StorageConflict(), {
         userId: overwritten.userId,
@@ -128,11 +133,8 @@ export class RecordsRepository {
   }
 
   /** Deletes the user's conflict copies older than `cutoff` (inside the usage lock); answers what went. */
-  async deleteConflictsBefore(
-    manager: EntityManager,
-    userId: string,
-    cutoff: Date,
-  ): Promise<StorageConflict[]> {
+  async deleteConflictsBefore(tx: Tx, userId: string, cutoff: Date): Promise<StorageConflict[]> {
+    const manager = managerOf(tx);
     const conflicts = manager.getRepository(StorageConflict);
     const expired = await conflicts.find({
       where: { userId, createdAt: LessThan(cutoff) },

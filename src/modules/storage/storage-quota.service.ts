@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { quotaBytes } from '../../common/tiers/quota.js';
 import type { Tier } from '../../common/tiers/tiers.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import type { UsageDto } from './dto/storage.dto.js';
 import { assertRoomFor, crossedAlert, isNearQuota, usagePercent, type UsageLock } from './storage-quota.js';
 import { StorageUsageRepository } from './storage-usage.repository.js';
@@ -24,9 +24,9 @@ export interface UsageChange<T> {
 @Injectable()
 export class StorageQuotaService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly usage: StorageUsageRepository,
     private readonly events: StorageEvents,
+    private readonly unitOfWork: UnitOfWork,
   ) {}
 
   /**
@@ -37,16 +37,16 @@ export class StorageQuotaService {
    */
   async withUsageLock<T>(
     user: { id: string; tier?: Tier },
-    write: (manager: EntityManager, lock: UsageLock) => Promise<UsageChange<T>>,
+    write: (tx: Tx, lock: UsageLock) => Promise<UsageChange<T>>,
   ): Promise<T> {
-    const { value, alert } = await this.dataSource.transaction(async (manager) => {
-      const lock = await this.usage.lock(manager, user.id);
-      const change = await write(manager, lock);
+    const { value, alert } = await this.unitOfWork.run(async (tx) => {
+      const lock = await this.usage.lock(tx, user.id);
+      const change = await write(tx, lock);
       const usedBytes = lock.usedBytes + change.deltaBytes;
       if (user.tier) assertRoomFor(lock.usedBytes, change.deltaBytes, user.tier);
       const near = user.tier ? isNearQuota(usedBytes, user.tier) : undefined;
       const nextSeq = lock.nextSeq + (change.seqsUsed ?? 0);
-      await this.usage.save(manager, user.id, { usedBytes, nextSeq, alerted: near });
+      await this.usage.save(tx, user.id, { usedBytes, nextSeq, alerted: near });
       return { value: change.value, alert: user.tier && crossedAlert(usedBytes, user.tier, lock.alerted) };
     });
     if (alert) this.events.emit('quota', user.id, alert);

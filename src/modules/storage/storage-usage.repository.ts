@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
 import type { UsageLock } from './storage-quota.js';
 
@@ -10,11 +11,12 @@ export class StorageUsageRepository {
   constructor(@InjectRepository(StorageUsage) private readonly usage: Repository<StorageUsage>) {}
 
   /**
-   * Locks the user's usage row for the rest of `manager`'s transaction,
+   * Locks the user's usage row for the rest of `tx`,
    * creating it on first use: one statement, and the DO UPDATE takes the row
    * lock either way.
    */
-  async lock(manager: EntityManager, userId: string): Promise<UsageLock> {
+  async lock(tx: Tx, userId: string): Promise<UsageLock> {
+    const manager = managerOf(tx);
     const [row] = await manager.query<Array<{ used_bytes: string; next_seq: string; alerted: boolean }>>(
       `INSERT INTO storage_usage (user_id) VALUES ($1)
        ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
@@ -26,10 +28,11 @@ export class StorageUsageRepository {
 
   /** Writes the usage under the lock; `alerted` undefined keeps the stored flag. */
   async save(
-    manager: EntityManager,
+    tx: Tx,
     userId: string,
     usage: { usedBytes: number; nextSeq: number; alerted?: boolean },
   ): Promise<void> {
+    const manager = managerOf(tx);
     await manager.getRepository(StorageUsage).update(
       { userId },
       {

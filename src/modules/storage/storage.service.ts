@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
 import { classifyOutage } from '../../common/outage/outage.js';
 import { assertQuotaIncluded } from '../../common/tiers/quota.js';
 import { AppConfig } from '../../config/app-config.js';
+import type { Tx } from '../../database/unit-of-work.js';
 import {
   type ConflictPageDto,
   type CreateRecordDto,
@@ -64,9 +64,9 @@ export class StorageService {
     });
     record.blobKey = this.newKey(user.id, dto.table, record.id);
     const created = await this.withNewBlob({ bytes, checksum: dto.checksum, blobKey: record.blobKey }, () =>
-      this.quota.withUsageLock(user, async (manager, lock) => {
-        await this.records.insert(manager, record);
-        await this.appendChange(manager, lock, record, 'upsert');
+      this.quota.withUsageLock(user, async (tx, lock) => {
+        await this.records.insert(tx, record);
+        await this.appendChange(tx, lock, record, 'upsert');
         return { value: record, deltaBytes: bytes.length, seqsUsed: 1 };
       }),
     );
@@ -111,8 +111,8 @@ export class StorageService {
 
     const content = { bytes, checksum: dto.checksum, blobKey: this.newKey(user.id, current.tableName, id) };
     const { updated, replacedKey } = await this.withNewBlob(content, () =>
-      this.quota.withUsageLock(user, (manager, lock) =>
-        this.replaceUnderLock(manager, lock, { userId: user.id, id, base, content }),
+      this.quota.withUsageLock(user, (tx, lock) =>
+        this.replaceUnderLock(tx, lock, { userId: user.id, id, base, content }),
       ),
     );
     if (replacedKey) await this.blobs.discard(replacedKey);
@@ -122,12 +122,12 @@ export class StorageService {
 
   /** Tombstones the record: it leaves the listings, frees its quota, and is purged with its blob after 30 days. */
   async remove(user: AuthUser, id: string): Promise<void> {
-    const removed = await this.quota.withUsageLock(user, async (manager, lock) => {
-      const record = await this.liveOrThrow(user.id, id, manager);
+    const removed = await this.quota.withUsageLock(user, async (tx, lock) => {
+      const record = await this.liveOrThrow(user.id, id, tx);
       const freed = Number(record.sizeBytes);
       record.version += 1;
-      await this.records.tombstone(manager, id, record.version);
-      await this.appendChange(manager, lock, { ...record, sizeBytes: '0' }, 'delete');
+      await this.records.tombstone(tx, id, record.version);
+      await this.appendChange(tx, lock, { ...record, sizeBytes: '0' }, 'delete');
       return { value: record, deltaBytes: -freed, seqsUsed: 1 };
     });
     this.notify(removed, 'delete');
@@ -155,8 +155,8 @@ export class StorageService {
     const recordKeys = await this.records.deleteTombstonesBefore(cutoff);
     const conflictKeys: string[] = [];
     for (const userId of await this.records.ownersOfConflictsBefore(cutoff)) {
-      const expired = await this.quota.withUsageLock({ id: userId }, async (manager) => {
-        const gone = await this.records.deleteConflictsBefore(manager, userId, cutoff);
+      const expired = await this.quota.withUsageLock({ id: userId }, async (tx) => {
+        const gone = await this.records.deleteConflictsBefore(tx, userId, cutoff);
         const freed = gone.reduce((sum, conflict) => sum + Number(conflict.sizeBytes), 0);
         return { value: gone, deltaBytes: -freed };
       });
@@ -167,28 +167,28 @@ export class StorageService {
   }
 
   private async replaceUnderLock(
-    manager: EntityManager,
+    tx: Tx,
     lock: UsageLock,
     write: { userId: string; id: string; base: number | undefined; content: NewContent },
   ): Promise<UsageChange<{ updated: StorageRecord; replacedKey: string | null }>> {
-    const old = await this.liveOrThrow(write.userId, write.id, manager);
+    const old = await this.liveOrThrow(write.userId, write.id, tx);
     assertBase(old, write.base);
     const oldSize = Number(old.sizeBytes);
     const size = write.content.bytes.length;
-    if (write.base === undefined) await this.records.keepConflictCopy(manager, old);
+    if (write.base === undefined) await this.records.keepConflictCopy(tx, old);
     const updated = Object.assign(new StorageRecord(), old, {
       blobKey: write.content.blobKey,
       checksum: write.content.checksum,
       sizeBytes: String(size),
       version: old.version + 1,
     });
-    updated.updatedAt = await this.records.replaceContent(manager, write.id, {
+    updated.updatedAt = await this.records.replaceContent(tx, write.id, {
       blobKey: write.content.blobKey,
       checksum: write.content.checksum,
       sizeBytes: size,
       version: updated.version,
     });
-    await this.appendChange(manager, lock, updated, 'upsert');
+    await this.appendChange(tx, lock, updated, 'upsert');
     return {
       value: { updated, replacedKey: write.base === undefined ? null : old.blobKey },
       // Without a base the overwritten version stays stored as a conflict copy, so it still counts.
@@ -215,12 +215,12 @@ export class StorageService {
   }
 
   private async appendChange(
-    manager: EntityManager,
+    tx: Tx,
     lock: UsageLock,
     record: StorageRecord,
     op: StorageChangedEvent['op'],
   ): Promise<void> {
-    await this.sync.appendChange(manager, {
+    await this.sync.appendChange(tx, {
       userId: record.userId,
       seq: String(lock.nextSeq),
       recordId: record.id,
@@ -232,8 +232,8 @@ export class StorageService {
     });
   }
 
-  private async liveOrThrow(userId: string, id: string, manager?: EntityManager): Promise<StorageRecord> {
-    const record = await this.records.getLiveForOwner(userId, id, { manager, lock: !!manager });
+  private async liveOrThrow(userId: string, id: string, tx?: Tx): Promise<StorageRecord> {
+    const record = await this.records.getLiveForOwner(userId, id, { tx, lock: !!tx });
     if (!record) throw new StorageException('not_found', 'Record not found');
     return record;
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, MoreThan, type Repository } from 'typeorm';
+import { MoreThan, type Repository } from 'typeorm';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { Device } from './entities/device.entity.js';
 import { StorageChange } from './entities/storage-change.entity.js';
 
@@ -13,7 +14,8 @@ export class SyncRepository {
   ) {}
 
   /** Appends a change under the usage lock, at the seq the lock handed out. */
-  async appendChange(manager: EntityManager, change: Omit<StorageChange, 'changedAt'>): Promise<void> {
+  async appendChange(tx: Tx, change: Omit<StorageChange, 'changedAt'>): Promise<void> {
+    const manager = managerOf(tx);
     await manager.query(
       `INSERT INTO storage_changes (user_id, seq, record_id, table_name, op, version, checksum, size_bytes, changed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`,

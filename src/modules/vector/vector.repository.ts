@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
+import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { VectorItem } from './entities/vector-item.entity.js';
 
 /** Dimension of blob-hash vectors: one float per byte of the blob's SHA-256. */
@@ -80,7 +81,8 @@ export class VectorRepository {
   constructor(@InjectRepository(VectorItem) private readonly items: Repository<VectorItem>) {}
 
   /** Bytes the user's items with these ids take now (what an upsert of them replaces). */
-  async bytesOf(manager: EntityManager, userId: string, itemIds: string[]): Promise<number> {
+  async bytesOf(tx: Tx, userId: string, itemIds: string[]): Promise<number> {
+    const manager = managerOf(tx);
     const [row] = await manager.query<Array<{ bytes: string | null }>>(
       'SELECT sum(size_bytes) AS bytes FROM vector_items WHERE user_id = $1 AND item_id = ANY($2)',
       [userId, itemIds],
@@ -89,7 +91,8 @@ export class VectorRepository {
   }
 
   /** One multi-row statement; a replaced item keeps its created_at. */
-  async upsertForOwner(manager: EntityManager, userId: string, items: VectorWrite[]): Promise<void> {
+  async upsertForOwner(tx: Tx, userId: string, items: VectorWrite[]): Promise<void> {
+    const manager = managerOf(tx);
     const params: unknown[] = [];
     const values = items.map((item, index) => {
       params.push(userId, item.id, item.blob, item.checksum, item.blob.length, item.hash, item.embedding);
@@ -109,7 +112,8 @@ export class VectorRepository {
   }
 
   /** Deletes the user's items with these ids; answers the sizes of those that existed. */
-  async deleteForOwner(manager: EntityManager, userId: string, itemIds: string[]): Promise<number[]> {
+  async deleteForOwner(tx: Tx, userId: string, itemIds: string[]): Promise<number[]> {
+    const manager = managerOf(tx);
     const rows = await returningRows<{ size_bytes: number }>(
       manager,
       'DELETE FROM vector_items WHERE user_id = $1 AND item_id = ANY($2) RETURNING size_bytes',

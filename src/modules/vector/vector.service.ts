@@ -61,14 +61,14 @@ export class VectorService {
       seen.add(item.id);
     });
 
-    await this.quota.withUsageLock(user, async (manager) => {
+    await this.quota.withUsageLock(user, async (tx) => {
       const replaced = await this.vectors.bytesOf(
-        manager,
+        tx,
         user.id,
         items.map((item) => item.id),
       );
       const added = items.reduce((sum, item) => sum + item.blob.length, 0);
-      await this.vectors.upsertForOwner(manager, user.id, items);
+      await this.vectors.upsertForOwner(tx, user.id, items);
       return { value: undefined, deltaBytes: added - replaced };
     });
     return { upserted: items.length };
@@ -104,8 +104,8 @@ export class VectorService {
 
   async delete(user: AuthUser, dto: DeleteVectorsDto): Promise<DeleteVectorsResultDto> {
     this.assertAvailable();
-    const deleted = await this.quota.withUsageLock(user, async (manager) => {
-      const sizes = await this.vectors.deleteForOwner(manager, user.id, dto.ids);
+    const deleted = await this.quota.withUsageLock(user, async (tx) => {
+      const sizes = await this.vectors.deleteForOwner(tx, user.id, dto.ids);
       return { value: sizes.length, deltaBytes: -sizes.reduce((sum, size) => sum + size, 0) };
     });
     return { ok: true, deleted };
