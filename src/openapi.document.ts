@@ -201,8 +201,17 @@ function normalizeOperation(op: OperationObject, access: HandlerAccess, settings
   applyRulesToParameters(parameters, access.argumentClasses, settings);
   op.parameters = parameters;
   if (op.parameters.length === 0) delete op.parameters;
-
   const responses = op.responses as Record<string, ResponseObject>;
+  addCommonErrors(op, responses, access);
+  for (const [code, response] of Object.entries(responses)) normalizeResponse(Number(code), response, access);
+}
+
+/** The errors every operation of its kind can answer: invalid input, credentials, body size and type, rate limit. */
+function addCommonErrors(
+  op: OperationObject,
+  responses: Record<string, ResponseObject>,
+  access: HandlerAccess,
+): void {
   const hasInput = (op.parameters?.length ?? 0) > 0 || op.requestBody !== undefined;
   const jsonBody =
     op.requestBody !== undefined &&
@@ -222,23 +231,23 @@ function normalizeOperation(op: OperationObject, access: HandlerAccess, settings
     );
   }
   if (access.rateLimited) ensure(429, 'Rate limited (code rate_limited); retry after Retry-After seconds');
+}
 
-  for (const [code, response] of Object.entries(responses)) {
-    const status = Number(code);
-    const headers: Record<string, HeaderObject | ReferenceObject> = { ...response.headers };
-    headers['X-Request-Id'] = headerRef('X-Request-Id');
-    if (status >= 400) {
-      // Errors are JSON on every route, binary ones included.
-      const schema = Object.values(response.content ?? {}).find((m) => m.schema)?.schema ?? errorRef;
-      response.content = { 'application/json': { schema } };
-    }
-    if (status === 429 || status === 503) headers['Retry-After'] = headerRef('Retry-After');
-    if (access.rateLimited && (status < 400 || status === 429)) {
-      for (const name of ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'])
-        headers[name] = headerRef(name);
-    }
-    response.headers = headers;
+/** A response's headers (the request id, Retry-After, the rate-limit headers) and, for an error, its JSON body. */
+function normalizeResponse(status: number, response: ResponseObject, access: HandlerAccess): void {
+  const headers: Record<string, HeaderObject | ReferenceObject> = { ...response.headers };
+  headers['X-Request-Id'] = headerRef('X-Request-Id');
+  if (status >= 400) {
+    // Errors are JSON on every route, binary ones included.
+    const schema = Object.values(response.content ?? {}).find((m) => m.schema)?.schema ?? errorRef;
+    response.content = { 'application/json': { schema } };
   }
+  if (status === 429 || status === 503) headers['Retry-After'] = headerRef('Retry-After');
+  if (access.rateLimited && (status < 400 || status === 429)) {
+    for (const name of ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'])
+      headers[name] = headerRef(name);
+  }
+  response.headers = headers;
 }
 
 /**

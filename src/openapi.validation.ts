@@ -59,12 +59,30 @@ export interface RuleSettings {
 }
 
 /** Writes a property's rules into its schema. */
+/** Rules that copy their first number onto one keyword of the schema (the array's own for the array sizes). */
+const NUMBER_KEYWORDS: Record<
+  string,
+  { keyword: 'minimum' | 'maximum' | 'minLength' | 'maxLength' | 'minItems' | 'maxItems'; ofArray?: true }
+> = {
+  min: { keyword: 'minimum' },
+  max: { keyword: 'maximum' },
+  minLength: { keyword: 'minLength' },
+  maxLength: { keyword: 'maxLength' },
+  arrayMinSize: { keyword: 'minItems', ofArray: true },
+  arrayMaxSize: { keyword: 'maxItems', ofArray: true },
+};
+
 export function applyRules(schema: SchemaObject, rules: readonly Rule[], settings: RuleSettings): void {
   let allowed: unknown[] | undefined;
   for (const rule of rules) {
     const target = rule.each ? (isSchema(schema.items) ? schema.items : undefined) : schema;
     if (!target) continue;
     const [first, second] = rule.constraints;
+    const numeric = NUMBER_KEYWORDS[rule.name];
+    if (numeric) {
+      if (typeof first === 'number') (numeric.ofArray ? schema : target)[numeric.keyword] = first;
+      continue;
+    }
     switch (rule.name) {
       case 'isInt':
         if (target.type === 'number' || target.type === undefined) target.type = 'integer';
@@ -73,27 +91,9 @@ export function applyRules(schema: SchemaObject, rules: readonly Rule[], setting
         if (first instanceof RegExp) target.pattern = first.source;
         else if (typeof first === 'string') target.pattern = first;
         break;
-      case 'min':
-        if (typeof first === 'number') target.minimum = first;
-        break;
-      case 'max':
-        if (typeof first === 'number') target.maximum = first;
-        break;
-      case 'minLength':
-        if (typeof first === 'number') target.minLength = first;
-        break;
-      case 'maxLength':
-        if (typeof first === 'number') target.maxLength = first;
-        break;
       case 'isLength':
         if (typeof first === 'number') target.minLength = first;
         if (typeof second === 'number') target.maxLength = second;
-        break;
-      case 'arrayMinSize':
-        if (typeof first === 'number') schema.minItems = first;
-        break;
-      case 'arrayMaxSize':
-        if (typeof first === 'number') schema.maxItems = first;
         break;
       case 'isVector':
         schema.minItems = settings.vectorDimensions;
@@ -101,10 +101,10 @@ export function applyRules(schema: SchemaObject, rules: readonly Rule[], setting
         break;
       case 'isIn':
         // Several @IsIn on one property (a subclass narrowing its parent's): all of them apply.
-        if (Array.isArray(first)) {
-          allowed = allowed ? allowed.filter((v) => first.includes(v)) : [...(first as unknown[])];
-          target.enum = allowed;
-        }
+        if (Array.isArray(first))
+          target.enum = allowed = allowed
+            ? allowed.filter((v) => first.includes(v))
+            : [...(first as unknown[])];
         break;
       default:
         break;

@@ -84,31 +84,32 @@ export function answerClientErrors(server: Server, logger: Logger): void {
     const requestId =
       REQUEST_ID_HEADER.exec(err.rawPacket?.subarray(0, SCAN_BYTES).toString('latin1') ?? '')?.[1] ??
       randomUUID();
-    const body = JSON.stringify({
-      statusCode: status,
-      error: STATUS_CODES[status] ?? 'Error',
-      code,
-      message,
-      request_id: requestId,
-    });
     logger.info(
       { request_id: requestId, res: { status }, code, parser_error: err.code },
       'request refused by the HTTP parser',
     );
-    // The parser is done with this socket: what else arrives is drained, not parsed again.
-    socket.removeAllListeners('data');
-    socket.on('data', () => undefined);
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        `X-Request-Id: ${requestId}\r\n` +
-        'Connection: close\r\n\r\n' +
-        body,
-    );
-    socket.resume();
+    refuse(socket, status, JSON.stringify(errorBody(status, code, message, requestId)), requestId);
   });
+}
+
+function errorBody(status: number, code: string, message: string, requestId: string) {
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message, request_id: requestId };
+}
+
+/** Writes the refusal and closes: the parser is done with this socket, so what else arrives is drained, not parsed. */
+function refuse(socket: Socket, status: number, body: string, requestId: string): void {
+  socket.removeAllListeners('data');
+  socket.on('data', () => undefined);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+  socket.resume();
 }
