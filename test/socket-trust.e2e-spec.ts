@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Socket } from 'socket.io-client';
+import { Manager, type Socket } from 'socket.io-client';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { ConnectionsService } from '../src/common/realtime/connections.service.js';
@@ -123,6 +123,25 @@ describe('sockets whose credentials end are cut, on every transport', () => {
     await pushed;
     expect(survivor.connected).toBe(true);
     expect(survivorSeen.revoked).toBeUndefined();
+  });
+
+  it('tells each namespace of one multiplexed connection why, before the connection goes', async () => {
+    const u = await newUser(t);
+    const other = await secondSession(u);
+    // One connection carrying both namespaces, as a client using both gets by default.
+    const manager = new Manager(t.url, { transports: ['websocket'], reconnection: false });
+    const root = manager.socket('/', { auth: { token: u.tokens.access_token } });
+    const chat = manager.socket('/chat', { auth: { token: u.tokens.access_token } });
+    sockets.push(root, chat);
+    await until(() => root.connected && chat.connected);
+    const seen = [watch(root), watch(chat)];
+    const sid = String(jwtPayload(u.tokens.access_token).sid);
+    await request(t.url).delete(`/api/v1/auth/sessions/${sid}`).set(other.auth).expect(204);
+    await until(() => seen.every((s) => s.disconnectReason !== undefined));
+    for (const s of seen) {
+      expect(s.revoked?.code).toBe('session_ended');
+      expect(s.order).toEqual(['auth:revoked', 'disconnect']);
+    }
   });
 
   it('a logout cuts the sockets of the session it ends', async () => {

@@ -115,7 +115,10 @@ export class ConnectionsService implements OnModuleInit, OnModuleDestroy {
       if (!user) return next();
       const handle = this.register(user, (reason) => {
         socket.emit(REVOKED_EVENT, reason);
-        socket.disconnect(true);
+        // This namespace only: a client multiplexes its namespaces over one connection, and each of
+        // the principal's sockets is told why by its own registration before its connection goes.
+        socket.disconnect();
+        setImmediate(() => closeIfEmpty(socket));
       });
       if (!handle) {
         const message = this.tooManyMessage();
@@ -194,3 +197,13 @@ export class ConnectionsService implements OnModuleInit, OnModuleDestroy {
 @Global()
 @Module({ providers: [ConnectionsService], exports: [ConnectionsService] })
 export class RealtimeModule {}
+
+/**
+ * Closes a Socket.IO connection left with no namespace (its last socket's credentials ended): the
+ * engine would otherwise keep it alive, pinging, with nothing on it. A connection that still
+ * carries another principal's namespace stays.
+ */
+function closeIfEmpty(socket: Socket): void {
+  const namespaces = (socket.client as unknown as { sockets: Map<string, unknown> }).sockets;
+  if (namespaces.size === 0 && socket.conn.readyState === 'open') socket.conn.close();
+}
