@@ -16,6 +16,9 @@ import ts from 'typescript';
  * - TypeORM stays in repositories, entities, module wiring and src/database: services, controllers,
  *   gateways and the rest hold a transaction only as the opaque `Tx` of src/database's UnitOfWork,
  *   and only repositories open it (`managerOf`);
+ * - common code queries no module's tables (the blob sweep asks each module that writes blobs,
+ *   through its BlobReferences), and reads no schema catalogue to find them;
+ * - a module whose rows hold blob keys declares its BlobReferences (`provideBlobReferences`);
  * - functions stay short enough to read in one screen.
  */
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -260,6 +263,50 @@ describe('architecture', () => {
       visit(file.ast);
     }
     expect(violations).toEqual([]);
+  });
+
+  it("keeps common code off the modules' tables: it queries none and reads no schema catalogue", () => {
+    const tables = FILES.filter((f) => /^src\/modules\/[^/]+\/entities\//.test(f.rel)).flatMap((f) =>
+      [...f.text.matchAll(/@Entity\(\s*'([a-z_][a-z0-9_]*)'/g)].map((m) => m[1]),
+    );
+    expect(tables.length).toBeGreaterThan(10);
+    const naming = new RegExp(
+      `\\b(FROM|JOIN|INTO|UPDATE|TABLE)\\s+"?(${tables.join('|')})\\b|information_schema|pg_catalog`,
+      'i',
+    );
+    const violations: string[] = [];
+    for (const file of FILES.filter((f) => f.rel.startsWith('src/common/'))) {
+      const visit = (node: ts.Node): void => {
+        const text =
+          ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
+            ? node.text
+            : ts.isTemplateExpression(node)
+              ? node.getText()
+              : undefined;
+        if (text !== undefined && naming.test(text)) {
+          const { line } = file.ast.getLineAndCharacterOfPosition(node.getStart());
+          violations.push(`${file.rel}:${line + 1}`);
+          return;
+        }
+        node.forEachChild(visit);
+      };
+      visit(file.ast);
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('has every module whose rows hold blob keys answer for them (BlobReferences)', () => {
+    const holders = new Set(
+      FILES.filter(
+        (f) => /^src\/modules\/[^/]+\/entities\//.test(f.rel) && /\bblob_?key\b/i.test(f.text),
+      ).map((f) => moduleOf(f.rel)!),
+    );
+    expect(holders.size).toBeGreaterThan(0);
+    const missing = [...holders].filter((name) => {
+      const wiring = FILES.find((f) => f.rel === `src/modules/${name}/${name}.module.ts`);
+      return !wiring || !/\.\.\.provideBlobReferences\(\w+\)/.test(wiring.text);
+    });
+    expect(missing).toEqual([]);
   });
 
   it("keeps TypeORM out of services, controllers and gateways: they pass the unit of work's Tx", () => {

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import S3rver from 's3rver';
 import { Client } from 'pg';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
+import { BlobReferences } from '../src/common/blob-store/blob-references.js';
 import { BlobStore } from '../src/common/blob-store/blob-store.js';
 import { BlobSweepService } from '../src/common/blob-store/blob-sweep.service.js';
 import { type S3BlobStore } from '../src/common/blob-store/s3-blob-store.js';
@@ -401,16 +401,44 @@ describe.each(['files', 's3'] as const)('blob sweep on the %s driver', (driver) 
     expect(second).toBeNull();
   });
 
-  it('refuses to sweep while a table holds blob keys no module declared', async () => {
-    const db = t.app.get(DataSource);
-    await db.query('CREATE TABLE stray_files (id int, blob_key text)');
+  it('asks the module that claims a key, about its own keys only, and follows its answer', async () => {
+    const probeKeys = ['probe/kept.bin', 'probe/gone.bin', 'probe/failing.bin'];
+    for (const key of probeKeys) await blobs.put(key, randomBytes(32));
+    const asked: string[][] = [];
+    let failing = false;
+    const probe = new (class extends BlobReferences {
+      readonly kind = 'probe';
+      readonly pattern = /^probe\/[a-z]+\.bin$/;
+      referenced(keys: string[]): Promise<Set<string>> {
+        asked.push([...keys].sort());
+        if (failing) return Promise.reject(new Error('the probe module cannot answer'));
+        return Promise.resolve(new Set(keys.filter((key) => key !== 'probe/gone.bin')));
+      }
+    })();
+    const unregister = sweeper.register(probe);
     try {
-      await expect(sweeper.sweep({ olderThan: new Date() })).rejects.toThrow(
-        'stray_files.blob_key hold blob keys but no module declared them',
-      );
+      const cutoff = await nextSecond();
+      const report = await sweeper.sweep({ olderThan: cutoff });
+      // Asked once, with exactly its keys (none of the records' or backups'); only what it disowned went.
+      expect(asked).toEqual([probeKeys.slice().sort()]);
+      expect(report!.removed.probe).toEqual({ count: 1, bytes: 32 });
+      expect(await blobs.get('probe/gone.bin')).toBeNull();
+      expect(await blobs.get('probe/kept.bin')).not.toBeNull();
+
+      // A module that cannot answer stops the sweep: nothing of its keys is removed.
+      failing = true;
+      await expect(sweeper.sweep({ olderThan: cutoff })).rejects.toThrow('the probe module cannot answer');
+      expect(await blobs.get('probe/failing.bin')).not.toBeNull();
     } finally {
-      await db.query('DROP TABLE stray_files');
+      unregister();
+      for (const key of probeKeys) await blobs.delete(key);
     }
+    // Unregistered, its keys are nobody's: never touched.
+    await blobs.put('probe/alone.bin', randomBytes(8));
+    const after = await sweeper.sweep({ olderThan: await nextSecond() });
+    expect(after!.removed.probe).toBeUndefined();
+    expect(await blobs.get('probe/alone.bin')).not.toBeNull();
+    await blobs.delete('probe/alone.bin');
   });
 
   it('lists page by page', async () => {

@@ -9,7 +9,8 @@ import { S3BlobStore } from './s3-blob-store.js';
 
 /**
  * S3 when S3_BUCKET is set, else files under DATA_DIR/blobs. Readiness reports whether it answers.
- * The sweep removes what no row references; modules declare their keys to it with `blobKeyOwner`.
+ * The sweep removes what no row references; each module that writes blobs
+ * answers for its own keys through a BlobReferences (`provideBlobReferences`).
  */
 @Global()
 @Module({

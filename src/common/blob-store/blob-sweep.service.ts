@@ -4,30 +4,12 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type Provider,
+  type Type,
 } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { BlobStore, type ListedBlob } from './blob-store.js';
-import {
-  type BlobKeyColumn,
-  BlobSweepRepository,
-  type ReferenceLookup,
-  type SweepQueries,
-} from './blob-sweep.repository.js';
-
-export type { BlobKeyColumn };
-
-/**
- * A module whose rows point at blobs declares the keys it writes and where
- * it keeps them; the sweep removes only keys some owner claims, and only when
- * none of the declared columns references them.
- */
-export interface BlobKeyOwner {
-  /** Names the owner's blobs in the sweep's log ('record', 'backup'). */
-  kind: string;
-  /** Exactly the keys the owner writes (anchored). Keys nobody claims are never touched. */
-  pattern: RegExp;
-  references: BlobKeyColumn[];
-}
+import { type BlobReferences, UUID } from './blob-references.js';
+import { BlobSweepRepository } from './blob-sweep.repository.js';
 
 export interface SweepTally {
   count: number;
@@ -43,14 +25,16 @@ export interface BlobSweepReport {
   duration_ms: number;
 }
 
-/** A lowercase UUID (`randomUUID()`, Postgres `uuid` as text), for owners' key patterns. */
-export const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-
-/** Keys checked against the database per statement. */
+/** Keys a sweep asks about at once. */
 const BATCH = 500;
+/** A blob old enough to go, with the module that claims its key. */
+interface Candidate {
+  blob: ListedBlob;
+  owner: BlobReferences;
+}
+
 /** Removals in flight at once. */
 const PARALLEL_DELETES = 8;
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * Removes what no row accounts for (no blob may outlive its row):
@@ -62,10 +46,9 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
  * before its row commits, so a young unreferenced blob may be a write in
  * flight on any instance, and an old one (write finished, commit never
  * came) is a crash's leftover; a key, once unreferenced and old, is never
- * referenced again (every write makes a new key). All reference columns are
- * checked in one statement, so a key moving between tables in a transaction
- * (a record's blob becoming a conflict copy's) is seen in one place or the
- * other, never in neither. Quota usage is untouched: it counts rows, and the
+ * referenced again (every write makes a new key). Whether a key is
+ * referenced, the module that claims it answers (BlobReferences); the sweep
+ * reads no module's tables. Quota usage is untouched: it counts rows, and the
  * sweep removes only bytes no row counts.
  *
  * Runs in the background at start and every BLOB_SWEEP_INTERVAL_MS, under a
@@ -75,7 +58,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 @Injectable()
 export class BlobSweepService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('BlobSweep');
-  private readonly owners: BlobKeyOwner[] = [];
+  private readonly owners: BlobReferences[] = [];
   private firstRun?: NodeJS.Timeout;
   private timer?: NodeJS.Timeout;
   private running?: Promise<BlobSweepReport | null>;
@@ -87,20 +70,19 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     private readonly config: AppConfig,
   ) {}
 
-  /** Called at module init by each owner (through `blobKeyOwner`). */
-  register(owner: BlobKeyOwner): void {
-    const names = owner.references.flatMap((r) => [
-      r.table,
-      r.column,
-      ...(r.lookup ? [r.lookup.column] : []),
-    ]);
-    const bad = names.find((n) => !IDENTIFIER.test(n));
-    if (bad)
-      throw new Error(`Blob key owner ${owner.kind}: ${JSON.stringify(bad)} is not a plain identifier`);
+  /**
+   * Called at module init for each module's BlobReferences (through
+   * `provideBlobReferences`); answers a function that takes it back.
+   */
+  register(owner: BlobReferences): () => void {
     if (!owner.pattern.source.startsWith('^') || !owner.pattern.source.endsWith('$')) {
-      throw new Error(`Blob key owner ${owner.kind}: the pattern must be anchored (^…$)`);
+      throw new Error(`Blob references ${owner.kind}: the pattern must be anchored (^…$)`);
     }
     this.owners.push(owner);
+    return () => {
+      const index = this.owners.indexOf(owner);
+      if (index >= 0) this.owners.splice(index, 1);
+    };
   }
 
   onApplicationBootstrap(): void {
@@ -127,7 +109,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
    */
   sweep(options: { olderThan?: Date } = {}): Promise<BlobSweepReport | null> {
     if (this.running) return Promise.resolve(null);
-    const run = this.locked((queries) => this.run(queries, options)).catch((err: unknown) => {
+    const run = this.locked(() => this.run(options)).catch((err: unknown) => {
       this.logger.error(`Blob sweep failed (the next one retries): ${withoutIds(err)}`);
       throw err;
     });
@@ -135,10 +117,10 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     return this.running;
   }
 
-  private async run(queries: SweepQueries, options: { olderThan?: Date }): Promise<BlobSweepReport> {
+  private async run(options: { olderThan?: Date }): Promise<BlobSweepReport> {
     const started = Date.now();
     const cutoff = options.olderThan ?? new Date(started - this.config.blobSweep.graceMs);
-    await this.assertEveryKeyColumnIsOwned(queries);
+    if (this.owners.length === 0) throw new Error('No module declared blob references; refusing to sweep');
     const report: BlobSweepReport = {
       removed: {},
       kept: { referenced: 0, young: 0, unclaimed: 0, unfinished_young: 0 },
@@ -152,7 +134,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     };
     try {
       await this.sweepUnfinished(cutoff, report, tally);
-      await this.sweepUnreferenced(queries, cutoff, report, tally);
+      await this.sweepUnreferenced(cutoff, report, tally);
     } finally {
       report.duration_ms = Date.now() - started;
       this.logger.log({
@@ -190,14 +172,13 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async sweepUnreferenced(
-    queries: SweepQueries,
     cutoff: Date,
     report: BlobSweepReport,
     tally: (kind: string, bytes: number) => void,
   ): Promise<void> {
-    let batch: Array<{ blob: ListedBlob; owner: BlobKeyOwner; match: RegExpExecArray }> = [];
+    let batch: Candidate[] = [];
     const flush = async () => {
-      const orphans = await this.unreferenced(queries, batch);
+      const orphans = await this.unreferenced(batch);
       report.kept.referenced += batch.length - orphans.length;
       batch = [];
       for (let i = 0; i < orphans.length; i += PARALLEL_DELETES) {
@@ -209,13 +190,12 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     for await (const blob of this.blobs.list()) {
       if (this.stopping) return;
       const owner = this.ownerOf(blob.key);
-      const match = owner?.pattern.exec(blob.key);
-      if (!owner || !match) {
+      if (!owner) {
         report.kept.unclaimed += 1;
       } else if (blob.lastModified >= cutoff) {
         report.kept.young += 1;
       } else {
-        batch.push({ blob, owner, match });
+        batch.push({ blob, owner });
         if (batch.length >= BATCH) await flush();
       }
     }
@@ -223,64 +203,20 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * The entries of `batch` no row references. First through the owners'
-   * indexed lookups (finds nearly every live blob cheaply); what remains is
-   * checked against every declared column in one statement (one snapshot),
-   * which alone decides that a key is unreferenced.
+   * The entries of `batch` no row references: each module that claims keys
+   * in it is asked about those keys (and only those), and decides alone.
    */
-  private async unreferenced<T extends { blob: ListedBlob; owner: BlobKeyOwner; match: RegExpExecArray }>(
-    queries: SweepQueries,
-    batch: T[],
-  ): Promise<T[]> {
-    if (batch.length === 0) return [];
-    const lookups: ReferenceLookup[] = [];
-    for (const owner of this.owners) {
-      for (const column of owner.references) {
-        if (!column.lookup) continue;
-        const group = column.lookup.group;
-        const values = batch
-          .filter((b) => b.owner === owner && b.match.groups?.[group])
-          .map((b) => b.match.groups![group]);
-        if (values.length) lookups.push({ column: { ...column, lookup: column.lookup }, values });
-      }
+  private async unreferenced(batch: Candidate[]): Promise<Candidate[]> {
+    const referenced = new Set<string>();
+    for (const owner of new Set(batch.map((candidate) => candidate.owner))) {
+      const keys = batch.filter((candidate) => candidate.owner === owner).map((c) => c.blob.key);
+      for (const key of await owner.referenced(keys)) referenced.add(key);
     }
-    const found = new Set(
-      await queries.foundByLookup(
-        batch.map((b) => b.blob.key),
-        lookups,
-      ),
-    );
-    const rest = batch.filter((b) => !found.has(b.blob.key));
-    if (rest.length === 0) return [];
-    const columns = this.owners.flatMap((owner) => owner.references);
-    for (const key of await queries.referenced(
-      rest.map((b) => b.blob.key),
-      columns,
-    ))
-      found.add(key);
-    return rest.filter((b) => !found.has(b.blob.key));
-  }
-
-  /**
-   * Refuses to sweep when a table has a blob-key column no owner declared: its
-   * blobs would look unreferenced. (Also when nothing is registered at all.)
-   */
-  private async assertEveryKeyColumnIsOwned(queries: SweepQueries): Promise<void> {
-    if (this.owners.length === 0) throw new Error('No blob key owner is registered; refusing to sweep');
-    const declared = new Set(this.owners.flatMap((o) => o.references.map((r) => `${r.table}.${r.column}`)));
-    const columns = await queries.blobKeyColumns();
-    const missing = columns.filter((c) => !declared.has(c));
-    if (missing.length) {
-      throw new Error(`Refusing to sweep: ${missing.join(', ')} hold blob keys but no module declared them`);
-    }
-    const present = new Set(columns);
-    const absent = [...declared].filter((c) => !present.has(c));
-    if (absent.length)
-      throw new Error(`Refusing to sweep: declared columns ${absent.join(', ')} do not exist`);
+    return batch.filter((candidate) => !referenced.has(candidate.blob.key));
   }
 
   private removeOrphan(
-    orphan: { blob: ListedBlob; owner: BlobKeyOwner },
+    orphan: Candidate,
     report: BlobSweepReport,
     tally: (kind: string, bytes: number) => void,
   ): Promise<void> {
@@ -288,7 +224,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     return this.removing(report, remove, orphan.owner.kind, orphan.blob.size, tally);
   }
 
-  private ownerOf(key: string): BlobKeyOwner | undefined {
+  private ownerOf(key: string): BlobReferences | undefined {
     return this.owners.find((o) => o.pattern.test(key));
   }
 
@@ -309,7 +245,7 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Runs `work` holding the sweep lock; null (logged) when another instance is sweeping. */
-  private async locked<T>(work: (queries: SweepQueries) => Promise<T>): Promise<T | null> {
+  private async locked<T>(work: () => Promise<T>): Promise<T | null> {
     const result = await this.repository.locked(work);
     if (result === null) this.logger.log('Blob sweep skipped: another instance is sweeping');
     return result;
@@ -327,14 +263,17 @@ function summarise(removed: Record<string, SweepTally>): string {
 }
 
 /**
- * Declares a module's blob keys to the sweep; list it among the module's
- * providers. The sweep refuses to run while a `*blob_key*` column exists
- * that no owner declared.
+ * The providers that declare a module's blob references to the sweep: the
+ * class (it answers from the module's repository) and its registration.
+ * List them among the module's providers: `...provideBlobReferences(X)`.
  */
-export function blobKeyOwner(owner: BlobKeyOwner): Provider {
-  return {
-    provide: Symbol(`blob key owner: ${owner.kind}`),
-    inject: [BlobSweepService],
-    useFactory: (sweep: BlobSweepService) => sweep.register(owner),
-  };
+export function provideBlobReferences(references: Type<BlobReferences>): Provider[] {
+  return [
+    references,
+    {
+      provide: Symbol(`blob references: ${references.name}`),
+      inject: [BlobSweepService, references],
+      useFactory: (sweep: BlobSweepService, owner: BlobReferences) => sweep.register(owner),
+    },
+  ];
 }

@@ -1,7 +1,8 @@
 import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
-import { countPromptTokens, countTokens, estimatePromptTokens, type MeterReservation } from './llm-meter.js';
+import type { MeterReservation } from './llm-meter.js';
+import { countPromptTokens, countTokens, estimatePromptTokens } from './tokens.js';
 
 /*
  * The billing rule, for every model call made for a user:

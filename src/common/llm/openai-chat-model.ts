@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config.js';
 import { type ChatCallOptions, ChatModel, type ChatModelRole, type ChatStreamEvent } from './chat-model.js';
 import { CallBill, providerFetch, reachedProvider } from './call-billing.js';
-import { estimatePromptTokens, type MeterReservation } from './llm-meter.js';
+import type { MeterReservation } from './llm-meter.js';
+import { estimatePromptTokens } from './tokens.js';
 import { LlmException, llmNotConfigured } from './llm.errors.js';
 
 /** First retry after ~250 ms, then ~500 ms, ~1 s…; a provider's Retry-After is honoured up to 10 s. */

@@ -5,7 +5,7 @@ import type { Tier } from '../tiers/tiers.js';
 import { Embeddings } from './embeddings.js';
 import { AppException } from '../errors/app.exception.js';
 import { providerFetch, reachedProvider } from './call-billing.js';
-import { countTokens, estimatePromptTokens } from './llm-meter.js';
+import { countTokens, estimatePromptTokens } from './tokens.js';
 
 /** LangChain's client, with the provider's usage kept (embedQuery drops it). */
 class OpenAIEmbeddingsWithUsage extends OpenAIEmbeddings {

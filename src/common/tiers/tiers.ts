@@ -1,5 +1,12 @@
 import type { Tier } from '../../config/env.schema.js';
 
+/*
+ * The tier vocabulary and the matrix the global guards read (feature gates,
+ * per-tier rate limits); it stays in common because common imports no module.
+ * The rules about tiers live with their owners: the effective tier and the
+ * byte quotas in auth, prices in billing, concurrent chat streams in chat.
+ */
+
 export type { Tier };
 export const TIERS: readonly Tier[] = ['free', 'pro', 'power', 'team'];
 
@@ -61,17 +68,6 @@ export const FEATURES: Readonly<Record<Tier, Readonly<TierFeatures>>> = {
 /** Requests per principal per minute. */
 export const RATE_LIMITS: Readonly<Record<Tier, number>> = { free: 20, pro: 60, power: 120, team: 200 };
 
-/** Chat streams one user may have running at once (every instance together). */
-export const CHAT_STREAMS: Readonly<Record<Tier, number>> = { free: 1, pro: 3, power: 5, team: 10 };
-
-/** Monthly price in EUR cents (team: per seat). */
-export const PRICES_EUR_CENTS: Readonly<Record<Tier, number>> = {
-  free: 0,
-  pro: 1500,
-  power: 2900,
-  team: 4900,
-};
-
 /** Boolean features that can gate a route. */
 export type GatedFeature = {
   [K in keyof TierFeatures]: TierFeatures[K] extends boolean ? K : never;
@@ -86,29 +82,4 @@ export function lowestTierWith(feature: GatedFeature): Tier {
 
 export function isTier(value: unknown): value is Tier {
   return typeof value === 'string' && (TIERS as readonly string[]).includes(value);
-}
-
-/** Subscription states in which the paid tier applies (past_due only until the paid period ends). */
-export interface SubscriptionState {
-  tier: string | null;
-  status: string | null;
-  /** current_period_end is in the future */
-  inPeriod: boolean | null;
-}
-
-/**
- * The one rule for a user's tier: an admin's override, else a live
- * subscription's tier, else DEFAULT_TIER.
- */
-export function effectiveTier(
-  override: string | null,
-  sub: SubscriptionState | null,
-  defaultTier: Tier,
-): Tier {
-  if (isTier(override)) return override;
-  if (sub && isTier(sub.tier)) {
-    if (sub.status === 'active' || sub.status === 'trialing') return sub.tier;
-    if (sub.status === 'past_due' && sub.inPeriod) return sub.tier;
-  }
-  return defaultTier;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, type Repository } from 'typeorm';
-import type { SubscriptionState } from '../../common/tiers/tiers.js';
+import type { SubscriptionState } from './effective-tier.js';
 import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { User } from './entities/user.entity.js';
 

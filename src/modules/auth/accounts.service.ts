@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { effectiveTier, type Tier } from '../../common/tiers/tiers.js';
+import type { Tier } from '../../common/tiers/tiers.js';
+import { effectiveTier } from './effective-tier.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { Tx } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';

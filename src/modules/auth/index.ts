@@ -3,3 +3,4 @@ export { AuthModule } from './auth.module.js';
 export { AccountsService, type TierChange } from './accounts.service.js';
 export { SocketAuthService, type SocketPrincipal } from './socket-auth.service.js';
 export type { Role, User } from './entities/user.entity.js';
+export { assertQuotaIncluded, GIB, quotaBytes, type QuotaKind } from './quota.js';

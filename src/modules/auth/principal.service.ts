@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { effectiveTier } from '../../common/tiers/tiers.js';
+import { effectiveTier } from './effective-tier.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AccountsService } from './accounts.service.js';
 import type { AuthUser } from './auth.types.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DatabaseService } from '../../database/database.service.js';
-import type { SubscriptionState } from '../../common/tiers/tiers.js';
+import type { SubscriptionState } from './effective-tier.js';
 import type { Role } from './entities/user.entity.js';
 
 /** What one request's credentials resolve to, read in one query. */

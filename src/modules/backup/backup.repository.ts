@@ -70,4 +70,25 @@ export class BackupRepository {
     if (old.length) await this.backups.delete({ id: In(old.map((backup) => backup.id)) });
     return old.map((backup) => backup.blobKey);
   }
+
+  /**
+   * Of `keys` (backup keys, for the blob sweep), those a backup references:
+   * first through the primary key (the ids the keys name), then what remains
+   * by the key itself, which alone decides that a key is unreferenced.
+   */
+  async referencedBlobKeys(keys: string[], backupIds: string[]): Promise<string[]> {
+    const manager = this.backups.manager;
+    const found = await manager.query<Array<{ key: string }>>(
+      'SELECT blob_key::text AS key FROM backups WHERE id = ANY($2) AND blob_key = ANY($1::text[])',
+      [keys, backupIds],
+    );
+    const seen = new Set(found.map((row) => row.key));
+    const rest = keys.filter((key) => !seen.has(key));
+    if (rest.length === 0) return [...seen];
+    const more = await manager.query<Array<{ key: string }>>(
+      'SELECT blob_key::text AS key FROM backups WHERE blob_key = ANY($1::text[])',
+      [rest],
+    );
+    return [...seen, ...more.map((row) => row.key)];
+  }
 }

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type ByteRange, type StoredBlob } from '../../common/blob-store/blob-store.js';
-import { assertQuotaIncluded, quotaBytes } from '../../common/tiers/quota.js';
+import { assertQuotaIncluded, quotaBytes } from '../auth/index.js';
 import { AppConfig } from '../../config/app-config.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
-import { FEATURES, PRICES_EUR_CENTS, RATE_LIMITS, TIERS } from '../../common/tiers/tiers.js';
+import { FEATURES, RATE_LIMITS, TIERS } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
+import { PRICES_EUR_CENTS } from './prices.js';
 import { AccountsService } from '../auth/index.js';
 import { BillingRepository } from './billing.repository.js';
 import {

@@ -8,7 +8,7 @@ import { AppException } from '../../common/errors/app.exception.js';
 import { findInputProblem } from '../../common/input/input-limits.js';
 import { RateLimitGuard } from '../../common/rate-limit/rate-limit.guard.js';
 import { RedisService } from '../../common/redis/redis.service.js';
-import { CHAT_STREAMS } from '../../common/tiers/tiers.js';
+import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
 import { SocketAuthService } from '../auth/index.js';
 import { type AbortCause, ChatRun, type GracePolicy } from './chat-run.js';
@@ -23,6 +23,8 @@ export interface StreamFeed {
   follow(signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
 }
 
+/** Chat streams one user may have running at once (every instance together), by tier. */
+const CHAT_STREAMS: Readonly<Record<Tier, number>> = { free: 1, pro: 3, power: 5, team: 10 };
 const CANCEL_CHANNEL = 'adiuva:chat:cancel';
 const RENEW_MS = 20_000;
 

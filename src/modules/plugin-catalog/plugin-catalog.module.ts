@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { blobKeyOwner } from '../../common/blob-store/blob-sweep.service.js';
+import { provideBlobReferences } from '../../common/blob-store/blob-sweep.service.js';
 import { PluginSalesModule } from '../plugin-sales/index.js';
 import { PluginInstall } from './entities/plugin-install.entity.js';
 import { PluginRating } from './entities/plugin-rating.entity.js';
@@ -8,6 +8,7 @@ import { PluginVersion } from './entities/plugin-version.entity.js';
 import { Plugin } from './entities/plugin.entity.js';
 import { InstallsRepository } from './installs.repository.js';
 import { InstallsService } from './installs.service.js';
+import { PluginCatalogBlobReferences } from './plugin-catalog.blob-references.js';
 import { PluginCatalogController } from './plugin-catalog.controller.js';
 import { PluginCatalogRepository } from './plugin-catalog.repository.js';
 import { PluginCatalogService } from './plugin-catalog.service.js';
@@ -40,12 +41,7 @@ import { PluginVersionsService } from './plugin-versions.service.js';
     PluginDownloadsService,
     InstallsService,
     InstallsRepository,
-    // Packages live under `plugins/{plugin_id}/{version id or seed version}.zip`, one per version row.
-    blobKeyOwner({
-      kind: 'plugin_package',
-      pattern: /^plugins\/[a-z0-9-]{1,64}\/[0-9A-Za-z.+-]{1,64}\.zip$/,
-      references: [{ table: 'plugin_versions', column: 'blob_key' }],
-    }),
+    ...provideBlobReferences(PluginCatalogBlobReferences),
   ],
   exports: [PluginVersionsService, PluginSigningService],
 })

@@ -204,4 +204,13 @@ export class PluginVersionsRepository {
     const result = await this.versions.update({ id: versionId, blobKey: fromKey }, { blobKey: toKey });
     return (result.affected ?? 0) > 0;
   }
+
+  /** Of `keys` (package keys, for the blob sweep), those a version references (a small table). */
+  async referencedBlobKeys(keys: string[]): Promise<string[]> {
+    const rows = await this.versions.manager.query<Array<{ key: string }>>(
+      'SELECT blob_key AS key FROM plugin_versions WHERE blob_key = ANY($1::text[])',
+      [keys],
+    );
+    return rows.map((row) => row.key);
+  }
 }

@@ -143,4 +143,35 @@ export class RecordsRepository {
     if (expired.length) await conflicts.delete(expired.map((conflict) => conflict.id));
     return expired;
   }
+
+  /**
+   * Of `keys` (record keys, for the blob sweep), those a record or a conflict
+   * copy references. First through the primary key and the owner's index
+   * (the ids and users the keys name: nearly every live key is found so);
+   * what remains is checked against both tables in one statement (one
+   * snapshot: a key moving from a record to its conflict copy is seen on one
+   * side), which alone decides that a key is unreferenced.
+   */
+  async referencedBlobKeys(
+    keys: string[],
+    hints: { recordIds: string[]; userIds: string[] },
+  ): Promise<string[]> {
+    const manager = this.records.manager;
+    const found = await manager.query<Array<{ key: string }>>(
+      `SELECT blob_key::text AS key FROM storage_records WHERE id = ANY($2) AND blob_key = ANY($1::text[])
+       UNION ALL
+       SELECT blob_key::text AS key FROM storage_conflicts WHERE user_id = ANY($3) AND blob_key = ANY($1::text[])`,
+      [keys, hints.recordIds, hints.userIds],
+    );
+    const seen = new Set(found.map((row) => row.key));
+    const rest = keys.filter((key) => !seen.has(key));
+    if (rest.length === 0) return [...seen];
+    const more = await manager.query<Array<{ key: string }>>(
+      `SELECT blob_key::text AS key FROM storage_records WHERE blob_key = ANY($1::text[])
+       UNION ALL
+       SELECT blob_key::text AS key FROM storage_conflicts WHERE blob_key = ANY($1::text[])`,
+      [rest],
+    );
+    return [...seen, ...more.map((row) => row.key)];
+  }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
-import { quotaBytes } from '../../common/tiers/quota.js';
+import { quotaBytes } from '../auth/index.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import type { UsageDto } from './dto/storage.dto.js';

@@ -1,4 +1,4 @@
-import { GIB } from '../../common/tiers/quota.js';
+import { GIB } from '../auth/index.js';
 import { assertRoomFor, crossedAlert, isNearQuota, usagePercent } from './storage-quota.js';
 import { StorageException } from './storage.errors.js';
 

@@ -1,4 +1,4 @@
-import { quotaBytes } from '../../common/tiers/quota.js';
+import { quotaBytes } from '../auth/index.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { StorageException } from './storage.errors.js';
 import type { StorageQuotaEvent } from './storage.events.js';

@@ -5,9 +5,10 @@ import { StorageChange } from './entities/storage-change.entity.js';
 import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
-import { blobKeyOwner, UUID } from '../../common/blob-store/blob-sweep.service.js';
+import { provideBlobReferences } from '../../common/blob-store/blob-sweep.service.js';
 import { AuthModule } from '../auth/index.js';
 import { StoragePurgeService } from './storage-purge.service.js';
+import { StorageBlobReferences } from './storage.blob-references.js';
 import { StorageController } from './storage.controller.js';
 import { StorageEvents } from './storage.events.js';
 import { StorageGateway } from './storage.gateway.js';
@@ -34,15 +35,7 @@ import { SyncService } from './sync.service.js';
     StoragePurgeService,
     StorageEvents,
     StorageGateway,
-    // StorageService writes `{user_id}/{table}/{record_id}.{random}`; a conflict copy keeps the key.
-    blobKeyOwner({
-      kind: 'record',
-      pattern: new RegExp(`^(?<user>${UUID})/[a-z][a-z0-9_]{0,62}/(?<id>${UUID})\\.[0-9a-f]{12}$`),
-      references: [
-        { table: 'storage_records', column: 'blob_key', lookup: { column: 'id', group: 'id' } },
-        { table: 'storage_conflicts', column: 'blob_key', lookup: { column: 'user_id', group: 'user' } },
-      ],
-    }),
+    ...provideBlobReferences(StorageBlobReferences),
   ],
   exports: [StorageQuotaService, StorageEvents],
 })

@@ -4,7 +4,7 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
 import { classifyOutage } from '../../common/outage/outage.js';
-import { assertQuotaIncluded } from '../../common/tiers/quota.js';
+import { assertQuotaIncluded } from '../auth/index.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { Tx } from '../../database/unit-of-work.js';
 import {

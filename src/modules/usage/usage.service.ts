@@ -3,13 +3,8 @@ import type { AuthUser } from '../../common/auth/auth-user.js';
 import { AppException } from '../../common/errors/app.exception.js';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import { Embeddings } from '../../common/llm/embeddings.js';
-import {
-  countTokens,
-  type LlmMeter,
-  type MeteredCall,
-  type MeteredUsage,
-  type MeterReservation,
-} from '../../common/llm/llm-meter.js';
+import type { LlmMeter, MeteredCall, MeteredUsage, MeterReservation } from '../../common/llm/llm-meter.js';
+import { countTokens } from '../../common/llm/tokens.js';
 import { AppMetrics } from '../../common/metrics/app-metrics.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';

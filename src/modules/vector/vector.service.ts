@@ -4,7 +4,7 @@ import { checksumMatches, decodeBlob, sha256 } from '../../common/checksum.js';
 import { Embeddings } from '../../common/llm/embeddings.js';
 import { AppConfig } from '../../config/app-config.js';
 import { DatabaseService } from '../../database/database.service.js';
-import { assertQuotaIncluded } from '../../common/tiers/quota.js';
+import { assertQuotaIncluded } from '../auth/index.js';
 import { StorageQuotaService } from '../storage/index.js';
 import type {
   DeleteVectorsDto,

@@ -1,4 +1,4 @@
-import { AppException } from '../errors/app.exception.js';
+import { AppException } from '../../common/errors/app.exception.js';
 import { assertQuotaIncluded, GIB, lowestTierWithQuota, quotaBytes } from './quota.js';
 
 describe('tier quotas', () => {

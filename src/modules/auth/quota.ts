@@ -1,7 +1,13 @@
-import { AppException } from '../errors/app.exception.js';
-import { FEATURES, TIERS, type Tier } from './tiers.js';
+import { AppException } from '../../common/errors/app.exception.js';
+import { FEATURES, TIERS, type Tier } from '../../common/tiers/tiers.js';
 
 export const GIB = 1024 ** 3;
+
+/*
+ * The byte quotas a tier includes. Auth owns the tiers (it resolves each
+ * request's effective tier); storage, vectors and backups enforce these
+ * quotas on their own usage.
+ */
 
 /** The byte quotas of the feature matrix: cloud storage (records and vectors) and backups. */
 export type QuotaKind = 'cloud_storage_gb' | 'backup_gb';
