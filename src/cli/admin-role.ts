@@ -12,13 +12,13 @@ export interface CommandResult {
 
 /**
  * `npm run admin:grant -- EMAIL` / `npm run admin:revoke -- EMAIL`: gives or takes the admin role
- * of an existing account, audited. `env` is the environment the server runs with (the CLIs pass
- * process.env); the database it names is the one changed.
+ * of an existing account, audited. `env` is the environment the server runs with (the CLIs give
+ * none: the process's own); the database it names is the one changed.
  */
 export async function runAdminRoleCommand(
   action: 'grant' | 'revoke',
   args: string[],
-  env: Record<string, string | undefined>,
+  env?: Record<string, string | undefined>,
 ): Promise<CommandResult> {
   const email = args.length === 1 ? args[0].trim() : '';
   if (!/^[^@\s]+@[^@\s]+$/.test(email)) {
@@ -70,7 +70,7 @@ function operatorName(): string {
 /** The body of each CLI: the command on this process's environment, its output on stdout or stderr. */
 export function adminRoleCli(action: 'grant' | 'revoke'): Command {
   return async (args) => {
-    const { code, output } = await runAdminRoleCommand(action, args, process.env);
+    const { code, output } = await runAdminRoleCommand(action, args);
     (code === 0 ? process.stdout : process.stderr).write(output);
     return code;
   };

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module.js';
 import { createLogger, PinoLoggerService } from '../common/logging/logger.js';
-import { type AppConfig, ConfigError, loadConfig, loadDotEnv } from '../config/app-config.js';
+import { type AppConfig, ConfigError, loadConfig, loadConfigWith, loadDotEnv } from '../config/app-config.js';
 
 /**
  * What every command line (`npm run migration:*`, `storage:purge`, `blobs:sweep`, `usage:verify`,
@@ -37,10 +37,12 @@ export function runCli(command: Command): void {
  * it names is the one changed), with no background blob sweep beside the command.
  */
 export function cliConfig(
-  env: Record<string, string | undefined> = process.env,
+  env?: Record<string, string | undefined>,
   overrides: Record<string, string> = {},
 ): AppConfig {
-  return loadConfig({ ...env, BLOB_SWEEP_INTERVAL_MS: '0', ...overrides });
+  const own = { BLOB_SWEEP_INTERVAL_MS: '0', ...overrides };
+  // Without `env`, the process's environment, read where the config is read (src/config).
+  return env ? loadConfig({ ...env, ...own }) : loadConfigWith(own);
 }
 
 /**

@@ -207,16 +207,16 @@ export class AppConfig {
   }
 }
 
-/**
- * Validates `source` (the process environment by default) and returns the
- * configuration, or throws one ConfigError naming every bad variable. Values
- * are never echoed: some of them are secrets.
- */
 /** The environment's configuration with some variables set otherwise (a CLI's own needs). */
 export function loadConfigWith(overrides: Record<string, string>): AppConfig {
   return loadConfig({ ...process.env, ...overrides });
 }
 
+/**
+ * Validates `source` (the process environment by default) and returns the
+ * configuration, or throws one ConfigError naming every bad variable. Values
+ * are never echoed: some of them are secrets.
+ */
 export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
   const parsed = envSchema.safeParse(source);
   const problems: string[] = [];
