@@ -149,8 +149,11 @@ describe('CheckPool (worker threads)', () => {
     // Its share of the queue is full: a fifth is refused, others still get in.
     await expect(checks.run(input(), 'flooder')).rejects.toBeInstanceOf(AccountQueueFullError);
     const other = track('b1', 'other');
+    // Another account's job takes the free worker at once, ahead of the flood's three waiting
+    // (which job finishes first is left to the machine's load, so it is not asserted).
+    expect(checks.stats).toMatchObject({ busy: 2, queued: 3 });
     await Promise.all([...flood, other]);
-    expect(done.indexOf('b1')).toBeLessThan(done.indexOf('a2'));
+    expect(done).toHaveLength(5);
     // The flood's own jobs ran in the order they came.
     expect(done.filter((name) => name.startsWith('a'))).toEqual(['a1', 'a2', 'a3', 'a4']);
   });
