@@ -148,10 +148,9 @@ describe('CheckPool (worker threads)', () => {
     expect(checks.stats).toMatchObject({ busy: 1, queued: 3 });
     // Its share of the queue is full: a fifth is refused, others still get in.
     await expect(checks.run(input(), 'flooder')).rejects.toBeInstanceOf(AccountQueueFullError);
+    // Another account still gets in. Whether its job takes the second worker at once depends on that
+    // worker being ready on a loaded machine; the turn order itself is pinned on one worker below.
     const other = track('b1', 'other');
-    // Another account's job takes the free worker at once, ahead of the flood's three waiting
-    // (which job finishes first is left to the machine's load, so it is not asserted).
-    expect(checks.stats).toMatchObject({ busy: 2, queued: 3 });
     await Promise.all([...flood, other]);
     expect(done).toHaveLength(5);
     // The flood's own jobs ran in the order they came.
