@@ -22,6 +22,8 @@ export class AppConfig {
   readonly database: {
     url: string | undefined;
     poolMax: number;
+    /** The embedded Postgres's shared_buffers, in MiB. */
+    embeddedSharedBuffersMb: number;
     connectTimeoutMs: number;
   };
   readonly jwt: { secret: string; accessTokenMinutes: number; refreshTokenDays: number };
@@ -116,6 +118,7 @@ export class AppConfig {
     this.database = {
       url: env.DATABASE_URL,
       poolMax: env.DATABASE_POOL_MAX,
+      embeddedSharedBuffersMb: env.EMBEDDED_SHARED_BUFFERS_MB,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     };
     this.jwt = {

@@ -204,6 +204,7 @@ export const envSchema = z.object({
   DATA_DIR: z.preprocess((v) => emptyToUndefined(v) ?? './data', z.string()),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_MAX: int(10, 1, 1000),
+  EMBEDDED_SHARED_BUFFERS_MB: int(32, 1, 4096),
   DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
   JWT_SECRET: z.preprocess(
     emptyToUndefined,
