@@ -77,7 +77,10 @@ export function entryHolds(prev: string, row: ChainFields & { chainHash: string 
 
 /** The pseudonym of `subjectId` under its key: a UUID (version 8 layout) from HMAC-SHA256. */
 export function pseudonymOf(subjectId: string, secretHex: string): string {
-  const bytes = createHmac('sha256', Buffer.from(secretHex, 'hex')).update(subjectId).digest().subarray(0, 16);
+  const bytes = createHmac('sha256', Buffer.from(secretHex, 'hex'))
+    .update(subjectId)
+    .digest()
+    .subarray(0, 16);
   bytes[6] = (bytes[6] & 0x0f) | 0x80;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

@@ -129,7 +129,10 @@ export class AuditService {
   /** The pseudonyms of those of `ids` that are UUIDs (accounts, sessions, keys), by id. */
   private async pseudonyms(tx: Tx, ids: Array<string | null>): Promise<Map<string, string>> {
     const uuids = [...new Set(ids.filter((id): id is string => !!id && UUID_SHAPE.test(id)))];
-    const keys = await this.log.pseudonymKeys(tx, new Map(uuids.map((id) => [id.toLowerCase(), randomHex()])));
+    const keys = await this.log.pseudonymKeys(
+      tx,
+      new Map(uuids.map((id) => [id.toLowerCase(), randomHex()])),
+    );
     return new Map(uuids.map((id) => [id, pseudonymOf(id.toLowerCase(), keys.get(id.toLowerCase())!)]));
   }
 }

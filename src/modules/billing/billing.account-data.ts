@@ -37,7 +37,8 @@ export class BillingAccountData extends AccountDataParticipant {
       'subscription',
       subscription && {
         ...subscription,
-        current_period_end: subscription.current_period_end && new Date(subscription.current_period_end).getTime(),
+        current_period_end:
+          subscription.current_period_end && new Date(subscription.current_period_end).getTime(),
         created_at: new Date(subscription.created_at).getTime(),
       },
     );
@@ -53,7 +54,9 @@ export class BillingAccountData extends AccountDataParticipant {
       ),
     ];
     if (customers.length > 0 && !this.payments.configured) {
-      this.logger.warn('An erased account had a Stripe customer, but Stripe is not configured: delete it by hand');
+      this.logger.warn(
+        'An erased account had a Stripe customer, but Stripe is not configured: delete it by hand',
+      );
     } else {
       for (const customer of customers) await this.payments.deleteCustomer(customer);
     }

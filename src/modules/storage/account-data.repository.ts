@@ -78,7 +78,13 @@ export class StorageAccountDataRepository {
   /** Every row of the account in the storage tables, in one transaction. */
   async deleteAll(userId: string): Promise<void> {
     await this.db.transaction(async (manager) => {
-      for (const table of ['storage_conflicts', 'storage_changes', 'storage_records', 'devices', 'storage_usage']) {
+      for (const table of [
+        'storage_conflicts',
+        'storage_changes',
+        'storage_records',
+        'devices',
+        'storage_usage',
+      ]) {
         await manager.query(`DELETE FROM ${table} WHERE user_id = $1`, [userId]);
       }
     });

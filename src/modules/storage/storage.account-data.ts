@@ -34,24 +34,40 @@ export class StorageAccountData extends AccountDataParticipant {
     const { userId } = account;
     const devices = await this.repository.devicesOf(userId);
     archive.addAccountSection('devices', devices);
-    const records = pages((after) => this.repository.recordsAfter(userId, after, PAGE), (r) => r.id);
+    const records = pages(
+      (after) => this.repository.recordsAfter(userId, after, PAGE),
+      (r) => r.id,
+    );
     for await (const record of records) await this.exportRecord(archive, record);
-    const conflicts = pages((after) => this.repository.conflictsAfter(userId, after, PAGE), (c) => c.id);
+    const conflicts = pages(
+      (after) => this.repository.conflictsAfter(userId, after, PAGE),
+      (c) => c.id,
+    );
     for await (const conflict of conflicts) {
       const base = `records/conflicts/${conflict.id}`;
-      await archive.addJson(`${base}.json`, { ...conflict, blob_key: undefined, created_at: ms(conflict.created_at) });
+      await archive.addJson(`${base}.json`, {
+        ...conflict,
+        blob_key: undefined,
+        created_at: ms(conflict.created_at),
+      });
       await this.addBlob(archive, `${base}.bin`, conflict.blob_key);
     }
     const changes = pages(
       (after) => this.repository.changesAfter(userId, after, PAGE),
       (c) => String(c.seq),
     );
-    await archive.addFile('records/changes.json', jsonArrayStream(changes, (change) => change));
+    await archive.addFile(
+      'records/changes.json',
+      jsonArrayStream(changes, (change) => change),
+    );
   }
 
   async erase(account: ErasedAccount): Promise<void> {
     // The rows stay until every blob is gone, so paging by key sees each once.
-    const keys = pages((after) => this.repository.blobKeysAfter(account.userId, after, PAGE), (key) => key);
+    const keys = pages(
+      (after) => this.repository.blobKeysAfter(account.userId, after, PAGE),
+      (key) => key,
+    );
     for await (const key of keys) await this.blobs.delete(key);
     await this.repository.deleteAll(account.userId);
   }
