@@ -29,9 +29,29 @@ export class AccountData1796615010792 implements MigrationInterface {
     await queryRunner.query(`ALTER TABLE "audit_log" ADD "personal_salt" character(64)`);
     await queryRunner.query(`ALTER TABLE "audit_log" ADD "personal_erased_at" TIMESTAMP WITH TIME ZONE`);
     await queryRunner.query(`ALTER TABLE "plugins" ADD "unlisted_at" TIMESTAMP WITH TIME ZONE`);
+    // Still append-only, with one exception: an account erasure may blank an entry's personal fields
+    // (and its salt), and change nothing the chain hash covers. Anything else is refused as before.
+    await queryRunner.query(
+      `CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         IF TG_OP = 'UPDATE'
+            AND NEW.id = OLD.id AND NEW.event_type = OLD.event_type AND NEW.created_at = OLD.created_at
+            AND NEW.prev_hash = OLD.prev_hash AND NEW.chain_hash = OLD.chain_hash
+            AND NEW.hash_version = OLD.hash_version
+            AND NEW.actor_ref IS NOT DISTINCT FROM OLD.actor_ref AND NEW.subject_ref IS NOT DISTINCT FROM OLD.subject_ref
+            AND NEW.personal_digest IS NOT DISTINCT FROM OLD.personal_digest
+            AND NEW.actor_id IS NULL AND NEW.subject_id IS NULL AND NEW.reason IS NULL AND NEW.data = '{}'::jsonb
+            AND NEW.personal_salt IS NULL AND NEW.personal_erased_at IS NOT NULL THEN
+           RETURN NEW;
+         END IF;
+         RAISE EXCEPTION 'audit_log is append-only';
+       END $$`,
+    );
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$`,
+    );
     await queryRunner.query(`ALTER TABLE "plugins" DROP COLUMN "unlisted_at"`);
     await queryRunner.query(`ALTER TABLE "audit_log" DROP COLUMN "personal_erased_at"`);
     await queryRunner.query(`ALTER TABLE "audit_log" DROP COLUMN "personal_salt"`);

@@ -273,6 +273,7 @@ describe('account erasure', () => {
     await proxy.restore();
 
     const done = await api().post(`/api/v1/admin/erasures/${id}/run`).set(admin.auth).expect(200);
+    expect(done.body.last_error).toBeNull();
     expect(done.body).toMatchObject({ status: 'completed', user_id: null, attempts: 2 });
     expect(Object.keys(done.body.progress).sort()).toEqual(
       [
