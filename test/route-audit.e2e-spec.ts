@@ -61,6 +61,10 @@ describe('route audit', () => {
         'GET /api/v1/plugins/packages/:versionId',
         // A team invitation's page: the single-use token is the authorization (unknown/used/expired → 404).
         'GET /api/v1/teams/invites/:token',
+        // The account is disabled pending erasure: restore signs in by password itself (sign-in limits).
+        'POST /api/v1/account/restore',
+        // A signed link (15 minutes) to an export archive on the files driver.
+        'GET /api/v1/account/export/:id/download',
       ].sort(),
     );
   });
