@@ -8,6 +8,7 @@ import { countTokens } from '../../common/llm/tokens.js';
 import { AppMetrics } from '../../common/metrics/app-metrics.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
+import { parseModel } from '../../config/model-ref.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsService } from '../auth/index.js';
 import type { UsageDayDto } from './dto/usage.dto.js';
@@ -137,7 +138,8 @@ export class UsageService implements LlmMeter, OnModuleInit {
       await this.repo.release(call.userId, day, held).catch(() => undefined);
       return;
     }
-    this.metrics.llmCost.inc({ model: call.model, kind: call.kind }, cost);
+    const { provider, name } = parseModel(call.model);
+    this.metrics.llmCost.inc({ provider, model: name, kind: call.kind }, cost);
     if (spent >= budget * ALERT_SHARE) await this.alert(call.userId, day, spent, budget);
   }
 

@@ -1,0 +1,62 @@
+import type { AppConfig } from '../../config/app-config.js';
+import type { ModelRef } from '../../config/model-ref.js';
+import { providerFetch } from './call-billing.js';
+
+/** Ollama's own default address, when OLLAMA_BASE_URL is not set. */
+export const OLLAMA_DEFAULT_URL = 'http://127.0.0.1:11434';
+
+/**
+ * What `initChatModel` gets for one model: the provider's key and endpoint from our validated
+ * configuration (never the package's own reading of the environment), the same sampling and
+ * output cap for every provider, and the packages' retries off (ours decide). Each package names
+ * these settings its own way; the values are the same.
+ */
+export function clientParams(model: ModelRef, llm: AppConfig['llm']): Record<string, unknown> {
+  const { apiKey, baseUrl } = llm.models.providers[model.provider];
+  // Our own timer aborts first and reports 504; an SDK's timeout only backs it up.
+  const backstopMs = llm.timeoutMs + 5_000;
+  const common = { temperature: 0, maxRetries: 0 };
+  switch (model.provider) {
+    case 'openai':
+      return {
+        ...common,
+        // A self-hosted endpoint (vLLM, LiteLLM) may need no key; the client insists on one.
+        apiKey: apiKey ?? 'unused',
+        // providerFetch marks a connection that could not be opened, which billing must tell apart.
+        configuration: { ...(baseUrl ? { baseURL: baseUrl } : {}), fetch: providerFetch },
+        maxTokens: llm.maxOutputTokens,
+        timeout: backstopMs,
+        streamUsage: true,
+        useResponsesApi: false,
+      };
+    case 'anthropic':
+      return {
+        ...common,
+        apiKey: apiKey ?? 'unused',
+        ...(baseUrl ? { anthropicApiUrl: baseUrl } : {}),
+        clientOptions: { fetch: providerFetch, timeout: backstopMs },
+        maxTokens: llm.maxOutputTokens,
+        streamUsage: true,
+      };
+    case 'google-genai':
+      return {
+        ...common,
+        apiKey: apiKey ?? 'unused',
+        ...(baseUrl ? { baseUrl } : {}),
+        maxOutputTokens: llm.maxOutputTokens,
+        // The package's non-streamed call drops the abort signal (a cancel or a timeout would
+        // not stop it), so every Gemini call is streamed; `invoke` still returns the whole message.
+        streaming: true,
+        streamUsage: true,
+      };
+    case 'ollama':
+      return {
+        ...common,
+        baseUrl: baseUrl ?? OLLAMA_DEFAULT_URL,
+        // The request's only abort: the attempt's signal, merged in by providerFetch.
+        fetch: providerFetch,
+        numPredict: llm.maxOutputTokens,
+        checkOrPullModel: false,
+      };
+  }
+}
