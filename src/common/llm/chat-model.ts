@@ -82,6 +82,11 @@ export abstract class ChatModel {
   /** The label of the model a role maps to (LLM_MODEL or LLM_ROUTER_MODEL), before any fallback. */
   abstract modelFor(role: ChatModelRole): string;
 
+  /** The most input tokens a model (`provider:model`) takes, when its LangChain package knows it. */
+  contextWindow(_model: string): Promise<number | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   abstract invoke(messages: BaseMessage[], options: ChatCallOptions): Promise<AIMessage>;
 
   abstract stream(messages: BaseMessage[], options: ChatCallOptions): AsyncGenerator<ChatStreamEvent>;

@@ -65,6 +65,16 @@ export class ProviderChatModel extends ChatModel {
     return this.primary(role).label;
   }
 
+  override async contextWindow(model: string): Promise<number | undefined> {
+    if (!this.configured) return undefined;
+    try {
+      const window = (await this.client(parseModel(model))).profile?.maxInputTokens;
+      return typeof window === 'number' ? window : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async invoke(messages: BaseMessage[], options: ChatCallOptions): Promise<AIMessage> {
     const chain = this.chain(options);
     for (let i = 0; ; i++) {

@@ -22,6 +22,12 @@ export class PriceTable {
     }
   }
 
+  /** USD per million tokens [input, output] of `model`, or undefined when it has no price. */
+  perMillion(model: string): [number, number] | undefined {
+    const nano = this.nano.get(modelId(model));
+    return nano && [nano[0] / 1000, nano[1] / 1000];
+  }
+
   /**
    * A call's cost in micro-USD, rounded up: ceil((prompt × input + completion × output) / 1000).
    * `model` as the ledger records it (`gpt-4o` is `openai:gpt-4o`).

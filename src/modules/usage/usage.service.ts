@@ -58,6 +58,11 @@ export class UsageService implements LlmMeter, OnModuleInit {
     countTokens(['']).catch((err: Error) => this.logger.warn(`Tokenizer not loaded: ${err.message}`));
   }
 
+  /** USD per million tokens [input, output] of a model (`provider:model` or a bare OpenAI name), if priced. */
+  pricePerMillion(model: string): [number, number] | undefined {
+    return this.prices.perMillion(model);
+  }
+
   budgetMicroUsd(tier: Tier): number {
     return Math.round(this.config.llm.dailyBudgetUsd[tier] * MICRO);
   }
