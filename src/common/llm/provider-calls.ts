@@ -1,4 +1,10 @@
-import { type BaseMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
+import {
+  type AIMessage,
+  type AIMessageChunk,
+  type BaseMessage,
+  HumanMessage,
+  SystemMessage,
+} from '@langchain/core/messages';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChatProvider } from '../../config/model-ref.js';
 
@@ -104,4 +110,31 @@ export function forProvider(messages: BaseMessage[], provider: ChatProvider): Ba
   return messages.map((m, i) =>
     i > 0 && SystemMessage.isInstance(m) ? new HumanMessage({ content: m.content }) : m,
   );
+}
+
+/**
+ * A streamed answer's token usage, normalised: Anthropic's `message_start` carries a provisional
+ * output count (1) and `message_delta` the final total, which LangChain adds up; the total is
+ * what the provider bills. The other providers' streamed figures are right as LangChain sums them.
+ */
+export class StreamUsage {
+  private finalOutput?: number;
+
+  constructor(private readonly provider: ChatProvider) {}
+
+  see(chunk: AIMessageChunk): void {
+    const usage = chunk.usage_metadata;
+    // message_delta: output only, and the total so far.
+    if (this.provider === 'anthropic' && usage && !usage.input_tokens) this.finalOutput = usage.output_tokens;
+  }
+
+  correct(message: AIMessage): void {
+    const usage = message.usage_metadata;
+    if (!usage || this.finalOutput === undefined) return;
+    message.usage_metadata = {
+      ...usage,
+      output_tokens: this.finalOutput,
+      total_tokens: usage.input_tokens + this.finalOutput,
+    };
+  }
 }

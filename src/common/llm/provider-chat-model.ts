@@ -17,9 +17,10 @@ import {
   isConnectionError,
   retryAfterMs,
   statusOf,
+  StreamUsage,
   withCallSignal,
 } from './provider-calls.js';
-import { clientParams } from './provider-clients.js';
+import { clientParams, settleUnreadResponses } from './provider-clients.js';
 
 /** First retry after ~250 ms, then ~500 ms, ~1 s…; a provider's Retry-After is honoured up to 10 s. */
 const BACKOFF_BASE_MS = 250;
@@ -127,7 +128,7 @@ export class ProviderChatModel extends ChatModel {
   private client(model: ModelRef): Promise<BaseChatModel> {
     let client = this.clients.get(model.id);
     if (!client) {
-      client = initChatModel(model.id, clientParams(model, this.config.llm));
+      client = build(model, this.config.llm);
       // A failed build (a package that would not load) is not kept: the next call tries again.
       client.catch(() => this.clients.delete(model.id));
       this.clients.set(model.id, client);
@@ -231,8 +232,10 @@ export class ProviderChatModel extends ChatModel {
       client.stream(sent, callOptions(model, call, options)),
     );
     let full: AIMessageChunk | undefined;
+    const usage = new StreamUsage(model.provider);
     for await (const chunk of chunks) {
       progress.received = true;
+      usage.see(chunk);
       full = full ? full.concat(chunk) : chunk;
       const text = textOfChunk(chunk);
       // Tool-call deltas are output the provider bills too, though the caller sees no token.
@@ -245,6 +248,7 @@ export class ProviderChatModel extends ChatModel {
     // An aborted stream may end quietly: make it an error like the rest.
     call.signal.throwIfAborted();
     const message = toMessage(full ?? new AIMessageChunk({ content: '' }));
+    usage.correct(message);
     this.report(model, options, message, true);
     progress.outcome = 'completed';
     await bill.completed(message);
@@ -357,6 +361,18 @@ export class ProviderChatModel extends ChatModel {
       { cause: err },
     );
   }
+}
+
+/**
+ * The model `initChatModel` builds for a name (it loads the provider's package). The calls go to
+ * that model itself: the configurable wrapper would build another one for every distinct set of
+ * call options.
+ */
+async function build(model: ModelRef, llm: AppConfig['llm']): Promise<BaseChatModel> {
+  const configurable = await initChatModel(model.id, clientParams(model, llm));
+  const built = await configurable._getModelInstance();
+  settleUnreadResponses(built);
+  return built;
 }
 
 /** A failure worth another attempt or another model: 429, 5xx, or a connection that failed or dropped. */

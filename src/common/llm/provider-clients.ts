@@ -1,3 +1,4 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { AppConfig } from '../../config/app-config.js';
 import type { ModelRef } from '../../config/model-ref.js';
 import { providerFetch } from './call-billing.js';
@@ -59,4 +60,25 @@ export function clientParams(model: ModelRef, llm: AppConfig['llm']): Record<str
         checkOrPullModel: false,
       };
   }
+}
+
+interface GeminiStreamClient {
+  generateContentStream(...args: unknown[]): Promise<{ response: Promise<unknown> }>;
+}
+
+/**
+ * Gemini's SDK answers a streamed call with the stream and a promise of the whole response read
+ * from a copy of it. LangChain reads only the stream, so when a stream is cut (a cancel, a
+ * timeout, a dropped connection) that promise rejects with nobody listening, and an unhandled
+ * rejection ends the process. It is settled here; the stream's own error still reaches the call.
+ */
+export function settleUnreadResponses(model: BaseChatModel): void {
+  const client = (model as unknown as { client?: Partial<GeminiStreamClient> }).client;
+  const original = client?.generateContentStream?.bind(client);
+  if (!client || !original) return;
+  client.generateContentStream = async (...args: unknown[]) => {
+    const result = await original(...args);
+    result.response.catch(() => undefined);
+    return result;
+  };
 }
