@@ -71,9 +71,8 @@ export class OpenAiEmbeddings extends Embeddings {
     const reservation = await this.reserve(text, model, user);
     let vector: number[];
     try {
-      const result = await this.client.embedWithUsage(text);
-      vector = result.vector;
-      const reported = result.promptTokens;
+      const { vector: embedded, promptTokens: reported } = await this.client.embedWithUsage(text);
+      vector = embedded;
       await reservation?.settle(
         reported === undefined
           ? { promptTokens: await countTokens([text]), completionTokens: 0, estimated: true }

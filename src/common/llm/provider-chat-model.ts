@@ -346,7 +346,7 @@ export class ProviderChatModel extends ChatModel {
     if (call.timedOut || (err as { name?: unknown }).name === 'TimeoutError') {
       return new LlmException(
         'provider_timeout',
-        `The model provider did not answer within ${this.config.llm.timeoutMs} ms (model ${model.id})`,
+        `The model provider did not answer within ${this.config.llm.timeoutMs} ms (model ${model.label})`,
       );
     }
     const status = statusOf(err);
@@ -355,8 +355,8 @@ export class ProviderChatModel extends ChatModel {
     return new LlmException(
       'provider_unavailable',
       status !== undefined
-        ? `The model provider answered ${status}${after} (model ${model.id})`
-        : `The model provider could not be reached${after} (model ${model.id})`,
+        ? `The model provider answered ${status}${after} (model ${model.label})`
+        : `The model provider could not be reached${after} (model ${model.label})`,
       {},
       { cause: err },
     );

@@ -1,6 +1,6 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { AppConfig } from '../../config/app-config.js';
-import type { ModelRef } from '../../config/model-ref.js';
+import type { ChatProvider, ModelRef } from '../../config/model-ref.js';
 import { providerFetch } from './call-billing.js';
 
 /** Ollama's own default address, when OLLAMA_BASE_URL is not set. */
@@ -15,52 +15,57 @@ export const OLLAMA_DEFAULT_URL = 'http://127.0.0.1:11434';
 export function clientParams(model: ModelRef, llm: AppConfig['llm']): Record<string, unknown> {
   const { apiKey, baseUrl } = llm.models.providers[model.provider];
   // Our own timer aborts first and reports 504; an SDK's timeout only backs it up.
-  const backstopMs = llm.timeoutMs + 5_000;
-  const common = { temperature: 0, maxRetries: 0 };
-  switch (model.provider) {
-    case 'openai':
-      return {
-        ...common,
-        // A self-hosted endpoint (vLLM, LiteLLM) may need no key; the client insists on one.
-        apiKey: apiKey ?? 'unused',
-        // providerFetch marks a connection that could not be opened, which billing must tell apart.
-        configuration: { ...(baseUrl ? { baseURL: baseUrl } : {}), fetch: providerFetch },
-        maxTokens: llm.maxOutputTokens,
-        timeout: backstopMs,
-        streamUsage: true,
-        useResponsesApi: false,
-      };
-    case 'anthropic':
-      return {
-        ...common,
-        apiKey: apiKey ?? 'unused',
-        ...(baseUrl ? { anthropicApiUrl: baseUrl } : {}),
-        clientOptions: { fetch: providerFetch, timeout: backstopMs },
-        maxTokens: llm.maxOutputTokens,
-        streamUsage: true,
-      };
-    case 'google-genai':
-      return {
-        ...common,
-        apiKey: apiKey ?? 'unused',
-        ...(baseUrl ? { baseUrl } : {}),
-        maxOutputTokens: llm.maxOutputTokens,
-        // The package's non-streamed call drops the abort signal (a cancel or a timeout would
-        // not stop it), so every Gemini call is streamed; `invoke` still returns the whole message.
-        streaming: true,
-        streamUsage: true,
-      };
-    case 'ollama':
-      return {
-        ...common,
-        baseUrl: baseUrl ?? OLLAMA_DEFAULT_URL,
-        // The request's only abort: the attempt's signal, merged in by providerFetch.
-        fetch: providerFetch,
-        numPredict: llm.maxOutputTokens,
-        checkOrPullModel: false,
-      };
-  }
+  const settings: ClientSettings = {
+    apiKey,
+    baseUrl,
+    maxTokens: llm.maxOutputTokens,
+    backstopMs: llm.timeoutMs + 5_000,
+  };
+  return { temperature: 0, maxRetries: 0, ...PARAMS[model.provider](settings) };
 }
+
+interface ClientSettings {
+  apiKey: string | undefined;
+  baseUrl: string | undefined;
+  maxTokens: number;
+  backstopMs: number;
+}
+
+const PARAMS: Record<ChatProvider, (s: ClientSettings) => Record<string, unknown>> = {
+  openai: (s) => ({
+    // A self-hosted endpoint (vLLM, LiteLLM) may need no key; the client insists on one.
+    apiKey: s.apiKey ?? 'unused',
+    // providerFetch marks a connection that could not be opened, which billing must tell apart.
+    configuration: { ...(s.baseUrl ? { baseURL: s.baseUrl } : {}), fetch: providerFetch },
+    maxTokens: s.maxTokens,
+    timeout: s.backstopMs,
+    streamUsage: true,
+    useResponsesApi: false,
+  }),
+  anthropic: (s) => ({
+    apiKey: s.apiKey ?? 'unused',
+    ...(s.baseUrl ? { anthropicApiUrl: s.baseUrl } : {}),
+    clientOptions: { fetch: providerFetch, timeout: s.backstopMs },
+    maxTokens: s.maxTokens,
+    streamUsage: true,
+  }),
+  'google-genai': (s) => ({
+    apiKey: s.apiKey ?? 'unused',
+    ...(s.baseUrl ? { baseUrl: s.baseUrl } : {}),
+    maxOutputTokens: s.maxTokens,
+    // The package's non-streamed call drops the abort signal (a cancel or a timeout would not
+    // stop it), so every Gemini call is streamed; `invoke` still returns the whole message.
+    streaming: true,
+    streamUsage: true,
+  }),
+  ollama: (s) => ({
+    baseUrl: s.baseUrl ?? OLLAMA_DEFAULT_URL,
+    // The request's only abort: the attempt's signal, merged in by providerFetch.
+    fetch: providerFetch,
+    numPredict: s.maxTokens,
+    checkOrPullModel: false,
+  }),
+};
 
 interface GeminiStreamClient {
   generateContentStream(...args: unknown[]): Promise<{ response: Promise<unknown> }>;
