@@ -59,6 +59,10 @@ describe('route audit', () => {
         'POST /api/v1/billing/webhook',
         'GET /api/v1/plugins/signing-key',
         'GET /api/v1/plugins/packages/:versionId',
+        // The account is disabled pending erasure: restore signs in by password itself (sign-in limits).
+        'POST /api/v1/account/restore',
+        // A signed link (15 minutes) to an export archive on the files driver.
+        'GET /api/v1/account/export/:id/download',
       ].sort(),
     );
   });

@@ -5,7 +5,10 @@ import { StorageChange } from './entities/storage-change.entity.js';
 import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
 import { provideBlobReferences } from '../../common/blob-store/blob-sweep.service.js';
+import { StorageAccountDataRepository } from './account-data.repository.js';
+import { StorageAccountData } from './storage.account-data.js';
 import { AuthModule } from '../auth/index.js';
 import { StoragePurgeService } from './storage-purge.service.js';
 import { StorageBlobReferences } from './storage.blob-references.js';
@@ -36,6 +39,8 @@ import { SyncService } from './sync.service.js';
     StorageEvents,
     StorageGateway,
     ...provideBlobReferences(StorageBlobReferences),
+    StorageAccountDataRepository,
+    ...provideAccountDataParticipant(StorageAccountData),
   ],
   exports: [StorageQuotaService, StorageEvents],
 })

@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import {
+  AccountDataParticipant,
+  type AccountArchive,
+  type ErasedAccount,
+  type ExportedAccount,
+} from '../../common/account-data/account-data.js';
+import { jsonArrayStream, pages } from '../../common/account-data/json-stream.js';
+import { BlobStore } from '../../common/blob-store/blob-store.js';
+import { StorageAccountDataRepository, type RecordExportRow } from './account-data.repository.js';
+
+const PAGE = 200;
+const ms = (date: Date | null) => (date ? new Date(date).getTime() : null);
+
+/**
+ * Records and conflict copies (metadata and their encrypted blobs exactly as
+ * stored, with their checksums), the changes feed, and devices (in
+ * account.json). Erasure deletes the blobs first, then every row: a retry
+ * after a failure finds the keys again; a blob store outage throws.
+ */
+@Injectable()
+export class StorageAccountData extends AccountDataParticipant {
+  readonly name = 'storage';
+  readonly eraseOrder = 10;
+
+  constructor(
+    private readonly repository: StorageAccountDataRepository,
+    private readonly blobs: BlobStore,
+  ) {
+    super();
+  }
+
+  async export(account: ExportedAccount, archive: AccountArchive): Promise<void> {
+    const { userId } = account;
+    const devices = await this.repository.devicesOf(userId);
+    archive.addAccountSection('devices', devices);
+    const records = pages(
+      (after) => this.repository.recordsAfter(userId, after, PAGE),
+      (r) => r.id,
+    );
+    for await (const record of records) await this.exportRecord(archive, record);
+    const conflicts = pages(
+      (after) => this.repository.conflictsAfter(userId, after, PAGE),
+      (c) => c.id,
+    );
+    for await (const conflict of conflicts) {
+      const base = `records/conflicts/${conflict.id}`;
+      await archive.addJson(`${base}.json`, {
+        ...conflict,
+        blob_key: undefined,
+        created_at: ms(conflict.created_at),
+      });
+      await this.addBlob(archive, `${base}.bin`, conflict.blob_key);
+    }
+    const changes = pages(
+      (after) => this.repository.changesAfter(userId, after, PAGE),
+      (c) => String(c.seq),
+    );
+    await archive.addFile(
+      'records/changes.json',
+      jsonArrayStream(changes, (change) => change),
+    );
+  }
+
+  async erase(account: ErasedAccount): Promise<void> {
+    // The rows stay until every blob is gone, so paging by key sees each once.
+    const keys = pages(
+      (after) => this.repository.blobKeysAfter(account.userId, after, PAGE),
+      (key) => key,
+    );
+    for await (const key of keys) await this.blobs.delete(key);
+    await this.repository.deleteAll(account.userId);
+  }
+
+  private async exportRecord(archive: AccountArchive, record: RecordExportRow): Promise<void> {
+    const base = `records/${record.table_name}/${record.id}`;
+    await archive.addJson(`${base}.json`, {
+      id: record.id,
+      table: record.table_name,
+      version: record.version,
+      checksum: record.checksum,
+      size_bytes: Number(record.size_bytes),
+      created_at: ms(record.created_at),
+      updated_at: ms(record.updated_at),
+      deleted_at: ms(record.deleted_at),
+    });
+    if (record.blob_key && !record.deleted_at) await this.addBlob(archive, `${base}.bin`, record.blob_key);
+  }
+
+  /** The blob as stored; a missing one (purged meanwhile) is left out rather than failing the export. */
+  private async addBlob(archive: AccountArchive, path: string, key: string): Promise<void> {
+    const blob = await this.blobs.get(key);
+    if (blob) await archive.addFile(path, blob.stream);
+  }
+}
