@@ -87,7 +87,8 @@ async function ledgerRows(t: TestApp, userId: string, count: number) {
         [userId],
       );
   for (let rows = await read(), tries = 0; ; rows = await read(), tries++) {
-    if (rows.length >= count || tries > 100) return rows;
+    // Up to 20 s: the first cut call of an app waits for the tokenizer to start.
+    if (rows.length >= count || tries > 400) return rows;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
