@@ -85,7 +85,8 @@ function childRss(code) {
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => {
       rmSync(dir, { recursive: true, force: true });
-      code === 0 ? resolve(JSON.parse(/^RESULT (.*)$/m.exec(out)[1])) : reject(new Error(`exited ${code}`));
+      if (code === 0) resolve(JSON.parse(/^RESULT (.*)$/m.exec(out)[1]));
+      else reject(new Error(`exited ${code}`));
     });
   });
 }

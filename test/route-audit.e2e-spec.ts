@@ -110,6 +110,7 @@ describe('route audit', () => {
         'POST /api/v1/chat/stream ChatController.chatStream',
         'GET /api/v1/chat/stream/:request_id ChatController.resumeChatStream',
         'GET /api/v1/chat/streams ChatController.listChatStreams',
+        'GET /api/v1/chat/models ChatController.listChatModels',
         'GET /api/v1/agents AgentsController.listAgents',
         'GET /api/v1/plans/playbook PlansController.listPlaybooks',
         'GET /api/v1/plans/playbook/:id PlansController.getPlaybook',

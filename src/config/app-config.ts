@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envSchema, type Env, type LogLevel, type Tier } from './env.schema.js';
+import { llmConfigProblems, type LlmModels, llmModels } from './llm-config.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -55,13 +56,15 @@ export class AppConfig {
     model: string;
     routerModel: string;
     embeddingsModel: string;
+    /** The same models parsed (provider:model), the fallbacks, the allowed list and every provider's endpoint. */
+    models: LlmModels;
     /** One model call's time limit (a stream's whole duration). */
     timeoutMs: number;
     /** Further attempts after a 429, a 5xx or a dropped connection (never after another 4xx). */
     maxRetries: number;
     /** max_tokens of every chat call: the output side of a call's worst case. */
     maxOutputTokens: number;
-    /** LLM_PRICES: USD per million tokens [input, output] by model, over the built-in ones. */
+    /** LLM_PRICES: USD per million tokens [input, output] by provider:model, over the built-in ones. */
     prices: Record<string, [number, number]>;
     /** Each tier's daily model budget in USD. */
     dailyBudgetUsd: Record<Tier, number>;
@@ -154,6 +157,7 @@ export class AppConfig {
       model: env.LLM_MODEL,
       routerModel: env.LLM_ROUTER_MODEL,
       embeddingsModel: env.EMBEDDINGS_MODEL,
+      models: llmModels(env),
       timeoutMs: env.LLM_TIMEOUT_MS,
       maxRetries: env.LLM_MAX_RETRIES,
       maxOutputTokens: env.LLM_MAX_OUTPUT_TOKENS,
@@ -261,6 +265,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       'TEAM_INVITE_WEBHOOK_URL and TEAM_INVITE_WEBHOOK_SECRET go together (the secret signs what is sent to the URL)',
     );
   }
+  if (env) problems.push(...llmConfigProblems(env, env.LLM_PRICES));
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   return new AppConfig(env, env.JWT_SECRET ?? devJwtSecret(resolve(env.DATA_DIR)));
 }

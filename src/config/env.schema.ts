@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelId, modelSpecProblem } from './model-ref.js';
 
 /**
  * Every environment variable the service reads (the product's settings plus the operational
@@ -111,6 +112,33 @@ const trustProxy = z.preprocess(
     }),
 );
 
+/** A model name, `provider:model` or a bare name (OpenAI's). */
+const modelSpec = (def: string) =>
+  z.preprocess(
+    (v) => emptyToUndefined(v) ?? def,
+    z.string().superRefine((v, ctx) => {
+      const problem = modelSpecProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (e.g. anthropic:claude-sonnet-4-5)` });
+    }),
+  );
+
+/** A comma list of model names, each checked like a single one. */
+const modelList = () =>
+  z.preprocess(
+    (v) => emptyToUndefined(v) ?? '',
+    z.string().transform((v, ctx) => {
+      const specs = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const spec of specs) {
+        const problem = modelSpecProblem(spec);
+        if (problem) ctx.addIssue({ code: 'custom', message: `"${spec}" ${problem}` });
+      }
+      return specs;
+    }),
+  );
+
 /** An http(s) URL with a default (an optional inner schema would skip the default for a missing key). */
 /** `{"model": [input, output]}` in USD per million tokens; merged over the built-in prices. */
 const llmPrices = z.preprocess(
@@ -124,7 +152,8 @@ const llmPrices = z.preprocess(
         ctx.addIssue({
           code: 'custom',
           message:
-            'must be JSON {"model": [input, output]} in USD per million tokens, e.g. {"gpt-4o": [2.5, 10]}',
+            'must be JSON {"provider:model": [input, output]} in USD per million tokens, e.g. ' +
+            '{"anthropic:claude-sonnet-4-5": [3, 15]} (a bare name is an OpenAI model)',
         });
         return z.NEVER;
       };
@@ -149,8 +178,9 @@ const llmPrices = z.preprocess(
               n <= 1_000_000 &&
               Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6,
           );
-        if (!ok) return fail();
-        prices[model] = pair as [number, number];
+        if (!ok || modelSpecProblem(model)) return fail();
+        // Keyed by provider:model; `gpt-4o` and `openai:gpt-4o` are one model.
+        prices[modelId(model)] = pair as [number, number];
       }
       return prices;
     }),
@@ -236,9 +266,20 @@ export const envSchema = z.object({
   CONNECT_REFRESH_URL: urlWithDefault('http://localhost:5173/plugins/developer/retry'),
   OPENAI_API_KEY: optionalString(),
   OPENAI_BASE_URL: url(['http:', 'https:']),
-  LLM_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o', z.string()),
-  LLM_ROUTER_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o-mini', z.string()),
-  EMBEDDINGS_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'text-embedding-3-small', z.string()),
+  // Other providers' keys and endpoints (each official LangChain package's own settings).
+  ANTHROPIC_API_KEY: optionalString(),
+  ANTHROPIC_BASE_URL: url(['http:', 'https:']),
+  GOOGLE_API_KEY: optionalString(),
+  GOOGLE_BASE_URL: url(['http:', 'https:']),
+  OLLAMA_BASE_URL: url(['http:', 'https:']),
+  // Models are provider:model (openai, anthropic, google-genai, ollama); a bare name is OpenAI's.
+  LLM_MODEL: modelSpec('gpt-4o'),
+  LLM_ROUTER_MODEL: modelSpec('gpt-4o-mini'),
+  EMBEDDINGS_MODEL: modelSpec('text-embedding-3-small'),
+  // Tried in order when a call fails before its first token (provider error, timeout, 429).
+  LLM_FALLBACK_MODELS: modelList(),
+  // The models clients may pick with ChatRequest.model (LLM_MODEL always among them).
+  LLM_MODELS_ALLOWED: modelList(),
   LLM_TIMEOUT_MS: int(60_000, 100, 600_000),
   LLM_MAX_RETRIES: int(2, 0, 10),
   // The most a model call may write (max_tokens): the worst case a budget reserves.
