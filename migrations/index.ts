@@ -11,6 +11,7 @@ import { PluginVersionStatusCheck1795861138255 } from './1795861138255-PluginVer
 import { PaidPlugins1795863178793 } from './1795863178793-PaidPlugins.js';
 import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
+import { Attachments1795880000000 } from './1795880000000-Attachments.js';
 
 /**
  * Every migration, in order. Imported statically (not found by a glob) so the
@@ -30,4 +31,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PluginVersionStatusCheck1795861138255,
   PaidPlugins1795863178793,
   PaymentsOutbox1795871431207,
+  Attachments1795880000000,
 ];

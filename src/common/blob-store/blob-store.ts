@@ -44,6 +44,9 @@ export interface UnfinishedWrite {
   lastActivity: Date;
 }
 
+/** The store refused to finish a direct upload (a part missing, another ETag): the client can still fix it. */
+export class UploadRejected extends Error {}
+
 /** One part of a direct upload as the client reports it at completion. */
 export interface UploadedPart {
   partNumber: number;

@@ -32,6 +32,7 @@ import {
   type StoredBlob,
   type UnfinishedWrite,
   type UploadedPart,
+  UploadRejected,
 } from './blob-store.js';
 import { sha256InWorker } from '../hashing/sha256-in-worker.js';
 
@@ -145,14 +146,21 @@ export class S3BlobStore extends BlobStore {
   async finishDirectUpload(key: string, uploadId: string | null, parts: UploadedPart[]): Promise<void> {
     assertValidKey(key);
     if (uploadId === null) return; // a single presigned PUT stored the object itself
-    await this.client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-      }),
-    );
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      const status = err instanceof S3ServiceException ? (err.$metadata.httpStatusCode ?? 500) : 500;
+      if (status >= 400 && status < 500)
+        throw new UploadRejected(`The store refused the parts (${(err as Error).name})`);
+      throw err;
+    }
   }
 
   async abortDirectUpload(key: string, uploadId: string | null): Promise<void> {
