@@ -15,7 +15,7 @@ export class Attachments1795880000000 implements MigrationInterface {
       `CREATE INDEX "ix_storage_attachments_pending" ON "storage_attachments" ("expires_at") WHERE status = 'pending'`,
     );
     await queryRunner.query(
-      `ALTER TABLE "storage_attachments" ADD CONSTRAINT "FK_storage_attachments_user" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
+      `ALTER TABLE "storage_attachments" ADD CONSTRAINT "FK_3970851ce7917dc2b3ab6481057" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE NO ACTION`,
     );
   }
 

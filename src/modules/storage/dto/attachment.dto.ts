@@ -31,7 +31,10 @@ export class CreateAttachmentDto {
   @Max(Number.MAX_SAFE_INTEGER)
   size_bytes!: number;
 
-  @ApiProperty({ description: 'Lowercase hex SHA-256 of the encrypted bytes', pattern: CHECKSUM_PATTERN.source })
+  @ApiProperty({
+    description: 'Lowercase hex SHA-256 of the encrypted bytes',
+    pattern: CHECKSUM_PATTERN.source,
+  })
   @Matches(CHECKSUM_PATTERN, { message: 'sha256 must be the lowercase hex SHA-256 of the bytes' })
   sha256!: string;
 
@@ -82,7 +85,11 @@ export class AttachmentUploadDto {
   @ApiProperty({ description: 'Complete before this (ms since epoch), or the upload is swept' })
   expires_at!: number;
 
-  @ApiProperty({ type: UploadRequestDto, nullable: true, description: 'One PUT of the whole file; null when in parts' })
+  @ApiProperty({
+    type: UploadRequestDto,
+    nullable: true,
+    description: 'One PUT of the whole file; null when in parts',
+  })
   upload!: UploadRequestDto | null;
 
   @ApiProperty({
@@ -134,7 +141,10 @@ export class AttachmentDto {
   @ApiProperty({ type: String, nullable: true })
   content_type!: string | null;
 
-  @ApiProperty({ enum: ['pending', 'complete'], description: 'pending: uploading, its size reserved in the quota' })
+  @ApiProperty({
+    enum: ['pending', 'complete'],
+    description: 'pending: uploading, its size reserved in the quota',
+  })
   status!: 'pending' | 'complete';
 
   @ApiProperty()
