@@ -17,6 +17,7 @@ import {
 import { sha256InWorker } from '../hashing/sha256-in-worker.js';
 
 const WRITE_BUFFER = 4 * 1024 * 1024;
+const READ_BUFFER = 1024 * 1024;
 const SYNC_EVERY = 64 * 1024 * 1024;
 
 /**
@@ -65,7 +66,11 @@ export class FileBlobStore extends BlobStore {
       const { size } = await stat(file);
       const checksum = await readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
       return {
-        stream: createReadStream(file, range ? { start: range.start, end: range.end } : {}),
+        // 1 MiB reads: a fraction of the syscalls and socket writes of the 64 KiB default for a large object.
+        stream: createReadStream(file, {
+          highWaterMark: READ_BUFFER,
+          ...(range ? { start: range.start, end: range.end } : {}),
+        }),
         size,
         checksum: checksum?.trim(),
       };
