@@ -261,6 +261,7 @@ describe.each(['files', 's3'] as const)('attachments on the %s blob driver', (dr
       sha256: sum,
       status: 'complete',
       content_type: 'video/mp4',
+      completed_at: expect.any(Number),
     });
     expect(await used(u)).toBe(before + content.size); // the reservation became the usage, counted once
     expect(await pushed).toEqual({

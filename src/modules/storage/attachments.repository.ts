@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
+import { returningRows } from '../../database/sql.js';
 import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { StorageAttachment } from './entities/storage-attachment.entity.js';
 
@@ -45,7 +46,8 @@ export class AttachmentsRepository {
   }
 
   async markComplete(tx: Tx, id: string): Promise<Date> {
-    const [row] = await managerOf(tx).query<Array<{ completed_at: Date }>>(
+    const [row] = await returningRows<{ completed_at: Date }>(
+      managerOf(tx),
       `UPDATE storage_attachments SET status = 'complete', completed_at = now(), upload_id = NULL
        WHERE id = $1 RETURNING completed_at`,
       [id],
