@@ -114,7 +114,10 @@ export class AttachmentsController {
 
   @Get('records/:id/attachments')
   @ApiUuidParam()
-  @ApiOperation({ summary: 'The attachments of a record (uploading and complete), oldest first' })
+  @ApiOperation({
+    summary: 'The attachments of a record (uploading and complete), oldest first',
+    description: 'Metadata only; GET /storage/attachments/{id} gives a complete one’s download URL.',
+  })
   @ApiOkResponse({ type: AttachmentListDto })
   @ApiErrors(404)
   async listRecordAttachments(
@@ -126,7 +129,11 @@ export class AttachmentsController {
 
   @Delete('attachments/:id')
   @ApiUuidParam()
-  @ApiOperation({ summary: 'Delete an attachment (or abandon its upload); frees its quota at once' })
+  @ApiOperation({
+    summary: 'Delete an attachment (or abandon its upload); frees its quota at once',
+    description:
+      'Its bytes (or the parts uploaded so far) are removed from the store; other devices get storage:changed.',
+  })
   @ApiOkResponse({ type: OkDto })
   @ApiErrors(404)
   async deleteAttachment(@CurrentUser() user: AuthUser, @Param('id', UuidPipe) id: string): Promise<OkDto> {
