@@ -45,6 +45,8 @@ const PUBLIC_OPS = [
   'handleStripeWebhook',
   'getSigningKey',
   'downloadPluginPackage',
+  'uploadAttachmentContent',
+  'downloadAttachmentContent',
 ];
 
 const operations = (doc: OpenApi) =>
