@@ -10,8 +10,9 @@ import { Marketplace1795855981695 } from './1795855981695-Marketplace.js';
 import { PluginVersionStatusCheck1795861138255 } from './1795861138255-PluginVersionStatusCheck.js';
 import { PaidPlugins1795863178793 } from './1795863178793-PaidPlugins.js';
 import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
+import { AccountData1796615010792 } from './1796615010792-AccountData.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
-import { Attachments1795880000000 } from './1795880000000-Attachments.js';
+import { Attachments1796620000000 } from './1796620000000-Attachments.js';
 
 /**
  * Every migration, in order. Imported statically (not found by a glob) so the
@@ -31,5 +32,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PluginVersionStatusCheck1795861138255,
   PaidPlugins1795863178793,
   PaymentsOutbox1795871431207,
-  Attachments1795880000000,
+  AccountData1796615010792,
+  Attachments1796620000000,
 ];

@@ -5,6 +5,7 @@ import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import { BlobStore } from '../src/common/blob-store/blob-store.js';
 import { AttachmentsService } from '../src/modules/storage/attachments.service.js';
+import { StorageAccountData } from '../src/modules/storage/storage.account-data.js';
 import { startMultipartS3 } from './support/s3-multipart.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
@@ -462,6 +463,57 @@ describe.each(['files', 's3'] as const)('attachments on the %s blob driver', (dr
     expect(await used(u)).toBe(before);
     expect(await stored(u, plan.attachment_id)).toEqual({ object: null, unfinished: 0 });
     await complete(u, plan.attachment_id).expect(404);
+  });
+
+  it('account export carries completed attachments as stored; erasure removes them and aborts uploads in progress', async () => {
+    const u = await newUser(t, { tier: 'pro' });
+    const recordId = await newRecord(u);
+    const bytes = randomBytes(2000);
+    const done = (
+      await create(u, { record_id: recordId, size_bytes: bytes.length, sha256: sha(bytes) }).expect(201)
+    ).body as Upload;
+    expect(await put(done.upload!.url, done.upload!.headers, [bytes], bytes.length)).toMatchObject({
+      status: 200,
+    });
+    await complete(u, done.attachment_id).expect(200);
+    const content = new Content(12 * MIB);
+    const pending = (
+      await create(u, { record_id: recordId, size_bytes: content.size, sha256: content.sha256() }).expect(201)
+    ).body as Upload;
+    await putParts(content, pending.parts!.slice(0, 1));
+
+    const participant = t.app.get(StorageAccountData);
+    const files = new Map<string, Buffer>();
+    const archive = {
+      includeBackups: false,
+      addAccountSection: () => undefined,
+      addJson: (path: string, value: unknown) =>
+        Promise.resolve(void files.set(path, Buffer.from(JSON.stringify(value)))),
+      addFile: async (path: string, body: Readable | Buffer | string) => {
+        const chunks: Buffer[] = [];
+        for await (const c of typeof body === 'string' || Buffer.isBuffer(body) ? [Buffer.from(body)] : body)
+          chunks.push(Buffer.from(c as Buffer));
+        files.set(path, Buffer.concat(chunks));
+      },
+    };
+    await participant.export({ userId: u.id, email: u.email }, archive);
+    expect(files.get(`records/attachments/${done.attachment_id}.bin`)?.equals(bytes)).toBe(true);
+    expect(JSON.parse(files.get(`records/attachments/${done.attachment_id}.json`)!.toString())).toMatchObject(
+      {
+        record_id: recordId,
+        sha256: sha(bytes),
+      },
+    );
+    expect([...files.keys()].some((path) => path.includes(pending.attachment_id))).toBe(false);
+
+    await participant.erase({
+      userId: u.id,
+      email: u.email,
+      pseudonym: '00000000-0000-4000-8000-000000000000',
+    });
+    expect(await stored(u, done.attachment_id)).toEqual({ object: null, unfinished: 0 });
+    expect(await stored(u, pending.attachment_id)).toEqual({ object: null, unfinished: 0 });
+    await api().get(`/api/v1/storage/attachments/${done.attachment_id}`).set(u.auth).expect(404);
   });
 
   it('an upload URL used after the upload’s deadline is refused, and an altered one too', async () => {

@@ -62,6 +62,10 @@ describe('route audit', () => {
         // Attachment bytes on the files driver: the signed link is the authorization, as a presigned S3 URL is.
         'PUT /api/v1/storage/attachments/:id/upload',
         'GET /api/v1/storage/attachments/:id/download',
+        // The account is disabled pending erasure: restore signs in by password itself (sign-in limits).
+        'POST /api/v1/account/restore',
+        // A signed link (15 minutes) to an export archive on the files driver.
+        'GET /api/v1/account/export/:id/download',
       ].sort(),
     );
   });

@@ -47,6 +47,8 @@ const PUBLIC_OPS = [
   'downloadPluginPackage',
   'uploadAttachmentContent',
   'downloadAttachmentContent',
+  'downloadExport',
+  'restoreAccount',
 ];
 
 const operations = (doc: OpenApi) =>

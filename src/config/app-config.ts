@@ -22,6 +22,8 @@ export class AppConfig {
   readonly database: {
     url: string | undefined;
     poolMax: number;
+    /** The embedded Postgres's shared_buffers, in MiB. */
+    embeddedSharedBuffersMb: number;
     connectTimeoutMs: number;
   };
   readonly jwt: { secret: string; accessTokenMinutes: number; refreshTokenDays: number };
@@ -102,6 +104,7 @@ export class AppConfig {
   readonly backupKeep: number;
   /** Sweep of blobs no row references and of interrupted writes' leftovers (0 ms interval: never by itself). */
   readonly blobSweep: { intervalMs: number; graceMs: number };
+  readonly accountErasure: { graceDays: number; jobsIntervalMs: number; retryMs: number };
   /** Origin of absolute URLs given to clients (never a request's Host); undefined only in dev: the listen address. */
   readonly publicUrl: string | undefined;
   readonly pluginChecksTimeoutMs: number;
@@ -123,6 +126,7 @@ export class AppConfig {
     this.database = {
       url: env.DATABASE_URL,
       poolMax: env.DATABASE_POOL_MAX,
+      embeddedSharedBuffersMb: env.EMBEDDED_SHARED_BUFFERS_MB,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     };
     this.jwt = {
@@ -198,6 +202,11 @@ export class AppConfig {
     };
     this.backupKeep = env.BACKUP_KEEP;
     this.blobSweep = { intervalMs: env.BLOB_SWEEP_INTERVAL_MS, graceMs: env.BLOB_SWEEP_GRACE_MS };
+    this.accountErasure = {
+      graceDays: env.ACCOUNT_ERASURE_GRACE_DAYS,
+      jobsIntervalMs: env.ACCOUNT_JOBS_INTERVAL_MS,
+      retryMs: env.ACCOUNT_ERASURE_RETRY_MS,
+    };
     this.publicUrl = env.PUBLIC_URL?.replace(/\/+$/, '');
     this.pluginChecksTimeoutMs = env.PLUGIN_CHECKS_TIMEOUT_MS;
     this.pluginSubmissionsPerHour = env.PLUGIN_SUBMISSIONS_PER_HOUR;

@@ -204,6 +204,7 @@ export const envSchema = z.object({
   DATA_DIR: z.preprocess((v) => emptyToUndefined(v) ?? './data', z.string()),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_MAX: int(10, 1, 1000),
+  EMBEDDED_SHARED_BUFFERS_MB: int(32, 1, 4096),
   DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
   JWT_SECRET: z.preprocess(
     emptyToUndefined,
@@ -296,6 +297,14 @@ export const envSchema = z.object({
   // How old an unreferenced blob or a leftover must be before the sweep takes it (a younger one
   // may be a write in flight on some instance).
   BLOB_SWEEP_GRACE_MS: int(6 * 3_600_000, 0, 30 * 24 * 3_600_000),
+  // Days between DELETE /account (the account disabled at once) and its erasure; POST /account/restore
+  // undoes it until then.
+  ACCOUNT_ERASURE_GRACE_DAYS: int(30, 0, 365),
+  // How often queued exports, due erasures (and their retries) and expired export archives are looked
+  // for (0: only when a request queues work).
+  ACCOUNT_JOBS_INTERVAL_MS: int(60_000, 0, 24 * 3_600_000),
+  // How long an erasure that failed (blob store or Stripe unreachable) waits before it is retried.
+  ACCOUNT_ERASURE_RETRY_MS: int(600_000, 0, 7 * 24 * 3_600_000),
   // The API's public origin, for absolute URLs given to clients (plugin downloads with the files
   // driver); never taken from a request's Host. Required when ENV=prod; unset in dev: the address
   // the server listens on (http://localhost:PORT on a wildcard address).

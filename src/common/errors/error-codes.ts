@@ -43,6 +43,10 @@ export const ERROR_STATUS = {
   already_reviewed: 409,
   // A payment is still processing (a bank debit): installing again before it clears charges nothing
   payment_pending: 409,
+  // An export of this account is already queued or running: wait for it (GET /account/export/{id})
+  export_in_progress: 409,
+  // The account is not disabled pending erasure (never was, restored already, or its erasure has begun)
+  erasure_not_pending: 409,
   // 413
   payload_too_large: 413,
   // 414: the request target is longer than Node's HTTP parser takes

@@ -115,6 +115,13 @@ export abstract class PaymentsGateway {
   abstract createCustomer(userId: string, email: string): Promise<string>;
   abstract createCheckoutSession(input: CheckoutSessionInput): Promise<string>;
   abstract cancelSubscription(subscriptionId: string): Promise<void>;
+  /** Whether the subscription renews at its period's end (an account pending erasure does not). */
+  abstract setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<void>;
+  /**
+   * Deletes the customer at the provider (Stripe also cancels its subscriptions at once).
+   * Idempotent: a customer already gone counts as deleted.
+   */
+  abstract deleteCustomer(customerId: string): Promise<void>;
   /** Throws on a bad or stale signature. */
   abstract verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent;
   /** The customer's default payment method (invoice_settings), or null. */
@@ -206,6 +213,22 @@ export class StripePaymentsGateway extends PaymentsGateway {
 
   async cancelSubscription(subscriptionId: string): Promise<void> {
     await this.call(() => this.client().subscriptions.cancel(subscriptionId));
+  }
+
+  async setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<void> {
+    await this.call(() =>
+      this.client().subscriptions.update(subscriptionId, { cancel_at_period_end: cancel }),
+    );
+  }
+
+  async deleteCustomer(customerId: string): Promise<void> {
+    try {
+      await this.client().customers.del(customerId);
+    } catch (err) {
+      // Deleted before (a retried erasure, or by hand in the dashboard): the goal holds.
+      if ((err as { code?: string }).code === 'resource_missing') return;
+      throw providerError(err);
+    }
   }
 
   verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent {

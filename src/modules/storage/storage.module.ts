@@ -11,7 +11,10 @@ import { AttachmentBlobReferences } from './attachments.blob-references.js';
 import { AttachmentsController } from './attachments.controller.js';
 import { AttachmentsRepository } from './attachments.repository.js';
 import { AttachmentsService } from './attachments.service.js';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
 import { provideBlobReferences } from '../../common/blob-store/blob-sweep.service.js';
+import { StorageAccountDataRepository } from './account-data.repository.js';
+import { StorageAccountData } from './storage.account-data.js';
 import { AuthModule } from '../auth/index.js';
 import { StoragePurgeService } from './storage-purge.service.js';
 import { StorageBlobReferences } from './storage.blob-references.js';
@@ -53,6 +56,8 @@ import { SyncService } from './sync.service.js';
     StorageGateway,
     ...provideBlobReferences(StorageBlobReferences),
     ...provideBlobReferences(AttachmentBlobReferences),
+    StorageAccountDataRepository,
+    ...provideAccountDataParticipant(StorageAccountData),
   ],
   exports: [StorageQuotaService, StorageEvents],
 })

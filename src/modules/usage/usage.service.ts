@@ -4,7 +4,6 @@ import { AppException } from '../../common/errors/app.exception.js';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import { Embeddings } from '../../common/llm/embeddings.js';
 import type { LlmMeter, MeteredCall, MeteredUsage, MeterReservation } from '../../common/llm/llm-meter.js';
-import { countTokens } from '../../common/llm/tokens.js';
 import { AppMetrics } from '../../common/metrics/app-metrics.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -53,8 +52,8 @@ export class UsageService implements LlmMeter, OnModuleInit {
     }
     this.chatModel.useMeter(this);
     this.embeddings.useMeter(this);
-    // Load the tokenizer now, on its worker thread, so the first cut stream is not kept waiting for it.
-    countTokens(['']).catch((err: Error) => this.logger.warn(`Tokenizer not loaded: ${err.message}`));
+    // The tokenizer is not loaded here: it holds ~170 MB and only calls recorded without the
+    // provider's figures need it, so it starts with the first of those (src/common/llm/tokens.ts).
   }
 
   budgetMicroUsd(tier: Tier): number {

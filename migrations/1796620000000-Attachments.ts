@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** Attachments: large encrypted files of a record, uploaded straight to the blob store (issue 39). */
-export class Attachments1795880000000 implements MigrationInterface {
-  name = 'Attachments1795880000000';
+export class Attachments1796620000000 implements MigrationInterface {
+  name = 'Attachments1796620000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
