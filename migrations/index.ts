@@ -13,6 +13,7 @@ import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
 import { Teams1796614542222 } from './1796614542222-Teams.js';
 import { AccountData1796615010792 } from './1796615010792-AccountData.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
+import { Attachments1796620000000 } from './1796620000000-Attachments.js';
 
 /**
  * Every migration, in order. Imported statically (not found by a glob) so the
@@ -34,4 +35,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PaymentsOutbox1795871431207,
   Teams1796614542222,
   AccountData1796615010792,
+  Attachments1796620000000,
 ];

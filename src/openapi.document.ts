@@ -33,7 +33,8 @@ const API_TAGS: Array<[string, string]> = [
   ['health', 'Liveness and readiness probes'],
   ['auth', 'Accounts, sessions, tokens and API keys'],
   ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
-  ['storage', 'End-to-end encrypted records, conflicts, quota, changes feed and devices'],
+  ['account', 'Your data: export to one archive, erasure after a grace period, restore inside it'],
+  ['storage', 'End-to-end encrypted records, attachments, conflicts, quota, changes feed and devices'],
   [
     'vectors',
     'Vector store on pgvector: encrypted items found by blob hash (identical blobs) or by semantic vectors',

@@ -45,6 +45,10 @@ const PUBLIC_OPS = [
   'handleStripeWebhook',
   'getSigningKey',
   'downloadPluginPackage',
+  'uploadAttachmentContent',
+  'downloadAttachmentContent',
+  'downloadExport',
+  'restoreAccount',
 ];
 
 const operations = (doc: OpenApi) =>
