@@ -33,6 +33,7 @@ const API_TAGS: Array<[string, string]> = [
   ['health', 'Liveness and readiness probes'],
   ['auth', 'Accounts, sessions, tokens and API keys'],
   ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
+  ['teams', 'Teams on the Team tier: members and roles, seats billed per seat, invitations'],
   ['account', 'Your data: export to one archive, erasure after a grace period, restore inside it'],
   ['storage', 'End-to-end encrypted records, attachments, conflicts, quota, changes feed and devices'],
   [

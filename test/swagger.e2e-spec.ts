@@ -49,6 +49,7 @@ const PUBLIC_OPS = [
   'downloadAttachmentContent',
   'downloadExport',
   'restoreAccount',
+  'getTeamInvite',
 ];
 
 const operations = (doc: OpenApi) =>
