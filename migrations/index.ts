@@ -11,6 +11,7 @@ import { PluginVersionStatusCheck1795861138255 } from './1795861138255-PluginVer
 import { PaidPlugins1795863178793 } from './1795863178793-PaidPlugins.js';
 import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
 import { AccountData1796615010792 } from './1796615010792-AccountData.js';
+import { AccountExportLive1796616398309 } from './1796616398309-AccountExportLive.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -32,4 +33,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PaidPlugins1795863178793,
   PaymentsOutbox1795871431207,
   AccountData1796615010792,
+  AccountExportLive1796616398309,
 ];
