@@ -140,6 +140,15 @@ export class AccountRepository {
     return rows.length > 0;
   }
 
+  /** Cancels an erasure this instance claimed before anything of it ran (the account is in use again). */
+  async cancelClaimed(id: string): Promise<void> {
+    await this.erasures.query(
+      `UPDATE account_erasures SET status = 'canceled', completed_at = now(), user_id = NULL, email = NULL,
+              lease_until = NULL, next_attempt_at = NULL WHERE id = $1 AND progress = '{}'::jsonb`,
+      [id],
+    );
+  }
+
   /** Takes a due erasure (or `id`, due or not), or one whose run crashed, for this instance to run. */
   async claimErasure(id?: string): Promise<AccountErasure | null> {
     const [row] = await returningRows<{ id: string }>(
