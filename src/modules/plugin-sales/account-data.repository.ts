@@ -38,7 +38,8 @@ export class SalesAccountDataRepository {
       // The idempotency key names the developer too (`plugin-payout:<id>:<rows>`); it stays unique.
       await swap(
         `UPDATE plugin_payouts SET developer_id = $2,
-                idempotency_key = replace(idempotency_key, $1::text, $2::text) WHERE developer_id = $1`,
+                idempotency_key = replace(idempotency_key, developer_id::text, $2::uuid::text)
+          WHERE developer_id = $1`,
       );
       await swap('UPDATE plugin_duplicate_payments SET buyer_id = $2 WHERE buyer_id = $1');
       await manager.query('DELETE FROM plugin_purchases WHERE user_id = $1', [userId]);
