@@ -100,6 +100,8 @@ export class AppConfig {
   readonly accountErasure: { graceDays: number; jobsIntervalMs: number; retryMs: number };
   /** Origin of absolute URLs given to clients (never a request's Host); undefined only in dev: the listen address. */
   readonly publicUrl: string | undefined;
+  /** Where new team invites are also POSTed (signed with `secret`), for the operator's mailer; unset: not sent. */
+  readonly teamInviteWebhook: { url: string; secret: string } | undefined;
   readonly pluginChecksTimeoutMs: number;
   /** Plugin submissions per account per hour, failed ones included (429 past it). */
   readonly pluginSubmissionsPerHour: number;
@@ -194,6 +196,10 @@ export class AppConfig {
       retryMs: env.ACCOUNT_ERASURE_RETRY_MS,
     };
     this.publicUrl = env.PUBLIC_URL?.replace(/\/+$/, '');
+    this.teamInviteWebhook =
+      env.TEAM_INVITE_WEBHOOK_URL && env.TEAM_INVITE_WEBHOOK_SECRET
+        ? { url: env.TEAM_INVITE_WEBHOOK_URL, secret: env.TEAM_INVITE_WEBHOOK_SECRET }
+        : undefined;
     this.pluginChecksTimeoutMs = env.PLUGIN_CHECKS_TIMEOUT_MS;
     this.pluginSubmissionsPerHour = env.PLUGIN_SUBMISSIONS_PER_HOUR;
     this.metrics = {
@@ -248,6 +254,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env && env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push(
       'METRICS_PORT must differ from PORT (metrics are never served on the public port without a token)',
+    );
+  }
+  if (env && !env.TEAM_INVITE_WEBHOOK_URL !== !env.TEAM_INVITE_WEBHOOK_SECRET) {
+    problems.push(
+      'TEAM_INVITE_WEBHOOK_URL and TEAM_INVITE_WEBHOOK_SECRET go together (the secret signs what is sent to the URL)',
     );
   }
   if (problems.length > 0 || !env) throw new ConfigError(problems);

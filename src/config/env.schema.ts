@@ -300,6 +300,13 @@ export const envSchema = z.object({
   // driver); never taken from a request's Host. Required when ENV=prod; unset in dev: the address
   // the server listens on (http://localhost:PORT on a wildcard address).
   PUBLIC_URL: url(['http:', 'https:']),
+  // Team invitations: when set, each new invite is also POSTed here as JSON (the invitee's email, the
+  // team, the accept URL), signed with TEAM_INVITE_WEBHOOK_SECRET, for the operator's own mailer.
+  TEAM_INVITE_WEBHOOK_URL: url(['http:', 'https:']),
+  TEAM_INVITE_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  ),
   // The deadline of a plugin submission's automated checks, counted from when a worker thread takes
   // them; past it the submission is `checks_errored` (never passed), and a worker still busy a second
   // later is terminated.

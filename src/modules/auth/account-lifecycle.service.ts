@@ -66,7 +66,12 @@ export class AccountLifecycleService {
 }
 
 /** Argon2 hashes start with `$`; an SSO-only account stores a marker that verifies nothing. */
-function toIdentity(user: { id: string; email: string; disabled_at: Date | null; password_hash: string }): AccountIdentity {
+function toIdentity(user: {
+  id: string;
+  email: string;
+  disabled_at: Date | null;
+  password_hash: string;
+}): AccountIdentity {
   return {
     id: user.id,
     email: user.email,

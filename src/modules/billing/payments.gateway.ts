@@ -115,6 +115,11 @@ export abstract class PaymentsGateway {
   abstract createCustomer(userId: string, email: string): Promise<string>;
   abstract createCheckoutSession(input: CheckoutSessionInput): Promise<string>;
   abstract cancelSubscription(subscriptionId: string): Promise<void>;
+  /**
+   * Sets the quantity (seats) of the subscription's item for `priceId`, prorated by Stripe;
+   * answers the quantity Stripe now holds.
+   */
+  abstract updateSubscriptionSeats(subscriptionId: string, priceId: string, seats: number): Promise<number>;
   /** Whether the subscription renews at its period's end (an account pending erasure does not). */
   abstract setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<void>;
   /**
@@ -213,6 +218,22 @@ export class StripePaymentsGateway extends PaymentsGateway {
 
   async cancelSubscription(subscriptionId: string): Promise<void> {
     await this.call(() => this.client().subscriptions.cancel(subscriptionId));
+  }
+
+  async updateSubscriptionSeats(subscriptionId: string, priceId: string, seats: number): Promise<number> {
+    return this.call(async () => {
+      const subscription = await this.client().subscriptions.retrieve(subscriptionId);
+      const item =
+        subscription.items.data.find((candidate) => candidate.price.id === priceId) ??
+        subscription.items.data[0];
+      if (!item) throw new PaymentProviderError(`Stripe subscription ${subscriptionId} has no item`);
+      const updated = await this.client().subscriptions.update(subscriptionId, {
+        items: [{ id: item.id, quantity: seats }],
+        // The change is charged (or credited) for the rest of the period on the next invoice.
+        proration_behavior: 'create_prorations',
+      });
+      return updated.items.data.find((candidate) => candidate.id === item.id)?.quantity ?? seats;
+    });
   }
 
   async setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<void> {
