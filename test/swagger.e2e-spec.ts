@@ -45,6 +45,8 @@ const PUBLIC_OPS = [
   'handleStripeWebhook',
   'getSigningKey',
   'downloadPluginPackage',
+  'downloadExport',
+  'restoreAccount',
 ];
 
 const operations = (doc: OpenApi) =>
