@@ -52,6 +52,11 @@ export class AccountsRepository {
     return this.users.findOne({ where: { email } });
   }
 
+  async findById(id: string, tx?: Tx): Promise<User | null> {
+    const manager = managerOf(tx, this.users.manager);
+    return manager.findOne(User, { where: { id } });
+  }
+
   /** The user, locked for the rest of `tx`; null when there is none. */
   async lockById(tx: Tx, id: string): Promise<User | null> {
     const manager = managerOf(tx);

@@ -28,6 +28,8 @@ import { AccessTokenStrategy } from './strategies/access-token.strategy.js';
 import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
 import { AuthPassport } from './strategies/auth-passport.js';
 import { TokenService } from './token.service.js';
+import { ExternalAccountsService } from './external-accounts.service.js';
+import { SignInPolicies } from './sign-in-policy.js';
 
 /**
  * Accounts and access. The global guards run in this order on every request:
@@ -55,12 +57,14 @@ import { TokenService } from './token.service.js';
     AuthPassport,
     CredentialsService,
     AuthFailureLimiter,
+    ExternalAccountsService,
+    SignInPolicies,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useExisting: RequestBodyGuard },
     { provide: APP_GUARD, useExisting: RateLimitGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: FeatureGuard },
   ],
-  exports: [AccountsService, SocketAuthService],
+  exports: [AccountsService, SocketAuthService, ExternalAccountsService, SignInPolicies],
 })
 export class AuthModule {}
