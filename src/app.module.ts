@@ -23,6 +23,7 @@ import { PluginCatalogModule } from './modules/plugin-catalog/index.js';
 import { PluginSalesModule } from './modules/plugin-sales/index.js';
 import { PluginSubmissionsModule } from './modules/plugin-submissions/index.js';
 import { StorageModule } from './modules/storage/index.js';
+import { TeamsModule } from './modules/teams/index.js';
 import { UsageModule } from './modules/usage/index.js';
 import { VectorModule } from './modules/vector/index.js';
 
@@ -48,6 +49,7 @@ export class AppModule {
         AuditModule,
         AuthModule,
         BillingModule,
+        TeamsModule,
         StorageModule,
         BackupModule,
         VectorModule,

@@ -40,6 +40,7 @@ export class FakeStripe {
   readonly accounts = new Map<string, Record<string, unknown>>();
   readonly transfers = new Map<string, Record<string, unknown>>();
   readonly refunds = new Map<string, Record<string, unknown>>();
+  readonly subscriptions = new Map<string, Record<string, unknown>>();
   private readonly idempotent = new Map<string, { status: number; body: unknown }>();
   private failures: Failure[] = [];
   private server?: Server;
@@ -158,6 +159,56 @@ export class FakeStripe {
       details_submitted: enabled,
     });
     return { ...account };
+  }
+
+  /**
+   * A subscription as Stripe holds one after a subscription Checkout was paid: one item of `price`
+   * with `quantity` (seats), active for a month. Answers it as customer.subscription.* events carry it.
+   */
+  createSubscription(o: {
+    price: string;
+    quantity?: number;
+    customer?: string;
+    metadata?: Record<string, string>;
+    status?: string;
+  }): Record<string, unknown> {
+    const created = Math.floor(Date.now() / 1000);
+    const subscriptionId = id('sub');
+    const subscription: Record<string, unknown> = {
+      id: subscriptionId,
+      object: 'subscription',
+      created,
+      customer: o.customer ?? id('cus'),
+      status: o.status ?? 'active',
+      cancel_at_period_end: false,
+      metadata: o.metadata ?? {},
+      items: {
+        object: 'list',
+        data: [
+          {
+            id: id('si'),
+            object: 'subscription_item',
+            subscription: subscriptionId,
+            price: { id: o.price, object: 'price' },
+            quantity: o.quantity ?? 1,
+            current_period_start: created,
+            current_period_end: created + 30 * 86400,
+          },
+        ],
+        has_more: false,
+        url: `/v1/subscription_items?subscription=${subscriptionId}`,
+      },
+      livemode: false,
+    };
+    this.subscriptions.set(subscriptionId, subscription);
+    return structuredClone(subscription);
+  }
+
+  /** The subscription as Stripe holds it now (what the next customer.subscription.updated carries). */
+  subscription(subscriptionId: string): Record<string, unknown> {
+    const found = this.subscriptions.get(subscriptionId);
+    if (!found) throw new Error(`no subscription ${subscriptionId}`);
+    return structuredClone(found);
   }
 
   requestsTo(method: string, path: string | RegExp): StripeRequest[] {
@@ -436,6 +487,28 @@ export class FakeStripe {
     return [200, reversalObject];
   }
 
+  private subscriptionRoute(
+    method: string,
+    subscriptionId: string,
+    form: Record<string, string>,
+  ): [number, unknown] {
+    const subscription = this.subscriptions.get(subscriptionId);
+    if (!subscription)
+      return [
+        404,
+        {
+          error: {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            param: 'id',
+            message: `No such subscription: '${subscriptionId}'`,
+          },
+        },
+      ];
+    if (method === 'GET') return [200, structuredClone(subscription)];
+    return updateSubscription(subscription, form);
+  }
+
   private route(method: string, path: string, form: Record<string, string>): [number, unknown] {
     const created = Math.floor(Date.now() / 1000);
     if (method === 'POST' && path === '/v1/customers') {
@@ -484,8 +557,12 @@ export class FakeStripe {
     const more = this.routeMarketplace(method, path, form, created);
     if (more) return more;
     const cancel = /^\/v1\/subscriptions\/(sub_[A-Za-z0-9_]+)$/.exec(path);
+    if (cancel && (method === 'GET' || method === 'POST'))
+      return this.subscriptionRoute(method, cancel[1], form);
     if (method === 'DELETE' && cancel) {
       this.canceled.push(cancel[1]);
+      const stored = this.subscriptions.get(cancel[1]);
+      if (stored) Object.assign(stored, { status: 'canceled', canceled_at: created });
       return [200, { id: cancel[1], object: 'subscription', status: 'canceled', canceled_at: created }];
     }
     return [
@@ -493,6 +570,35 @@ export class FakeStripe {
       { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` } },
     ];
   }
+}
+
+/** Retrieving a subscription, and updating its items' quantities as Stripe does (prorations are Stripe's own business). */
+function updateSubscription(
+  subscription: Record<string, unknown>,
+  form: Record<string, string>,
+): [number, unknown] {
+  if (subscription.status === 'canceled')
+    return invalid('A canceled subscription can only update its cancellation_details and metadata.');
+  const behavior = form.proration_behavior;
+  if (behavior !== undefined && !['create_prorations', 'always_invoice', 'none'].includes(behavior))
+    return invalid(
+      `Invalid proration_behavior: must be one of create_prorations, always_invoice, or none`,
+      'proration_behavior',
+    );
+  const items = (subscription.items as { data: Array<Record<string, unknown>> }).data;
+  const changes: Array<{ item: Record<string, unknown>; quantity: number }> = [];
+  for (let index = 0; form[`items[${index}][id]`] !== undefined; index++) {
+    const itemId = form[`items[${index}][id]`];
+    const item = items.find((candidate) => candidate.id === itemId);
+    if (!item) return invalid(`Invalid subscription_item id: ${itemId}`, `items[${index}][id]`);
+    const raw = form[`items[${index}][quantity]`];
+    const quantity = raw === undefined ? (item.quantity as number) : Number(raw);
+    if (!Number.isInteger(quantity) || quantity < 0)
+      return invalid('Invalid non-negative integer', `items[${index}][quantity]`);
+    changes.push({ item, quantity });
+  }
+  for (const { item, quantity } of changes) item.quantity = quantity;
+  return [200, structuredClone(subscription)];
 }
 
 function metadataOf(form: Record<string, string>, prefix = 'metadata['): Record<string, string> {

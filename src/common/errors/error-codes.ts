@@ -36,6 +36,8 @@ export const ERROR_STATUS = {
   quota_exceeded: 402,
   spend_limit_reached: 402,
   payment_required: 402,
+  // Every seat of the team's subscription is taken (members and pending invites): buy more with PATCH /teams/{id}/seats
+  seats_exhausted: 402,
   // 403
   tier_required: 403,
   role_required: 403,
@@ -46,6 +48,8 @@ export const ERROR_STATUS = {
   sso_required: 403,
   // The identity provider (or GitHub) did not vouch for the email address
   email_unverified: 403,
+  // A team invitation was sent to another email address than the signed-in account's
+  email_mismatch: 403,
   // 404
   not_found: 404,
   // 405: the path exists, the method does not (the Allow header lists the ones it has)
@@ -61,6 +65,10 @@ export const ERROR_STATUS = {
   link_required: 409,
   // A payment is still processing (a bank debit): installing again before it clears charges nothing
   payment_pending: 409,
+  // Fewer seats than the team has members: remove members first
+  seats_in_use: 409,
+  // The team's last owner cannot leave or lose the owner role: make another member owner first
+  last_owner: 409,
   // 413
   payload_too_large: 413,
   // 414: the request target is longer than Node's HTTP parser takes

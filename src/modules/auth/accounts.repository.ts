@@ -4,27 +4,43 @@ import { In, IsNull, type Repository } from 'typeorm';
 import type { SubscriptionState } from './effective-tier.js';
 import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { User } from './entities/user.entity.js';
+import { TEAM_TIER_JOIN } from './principals.repository.js';
 
 /** A user with the subscription state its effective tier is computed from. */
 export interface UserWithSubscription {
   user: User;
   subscription: SubscriptionState;
+  /** The Team subscription of a team the user is a member of. */
+  teamSubscription: SubscriptionState;
 }
 
 interface RawSubscription {
   sub_tier: string | null;
   sub_status: string | null;
   sub_in_period: boolean | null;
+  team_tier: string | null;
+  team_status: string | null;
+  team_in_period: boolean | null;
 }
 
-/** Subscription columns from `subscription_tiers`, the read-only view the billing module publishes. */
+/**
+ * Subscription columns from `subscription_tiers`, the read-only view the billing module publishes,
+ * and a team's from `team_subscription_tiers` (TEAM_TIER_JOIN), the one the teams module publishes.
+ */
 const SUBSCRIPTION_COLUMNS =
-  'sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period';
+  'sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period, ' +
+  'team_sub.tier AS team_tier, team_sub.status AS team_status, team_sub.current_period_end > now() AS team_in_period';
 
 const subscriptionOf = (row: RawSubscription | undefined): SubscriptionState => ({
   tier: row?.sub_tier ?? null,
   status: row?.sub_status ?? null,
   inPeriod: row?.sub_in_period ?? null,
+});
+
+const teamSubscriptionOf = (row: RawSubscription | undefined): SubscriptionState => ({
+  tier: row?.team_tier ?? null,
+  status: row?.team_status ?? null,
+  inPeriod: row?.team_in_period ?? null,
 });
 
 /** The users table. */
@@ -100,14 +116,25 @@ export class AccountsRepository {
   async tierInputs(
     id: string,
     tx?: Tx,
-  ): Promise<{ override: string | null; subscription: SubscriptionState } | null> {
+  ): Promise<{
+    override: string | null;
+    subscription: SubscriptionState;
+    teamSubscription: SubscriptionState;
+  } | null> {
     const manager = managerOf(tx, this.users.manager);
     const [row] = await manager.query<Array<RawSubscription & { tier_override: string | null }>>(
       `SELECT u.tier_override, ${SUBSCRIPTION_COLUMNS}
-         FROM users u LEFT JOIN subscription_tiers sub ON sub.user_id = u.id WHERE u.id = $1`,
+         FROM users u LEFT JOIN subscription_tiers sub ON sub.user_id = u.id ${TEAM_TIER_JOIN}
+        WHERE u.id = $1`,
       [id],
     );
-    return row ? { override: row.tier_override, subscription: subscriptionOf(row) } : null;
+    return row
+      ? {
+          override: row.tier_override,
+          subscription: subscriptionOf(row),
+          teamSubscription: teamSubscriptionOf(row),
+        }
+      : null;
   }
 
   /** A page of users, newest first, optionally those whose email contains `emailPart`. */
@@ -131,6 +158,27 @@ export class AccountsRepository {
     }
     const { entities, raw } = await builder.getRawAndEntities<RawSubscription>();
     const total = await builder.getCount();
-    return [entities.map((user, index) => ({ user, subscription: subscriptionOf(raw[index]) })), total];
+    const teams = await this.teamSubscriptionsOf(entities.map((user) => user.id));
+    return [
+      entities.map((user, index) => ({
+        user,
+        subscription: subscriptionOf(raw[index]),
+        teamSubscription: teamSubscriptionOf(teams.get(user.id)),
+      })),
+      total,
+    ];
+  }
+
+  /** For a page of users: each one's team subscription, as TEAM_TIER_JOIN picks it for one user. */
+  private async teamSubscriptionsOf(ids: string[]): Promise<Map<string, RawSubscription>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.users.query<Array<RawSubscription & { user_id: string }>>(
+      `SELECT DISTINCT ON (ts.user_id) ts.user_id, ts.tier AS team_tier, ts.status AS team_status,
+              ts.current_period_end > now() AS team_in_period
+         FROM team_subscription_tiers ts WHERE ts.user_id = ANY($1::uuid[])
+        ORDER BY ts.user_id, ts.status IN ('active', 'trialing') DESC, ts.current_period_end DESC NULLS LAST`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.user_id, row]));
   }
 }

@@ -73,7 +73,12 @@ export class AccountsService implements OnApplicationBootstrap {
   async effectiveTierOf(userId: string, tx?: Tx): Promise<Tier> {
     const inputs = await this.accounts.tierInputs(userId, tx);
     if (!inputs) return this.config.defaultTier;
-    return effectiveTier(inputs.override, inputs.subscription, this.config.defaultTier);
+    return effectiveTier(
+      inputs.override,
+      inputs.subscription,
+      this.config.defaultTier,
+      inputs.teamSubscription,
+    );
   }
 
   /** Writes the `tier.changed` audit entry when the tier did change; the one place it is written. */
@@ -123,6 +128,11 @@ export class AccountsService implements OnApplicationBootstrap {
   }
 
   private tierOf(row: UserWithSubscription): Tier {
-    return effectiveTier(row.user.tierOverride, row.subscription, this.config.defaultTier);
+    return effectiveTier(
+      row.user.tierOverride,
+      row.subscription,
+      this.config.defaultTier,
+      row.teamSubscription,
+    );
   }
 }

@@ -42,4 +42,23 @@ describe('effectiveTier', () => {
     expect(effectiveTier(null, subscription(null, 'active'), 'pro')).toBe('pro');
     expect(effectiveTier('PRO', null, 'free')).toBe('free');
   });
+
+  it("adds a team's live subscription: the better of the member's own tier and the team's", () => {
+    expect(effectiveTier(null, null, 'free', subscription('team', 'active'))).toBe('team');
+    expect(effectiveTier(null, subscription('pro', 'active'), 'free', subscription('team', 'trialing'))).toBe(
+      'team',
+    );
+    expect(
+      effectiveTier(null, subscription('pro', 'active'), 'free', subscription('team', 'past_due', true)),
+    ).toBe('team');
+  });
+
+  it("falls back to the member's own tier when the team's subscription is not live; an override still wins", () => {
+    expect(effectiveTier(null, subscription('pro', 'active'), 'free', subscription('team', 'canceled'))).toBe(
+      'pro',
+    );
+    expect(effectiveTier(null, null, 'free', subscription('team', 'past_due', false))).toBe('free');
+    expect(effectiveTier(null, null, 'power', null)).toBe('power');
+    expect(effectiveTier('free', null, 'free', subscription('team', 'active'))).toBe('free');
+  });
 });

@@ -43,7 +43,7 @@ export class PrincipalService {
       id: row.id,
       email: row.email,
       role: this.accounts.roleOf(row),
-      tier: effectiveTier(row.tierOverride, row.subscription, this.config.defaultTier),
+      tier: effectiveTier(row.tierOverride, row.subscription, this.config.defaultTier, row.teamSubscription),
     };
   }
 

@@ -11,6 +11,8 @@ export interface PrincipalRow {
   role: Role;
   tierOverride: string | null;
   subscription: SubscriptionState;
+  /** The Team subscription of a team the user is a member of (all null when none). */
+  teamSubscription: SubscriptionState;
   /** The session's or key's last-used time is older than the touch interval. */
   stale: boolean;
   keyId?: string;
@@ -24,19 +26,31 @@ interface RawPrincipal {
   sub_tier: string | null;
   sub_status: string | null;
   sub_in_period: boolean | null;
+  team_tier: string | null;
+  team_status: string | null;
+  team_in_period: boolean | null;
   stale: boolean;
   key_id?: string;
 }
 
 /**
  * The subscription state comes from `subscription_tiers`, the read-only view
- * the billing module publishes for exactly this: every authenticated request
- * costs one query, with the tier read fresh, without auth reading billing's
- * tables or importing its code.
+ * the billing module publishes for exactly this, and a team's from
+ * `team_subscription_tiers`, the one the teams module publishes (the Team
+ * subscription of each team a user is a member of): every authenticated
+ * request costs one query, with the tier read fresh, without auth reading
+ * billing's or teams' tables or importing their code. Of several teams, a
+ * live subscription's is taken first.
  */
 const USER_AND_TIER = `u.id, u.email, u.role, u.tier_override,
-  sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period`;
-const TIER_JOIN = 'LEFT JOIN subscription_tiers sub ON sub.user_id = u.id';
+  sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period,
+  team_sub.tier AS team_tier, team_sub.status AS team_status,
+  team_sub.current_period_end > now() AS team_in_period`;
+export const TEAM_TIER_JOIN = `LEFT JOIN LATERAL (
+    SELECT ts.tier, ts.status, ts.current_period_end FROM team_subscription_tiers ts WHERE ts.user_id = u.id
+     ORDER BY ts.status IN ('active', 'trialing') DESC, ts.current_period_end DESC NULLS LAST LIMIT 1
+  ) team_sub ON true`;
+const TIER_JOIN = `LEFT JOIN subscription_tiers sub ON sub.user_id = u.id ${TEAM_TIER_JOIN}`;
 
 /** How often "last used" timestamps are written, at most (not on every request). */
 const TOUCH_INTERVAL = '60 seconds';
@@ -48,6 +62,7 @@ function toPrincipal(row: RawPrincipal): PrincipalRow {
     role: row.role,
     tierOverride: row.tier_override,
     subscription: { tier: row.sub_tier, status: row.sub_status, inPeriod: row.sub_in_period },
+    teamSubscription: { tier: row.team_tier, status: row.team_status, inPeriod: row.team_in_period },
     stale: row.stale,
     keyId: row.key_id,
   };

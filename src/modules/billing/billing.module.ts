@@ -9,6 +9,7 @@ import { StripeEvent } from './entities/stripe-event.entity.js';
 import { Subscription } from './entities/subscription.entity.js';
 import { PaymentsGateway, StripePaymentsGateway } from './payments.gateway.js';
 import { StripeEventHandlers } from './stripe-event-handlers.js';
+import { TeamSeatsService } from './team-seats.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Subscription, StripeEvent]), AuthModule],
@@ -18,9 +19,11 @@ import { StripeEventHandlers } from './stripe-event-handlers.js';
     BillingService,
     BillingWebhookService,
     StripeEventHandlers,
+    TeamSeatsService,
     { provide: PaymentsGateway, useClass: StripePaymentsGateway },
   ],
-  // For modules that sell through Stripe (the marketplace): the provider, and a share of the webhook.
-  exports: [PaymentsGateway, StripeEventHandlers],
+  // For modules that sell through Stripe (the marketplace): the provider, and a share of the webhook;
+  // for teams, the seats of Team subscriptions.
+  exports: [PaymentsGateway, StripeEventHandlers, TeamSeatsService],
 })
 export class BillingModule {}

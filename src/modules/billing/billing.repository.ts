@@ -41,6 +41,22 @@ export class BillingRepository {
     return this.subscriptions.findOneBy({ userId });
   }
 
+  /** The user's subscription, read inside `tx` when given one. */
+  async subscriptionOfUser(userId: string, tx?: Tx): Promise<Subscription | null> {
+    const manager = managerOf(tx, this.subscriptions.manager);
+    return manager.findOneBy(Subscription, { userId });
+  }
+
+  /**
+   * The quantity Stripe answered to a seat change, recorded at once so the seat
+   * count holds before the webhook confirms it (the webhook then writes the same
+   * value); `last_event_at` is left to the webhook's ordering.
+   */
+  async setSeats(id: string, seats: number, tx?: Tx): Promise<void> {
+    const manager = managerOf(tx, this.subscriptions.manager);
+    await manager.update(Subscription, { id }, { seats });
+  }
+
   /** The user's subscription, locked for the rest of the transaction. */
   async lockByUser(tx: Tx, userId: string): Promise<Subscription | null> {
     const manager = managerOf(tx);

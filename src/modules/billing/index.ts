@@ -14,3 +14,4 @@ export {
   type StripeEventHandler,
   type StripeEventOutcome,
 } from './stripe-event-handlers.js';
+export { TeamSeatsService, type TeamSeats } from './team-seats.service.js';

@@ -115,6 +115,11 @@ export abstract class PaymentsGateway {
   abstract createCustomer(userId: string, email: string): Promise<string>;
   abstract createCheckoutSession(input: CheckoutSessionInput): Promise<string>;
   abstract cancelSubscription(subscriptionId: string): Promise<void>;
+  /**
+   * Sets the quantity (seats) of the subscription's item for `priceId`, prorated by Stripe;
+   * answers the quantity Stripe now holds.
+   */
+  abstract updateSubscriptionSeats(subscriptionId: string, priceId: string, seats: number): Promise<number>;
   /** Throws on a bad or stale signature. */
   abstract verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent;
   /** The customer's default payment method (invoice_settings), or null. */
@@ -206,6 +211,22 @@ export class StripePaymentsGateway extends PaymentsGateway {
 
   async cancelSubscription(subscriptionId: string): Promise<void> {
     await this.call(() => this.client().subscriptions.cancel(subscriptionId));
+  }
+
+  async updateSubscriptionSeats(subscriptionId: string, priceId: string, seats: number): Promise<number> {
+    return this.call(async () => {
+      const subscription = await this.client().subscriptions.retrieve(subscriptionId);
+      const item =
+        subscription.items.data.find((candidate) => candidate.price.id === priceId) ??
+        subscription.items.data[0];
+      if (!item) throw new PaymentProviderError(`Stripe subscription ${subscriptionId} has no item`);
+      const updated = await this.client().subscriptions.update(subscriptionId, {
+        items: [{ id: item.id, quantity: seats }],
+        // The change is charged (or credited) for the rest of the period on the next invoice.
+        proration_behavior: 'create_prorations',
+      });
+      return updated.items.data.find((candidate) => candidate.id === item.id)?.quantity ?? seats;
+    });
   }
 
   verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent {
