@@ -11,7 +11,7 @@ import { PluginVersionStatusCheck1795861138255 } from './1795861138255-PluginVer
 import { PaidPlugins1795863178793 } from './1795863178793-PaidPlugins.js';
 import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
 import { Teams1796614542222 } from './1796614542222-Teams.js';
-import { SingleSignOn1796614607989 } from './1796614607989-SingleSignOn.js';
+import { SingleSignOn1796615102690 } from './1796615102690-SingleSignOn.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 
 /**
@@ -33,5 +33,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PaidPlugins1795863178793,
   PaymentsOutbox1795871431207,
   Teams1796614542222,
-  SingleSignOn1796614607989,
+  SingleSignOn1796615102690,
 ];

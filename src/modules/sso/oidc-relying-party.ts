@@ -168,10 +168,7 @@ function isSigningKey(jwk: unknown): boolean {
   }
 }
 
-function identityOf(
-  subject: string,
-  claims: Readonly<Record<string, unknown>>,
-): VerifiedIdentity {
+function identityOf(subject: string, claims: Readonly<Record<string, unknown>>): VerifiedIdentity {
   return {
     subject,
     email: typeof claims.email === 'string' ? claims.email : undefined,

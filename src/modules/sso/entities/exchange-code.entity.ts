@@ -23,6 +23,10 @@ export class ExchangeCode {
   @Column('uuid')
   userId!: string;
 
+  /** The team a single sign-on joins (oidc), once the code is traded. */
+  @Column('uuid', { nullable: true })
+  teamId!: string | null;
+
   /** The identity a `link` code links: its issuer and subject at the provider. */
   @Column('varchar', { length: 512, nullable: true })
   linkIssuer!: string | null;

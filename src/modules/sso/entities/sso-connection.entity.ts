@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, ForeignKey, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /**
  * A team's OpenID Connect identity provider: one per team. The client secret is kept
@@ -7,6 +7,8 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
  */
 @Entity('sso_connections')
 export class SsoConnection {
+  /** The team (referenced by entity name: the teams module owns that table); deleted with it. */
+  @ForeignKey('Team', { onDelete: 'CASCADE' })
   @PrimaryColumn('uuid')
   teamId!: string;
 
