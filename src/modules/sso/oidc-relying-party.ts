@@ -218,7 +218,7 @@ function failedCheck(err: unknown): IdTokenCheck | undefined {
   const inner = err.cause as { message?: string; cause?: { claim?: string } } | undefined;
   const claim = inner?.cause?.claim;
   const message = inner?.message ?? err.message;
-  switch (err.code) {
+  switch (err.code ?? '') {
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
       return claim === 'iss'
         ? 'issuer'
