@@ -64,8 +64,8 @@ export class AccountsRepository {
     return this.users.find({ where: { id: In(ids) }, select: { id: true, email: true } });
   }
 
-  async findByEmail(email: string): Promise<User | null> {
-    return this.users.findOne({ where: { email } });
+  async findByEmail(email: string, tx?: Tx): Promise<User | null> {
+    return managerOf(tx, this.users.manager).findOne(User, { where: { email } });
   }
 
   async findById(id: string, tx?: Tx): Promise<User | null> {

@@ -38,8 +38,8 @@ export class ExternalAccountsService {
     private readonly config: AppConfig,
   ) {}
 
-  async findByEmail(email: string): Promise<ExternalAccount | null> {
-    const user = await this.accounts.findByEmail(normaliseEmail(email));
+  async findByEmail(email: string, tx?: Tx): Promise<ExternalAccount | null> {
+    const user = await this.accounts.findByEmail(normaliseEmail(email), tx);
     return user ? toExternal(user) : null;
   }
 

@@ -118,10 +118,17 @@ export class SignInFlow {
    * for its password to confirm (`link`); else a new account without a password, linked.
    */
   async resolveAccount(tx: Tx, identity: VouchedIdentity, via: SignUpVia): Promise<ResolvedAccount> {
-    const linked = await this.repository.userOfIdentity(identity.provider, identity.issuer, identity.subject);
+    // Everything inside `tx`: the embedded database runs one transaction at a time, and a read
+    // outside it would wait for it to end.
+    const linked = await this.repository.userOfIdentity(
+      tx,
+      identity.provider,
+      identity.issuer,
+      identity.subject,
+    );
     const existing = linked
       ? await this.accounts.findById(linked, tx)
-      : await this.accounts.findByEmail(identity.email);
+      : await this.accounts.findByEmail(identity.email, tx);
     if (existing?.disabled) throw new SsoException('forbidden', 'This account is disabled');
     if (linked) return { kind: 'sign_in', userId: linked, created: false };
     if (existing) {

@@ -81,8 +81,13 @@ export class SignInRepository {
   }
 
   /** The account linked to this identity at a provider, or null. */
-  async userOfIdentity(provider: SignInProvider, issuer: string, subject: string): Promise<string | null> {
-    const identity = await this.identities.findOne({ where: { provider, issuer, subject } });
+  async userOfIdentity(
+    tx: Tx,
+    provider: SignInProvider,
+    issuer: string,
+    subject: string,
+  ): Promise<string | null> {
+    const identity = await managerOf(tx).findOne(ExternalIdentity, { where: { provider, issuer, subject } });
     return identity?.userId ?? null;
   }
 
