@@ -73,6 +73,9 @@ export class OidcRelyingParty {
         : oidc.ClientSecretBasic(clientSecret);
     const configuration = new oidc.Configuration(server, clientId, undefined, auth);
     if (server.issuer.startsWith('http:') && !this.config.isProd) oidc.allowInsecureRequests(configuration);
+    // The specification lets a client trust TLS for a token from the token endpoint; we check the
+    // signature against the provider's JWKS all the same, so a token the provider did not sign is refused.
+    oidc.enableNonRepudiationChecks(configuration);
     configuration.timeout = PROVIDER_TIMEOUT_S;
     return configuration;
   }
