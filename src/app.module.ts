@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { AccountDataModule } from './common/account-data/account-data.registry.js';
 import { BlobStoreModule } from './common/blob-store/blob-store.module.js';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module.js';
 import { LlmModule } from './common/llm/llm.module.js';
@@ -11,6 +12,7 @@ import { BodyParsersModule } from './common/http/body-parsers.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { AccountModule } from './modules/account/index.js';
 import { AdminModule } from './modules/admin/index.js';
 import { AgentsModule } from './modules/agents/index.js';
 import { AuditModule } from './modules/audit/index.js';
@@ -42,6 +44,7 @@ export class AppModule {
         SecretsModule,
         BodyParsersModule,
         BlobStoreModule,
+        AccountDataModule,
         RateLimitModule,
         RealtimeModule,
         LlmModule,
@@ -65,6 +68,7 @@ export class AppModule {
         PluginSubmissionsModule,
         PluginCatalogModule,
         AdminModule,
+        AccountModule,
         ...extra,
       ],
     };

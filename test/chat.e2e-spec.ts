@@ -433,7 +433,7 @@ describe('chat and agents (fake OpenAI chat completions)', () => {
     expect(op('/plans/playbook', 'get').operationId).toBe('listPlaybooks');
     expect(op('/plans/playbook/{id}', 'get').operationId).toBe('getPlaybook');
     expect(Object.keys(op('/chat', 'post').responses).sort()).toEqual(
-      ['200', '400', '401', '413', '415', '429', '502', '503', '504'].sort(),
+      ['200', '400', '401', '403', '413', '415', '429', '502', '503', '504'].sort(),
     );
     expect(op('/plans/playbook/{id}', 'get').responses['404']).toBeDefined();
     expect(op('/chat', 'post').security).toEqual(expect.arrayContaining([{ bearer: [] }, { api_key: [] }]));

@@ -68,7 +68,46 @@ describe('route audit', () => {
         'POST /api/v1/billing/webhook',
         'GET /api/v1/plugins/signing-key',
         'GET /api/v1/plugins/packages/:versionId',
+        // Attachment bytes on the files driver: the signed link is the authorization, as a presigned S3 URL is.
+        'PUT /api/v1/storage/attachments/:id/upload',
+        'GET /api/v1/storage/attachments/:id/download',
+        // A team invitation's page: the single-use token is the authorization (unknown/used/expired → 404).
+        'GET /api/v1/teams/invites/:token',
+        // The account is disabled pending erasure: restore signs in by password itself (sign-in limits).
+        'POST /api/v1/account/restore',
+        // A signed link (15 minutes) to an export archive on the files driver.
+        'GET /api/v1/account/export/:id/download',
       ].sort(),
+    );
+  });
+
+  it('serves every team route from the teams module, the invite paths before /teams/:id', async () => {
+    const teams = listRoutes(t.app).filter((r) => /^\/api\/v1\/teams(\/|$)/.test(r.path));
+    expect(
+      teams.map((r) => `${r.method} ${r.path} ${r.handler}${r.isPublic ? ' public' : ''}`).sort(),
+    ).toEqual(
+      [
+        'POST /api/v1/teams TeamsController.createTeam',
+        'GET /api/v1/teams/mine TeamsController.listMyTeams',
+        'GET /api/v1/teams/:id TeamsController.getTeam',
+        'GET /api/v1/teams/:id/members TeamsController.listTeamMembers',
+        'PATCH /api/v1/teams/:id/members/:user_id TeamsController.updateTeamMember',
+        'DELETE /api/v1/teams/:id/members/:user_id TeamsController.removeTeamMember',
+        'PATCH /api/v1/teams/:id/seats TeamsController.updateTeamSeats',
+        'POST /api/v1/teams/:id/invites TeamInvitesController.createTeamInvite',
+        'GET /api/v1/teams/:id/invites TeamInvitesController.listTeamInvites',
+        'DELETE /api/v1/teams/:id/invites/:invite_id TeamInvitesController.revokeTeamInvite',
+        'GET /api/v1/teams/invites/:token TeamInvitesController.getTeamInvite public',
+        'POST /api/v1/teams/invites/:token/accept TeamInvitesController.acceptTeamInvite',
+      ].sort(),
+    );
+    // `mine` reaches its own handler, not GET /teams/:id (which would answer 400 for a non-UUID).
+    const user = await newUser(t);
+    expect((await request(t.url).get('/api/v1/teams/mine').set(user.auth).expect(200)).body).toEqual({
+      teams: [],
+    });
+    expect((await request(t.url).get('/api/v1/teams/invites/tinv_unknown').expect(404)).body.code).toBe(
+      'not_found',
     );
   });
 
@@ -83,6 +122,7 @@ describe('route audit', () => {
         'POST /api/v1/chat/stream ChatController.chatStream',
         'GET /api/v1/chat/stream/:request_id ChatController.resumeChatStream',
         'GET /api/v1/chat/streams ChatController.listChatStreams',
+        'GET /api/v1/chat/models ChatController.listChatModels',
         'GET /api/v1/agents AgentsController.listAgents',
         'GET /api/v1/plans/playbook PlansController.listPlaybooks',
         'GET /api/v1/plans/playbook/:id PlansController.getPlaybook',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { envSchema, type Env, type LogLevel, type Tier } from './env.schema.js';
+import { llmConfigProblems, type LlmModels, llmModels } from './llm-config.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -22,6 +23,8 @@ export class AppConfig {
   readonly database: {
     url: string | undefined;
     poolMax: number;
+    /** The embedded Postgres's shared_buffers, in MiB. */
+    embeddedSharedBuffersMb: number;
     connectTimeoutMs: number;
   };
   readonly jwt: { secret: string; accessTokenMinutes: number; refreshTokenDays: number };
@@ -53,13 +56,15 @@ export class AppConfig {
     model: string;
     routerModel: string;
     embeddingsModel: string;
+    /** The same models parsed (provider:model), the fallbacks, the allowed list and every provider's endpoint. */
+    models: LlmModels;
     /** One model call's time limit (a stream's whole duration). */
     timeoutMs: number;
     /** Further attempts after a 429, a 5xx or a dropped connection (never after another 4xx). */
     maxRetries: number;
     /** max_tokens of every chat call: the output side of a call's worst case. */
     maxOutputTokens: number;
-    /** LLM_PRICES: USD per million tokens [input, output] by model, over the built-in ones. */
+    /** LLM_PRICES: USD per million tokens [input, output] by provider:model, over the built-in ones. */
     prices: Record<string, [number, number]>;
     /** Each tier's daily model budget in USD. */
     dailyBudgetUsd: Record<Tier, number>;
@@ -91,12 +96,22 @@ export class AppConfig {
   readonly jsonBodyLimitBytes: number;
   /** Largest record blob (raw bytes); its route's JSON limit is raised to fit the base64 of it. */
   readonly storageMaxRecordBytes: number;
+  readonly attachments: {
+    maxBytes: number;
+    multipartBytes: number;
+    partBytes: number;
+    uploadTtlMs: number;
+    maxPending: number;
+  };
   /** Backups kept per user; older ones are deleted after a new one commits. */
   readonly backupKeep: number;
   /** Sweep of blobs no row references and of interrupted writes' leftovers (0 ms interval: never by itself). */
   readonly blobSweep: { intervalMs: number; graceMs: number };
+  readonly accountErasure: { graceDays: number; jobsIntervalMs: number; retryMs: number };
   /** Origin of absolute URLs given to clients (never a request's Host); undefined only in dev: the listen address. */
   readonly publicUrl: string | undefined;
+  /** Where new team invites are also POSTed (signed with `secret`), for the operator's mailer; unset: not sent. */
+  readonly teamInviteWebhook: { url: string; secret: string } | undefined;
   readonly pluginChecksTimeoutMs: number;
   /** Plugin submissions per account per hour, failed ones included (429 past it). */
   readonly pluginSubmissionsPerHour: number;
@@ -123,6 +138,7 @@ export class AppConfig {
     this.database = {
       url: env.DATABASE_URL,
       poolMax: env.DATABASE_POOL_MAX,
+      embeddedSharedBuffersMb: env.EMBEDDED_SHARED_BUFFERS_MB,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
     };
     this.jwt = {
@@ -155,6 +171,7 @@ export class AppConfig {
       model: env.LLM_MODEL,
       routerModel: env.LLM_ROUTER_MODEL,
       embeddingsModel: env.EMBEDDINGS_MODEL,
+      models: llmModels(env),
       timeoutMs: env.LLM_TIMEOUT_MS,
       maxRetries: env.LLM_MAX_RETRIES,
       maxOutputTokens: env.LLM_MAX_OUTPUT_TOKENS,
@@ -189,9 +206,25 @@ export class AppConfig {
     };
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
     this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;
+    this.attachments = {
+      maxBytes: env.ATTACHMENT_MAX_BYTES,
+      multipartBytes: env.ATTACHMENT_MULTIPART_BYTES,
+      partBytes: env.ATTACHMENT_PART_BYTES,
+      uploadTtlMs: env.ATTACHMENT_UPLOAD_TTL_MS,
+      maxPending: env.ATTACHMENT_MAX_PENDING,
+    };
     this.backupKeep = env.BACKUP_KEEP;
     this.blobSweep = { intervalMs: env.BLOB_SWEEP_INTERVAL_MS, graceMs: env.BLOB_SWEEP_GRACE_MS };
+    this.accountErasure = {
+      graceDays: env.ACCOUNT_ERASURE_GRACE_DAYS,
+      jobsIntervalMs: env.ACCOUNT_JOBS_INTERVAL_MS,
+      retryMs: env.ACCOUNT_ERASURE_RETRY_MS,
+    };
     this.publicUrl = env.PUBLIC_URL?.replace(/\/+$/, '');
+    this.teamInviteWebhook =
+      env.TEAM_INVITE_WEBHOOK_URL && env.TEAM_INVITE_WEBHOOK_SECRET
+        ? { url: env.TEAM_INVITE_WEBHOOK_URL, secret: env.TEAM_INVITE_WEBHOOK_SECRET }
+        : undefined;
     this.pluginChecksTimeoutMs = env.PLUGIN_CHECKS_TIMEOUT_MS;
     this.pluginSubmissionsPerHour = env.PLUGIN_SUBMISSIONS_PER_HOUR;
     this.metrics = {
@@ -270,6 +303,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       'METRICS_PORT must differ from PORT (metrics are never served on the public port without a token)',
     );
   }
+  if (env && !env.TEAM_INVITE_WEBHOOK_URL !== !env.TEAM_INVITE_WEBHOOK_SECRET) {
+    problems.push(
+      'TEAM_INVITE_WEBHOOK_URL and TEAM_INVITE_WEBHOOK_SECRET go together (the secret signs what is sent to the URL)',
+    );
+  }
+  if (env) problems.push(...llmConfigProblems(env, env.LLM_PRICES));
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   return new AppConfig(env, env.JWT_SECRET ?? devJwtSecret(resolve(env.DATA_DIR)));
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelId, modelSpecProblem } from './model-ref.js';
 
 /**
  * Every environment variable the service reads (the product's settings plus the operational
@@ -111,6 +112,33 @@ const trustProxy = z.preprocess(
     }),
 );
 
+/** A model name, `provider:model` or a bare name (OpenAI's). */
+const modelSpec = (def: string) =>
+  z.preprocess(
+    (v) => emptyToUndefined(v) ?? def,
+    z.string().superRefine((v, ctx) => {
+      const problem = modelSpecProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (e.g. anthropic:claude-sonnet-4-5)` });
+    }),
+  );
+
+/** A comma list of model names, each checked like a single one. */
+const modelList = () =>
+  z.preprocess(
+    (v) => emptyToUndefined(v) ?? '',
+    z.string().transform((v, ctx) => {
+      const specs = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const spec of specs) {
+        const problem = modelSpecProblem(spec);
+        if (problem) ctx.addIssue({ code: 'custom', message: `"${spec}" ${problem}` });
+      }
+      return specs;
+    }),
+  );
+
 /** An http(s) URL with a default (an optional inner schema would skip the default for a missing key). */
 /** `{"model": [input, output]}` in USD per million tokens; merged over the built-in prices. */
 const llmPrices = z.preprocess(
@@ -124,7 +152,8 @@ const llmPrices = z.preprocess(
         ctx.addIssue({
           code: 'custom',
           message:
-            'must be JSON {"model": [input, output]} in USD per million tokens, e.g. {"gpt-4o": [2.5, 10]}',
+            'must be JSON {"provider:model": [input, output]} in USD per million tokens, e.g. ' +
+            '{"anthropic:claude-sonnet-4-5": [3, 15]} (a bare name is an OpenAI model)',
         });
         return z.NEVER;
       };
@@ -149,8 +178,9 @@ const llmPrices = z.preprocess(
               n <= 1_000_000 &&
               Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6,
           );
-        if (!ok) return fail();
-        prices[model] = pair as [number, number];
+        if (!ok || modelSpecProblem(model)) return fail();
+        // Keyed by provider:model; `gpt-4o` and `openai:gpt-4o` are one model.
+        prices[modelId(model)] = pair as [number, number];
       }
       return prices;
     }),
@@ -252,6 +282,7 @@ export const envSchema = z.object({
   DATA_DIR: z.preprocess((v) => emptyToUndefined(v) ?? './data', z.string()),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DATABASE_POOL_MAX: int(10, 1, 1000),
+  EMBEDDED_SHARED_BUFFERS_MB: int(32, 1, 4096),
   DATABASE_CONNECT_TIMEOUT_MS: int(5000, 100, 600_000),
   JWT_SECRET: z.preprocess(
     emptyToUndefined,
@@ -283,9 +314,20 @@ export const envSchema = z.object({
   CONNECT_REFRESH_URL: urlWithDefault('http://localhost:5173/plugins/developer/retry'),
   OPENAI_API_KEY: optionalString(),
   OPENAI_BASE_URL: url(['http:', 'https:']),
-  LLM_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o', z.string()),
-  LLM_ROUTER_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'gpt-4o-mini', z.string()),
-  EMBEDDINGS_MODEL: z.preprocess((v) => emptyToUndefined(v) ?? 'text-embedding-3-small', z.string()),
+  // Other providers' keys and endpoints (each official LangChain package's own settings).
+  ANTHROPIC_API_KEY: optionalString(),
+  ANTHROPIC_BASE_URL: url(['http:', 'https:']),
+  GOOGLE_API_KEY: optionalString(),
+  GOOGLE_BASE_URL: url(['http:', 'https:']),
+  OLLAMA_BASE_URL: url(['http:', 'https:']),
+  // Models are provider:model (openai, anthropic, google-genai, ollama); a bare name is OpenAI's.
+  LLM_MODEL: modelSpec('gpt-4o'),
+  LLM_ROUTER_MODEL: modelSpec('gpt-4o-mini'),
+  EMBEDDINGS_MODEL: modelSpec('text-embedding-3-small'),
+  // Tried in order when a call fails before its first token (provider error, timeout, 429).
+  LLM_FALLBACK_MODELS: modelList(),
+  // The models clients may pick with ChatRequest.model (LLM_MODEL always among them).
+  LLM_MODELS_ALLOWED: modelList(),
   LLM_TIMEOUT_MS: int(60_000, 100, 600_000),
   LLM_MAX_RETRIES: int(2, 0, 10),
   // The most a model call may write (max_tokens): the worst case a budget reserves.
@@ -330,15 +372,39 @@ export const envSchema = z.object({
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   STORAGE_MAX_RECORD_BYTES: int(16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   BACKUP_KEEP: int(10, 1, 1000),
+  // Attachments (large encrypted files sent straight to the blob store): the largest one (the
+  // tier's quota caps it too), the size from which it is uploaded in parts, the part size, how long
+  // an upload may stay unfinished before it is swept with its quota reservation, and how many
+  // unfinished uploads one account may hold at once.
+  ATTACHMENT_MAX_BYTES: int(5 * 1024 ** 3, 1, 5 * 1024 ** 4),
+  ATTACHMENT_MULTIPART_BYTES: int(64 * 1024 ** 2, 5 * 1024 ** 2, 5 * 1024 ** 3),
+  ATTACHMENT_PART_BYTES: int(16 * 1024 ** 2, 5 * 1024 ** 2, 5 * 1024 ** 3),
+  ATTACHMENT_UPLOAD_TTL_MS: int(24 * 3_600_000, 1000, 7 * 24 * 3_600_000),
+  ATTACHMENT_MAX_PENDING: int(10, 1, 1000),
   // How often unreferenced blobs and leftovers of interrupted writes are swept (0: never by itself).
   BLOB_SWEEP_INTERVAL_MS: int(3_600_000, 0, 7 * 24 * 3_600_000),
   // How old an unreferenced blob or a leftover must be before the sweep takes it (a younger one
   // may be a write in flight on some instance).
   BLOB_SWEEP_GRACE_MS: int(6 * 3_600_000, 0, 30 * 24 * 3_600_000),
+  // Days between DELETE /account (the account disabled at once) and its erasure; POST /account/restore
+  // undoes it until then.
+  ACCOUNT_ERASURE_GRACE_DAYS: int(30, 0, 365),
+  // How often queued exports, due erasures (and their retries) and expired export archives are looked
+  // for (0: only when a request queues work).
+  ACCOUNT_JOBS_INTERVAL_MS: int(60_000, 0, 24 * 3_600_000),
+  // How long an erasure that failed (blob store or Stripe unreachable) waits before it is retried.
+  ACCOUNT_ERASURE_RETRY_MS: int(600_000, 0, 7 * 24 * 3_600_000),
   // The API's public origin, for absolute URLs given to clients (plugin downloads with the files
   // driver); never taken from a request's Host. Required when ENV=prod; unset in dev: the address
   // the server listens on (http://localhost:PORT on a wildcard address).
   PUBLIC_URL: url(['http:', 'https:']),
+  // Team invitations: when set, each new invite is also POSTed here as JSON (the invitee's email, the
+  // team, the accept URL), signed with TEAM_INVITE_WEBHOOK_SECRET, for the operator's own mailer.
+  TEAM_INVITE_WEBHOOK_URL: url(['http:', 'https:']),
+  TEAM_INVITE_WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  ),
   // The deadline of a plugin submission's automated checks, counted from when a worker thread takes
   // them; past it the submission is `checks_errored` (never passed), and a worker still busy a second
   // later is terminated.

@@ -22,7 +22,14 @@ export async function runMigrationCommand(
   command: MigrationCommand,
   name = '',
 ): Promise<number> {
-  const embedded = config.database.url ? undefined : new EmbeddedPostgres(join(config.dataDir, 'pgdata'));
+  const embedded = config.database.url
+    ? undefined
+    : new EmbeddedPostgres(
+        join(config.dataDir, 'pgdata'),
+        'main',
+        {},
+        config.database.embeddedSharedBuffersMb,
+      );
   const url = config.database.url ?? (await embedded!.start());
   const dataSource = new DataSource(dataSourceOptions(config, url, !!embedded));
   try {

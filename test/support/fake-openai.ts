@@ -47,6 +47,8 @@ export interface ScriptedReply {
   chunkDelayMs?: number;
   /** Never answer: the request stays open until the client gives up. */
   hang?: boolean;
+  /** Streams: drop the connection after this many chunks (the fakes of fake-llm.ts only). */
+  cutAfterChunks?: number;
   /** Report these token counts instead of the fake's own estimate. */
   usage?: { prompt_tokens: number; completion_tokens: number };
 }

@@ -35,6 +35,10 @@ export class FakeStripe {
   readonly requests: StripeRequest[] = [];
   readonly customers = new Map<string, Record<string, unknown>>();
   readonly canceled: string[] = [];
+  /** Customers deleted through DELETE /v1/customers/:id, in order. */
+  readonly deletedCustomers: string[] = [];
+  /** Subscription updates (POST /v1/subscriptions/:id): the id and the form sent. */
+  readonly subscriptionUpdates: Array<{ id: string; form: Record<string, string> }> = [];
   readonly paymentIntents = new Map<string, Record<string, unknown>>();
   readonly checkoutSessions = new Map<string, Record<string, unknown>>();
   readonly accounts = new Map<string, Record<string, unknown>>();
@@ -509,6 +513,52 @@ export class FakeStripe {
     return updateSubscription(subscription, form);
   }
 
+  /**
+   * As Stripe does: deleting a customer answers `{id, object, deleted: true}` and a second delete (or one of
+   * an unknown id) 404 `resource_missing`; updating a subscription answers it with the new
+   * `cancel_at_period_end` (its status stays active until the period ends).
+   */
+  private routeDeletions(
+    method: string,
+    path: string,
+    form: Record<string, string>,
+    created: number,
+  ): [number, unknown] | undefined {
+    const customer = /^\/v1\/customers\/(cus_[A-Za-z0-9_]+)$/.exec(path);
+    if (method === 'DELETE' && customer) {
+      const found = this.customers.get(customer[1]);
+      if (!found || found.deleted) {
+        const message = `No such customer: '${customer[1]}'`;
+        return [
+          404,
+          { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'id', message } },
+        ];
+      }
+      this.customers.set(customer[1], { id: customer[1], object: 'customer', deleted: true });
+      this.deletedCustomers.push(customer[1]);
+      return [200, { id: customer[1], object: 'customer', deleted: true }];
+    }
+    const subscription = /^\/v1\/subscriptions\/(sub_[A-Za-z0-9_]+)$/.exec(path);
+    if (method === 'POST' && subscription) {
+      this.subscriptionUpdates.push({ id: subscription[1], form });
+      // One the fake holds (createSubscription) is updated in full, items and all (subscriptionRoute).
+      if (this.subscriptions.has(subscription[1])) return undefined;
+      const cancelAtPeriodEnd = form.cancel_at_period_end === 'true';
+      const status = 'active';
+      return [
+        200,
+        {
+          id: subscription[1],
+          object: 'subscription',
+          status,
+          cancel_at_period_end: cancelAtPeriodEnd,
+          created,
+        },
+      ];
+    }
+    return undefined;
+  }
+
   private route(method: string, path: string, form: Record<string, string>): [number, unknown] {
     const created = Math.floor(Date.now() / 1000);
     if (method === 'POST' && path === '/v1/customers') {
@@ -556,6 +606,8 @@ export class FakeStripe {
     }
     const more = this.routeMarketplace(method, path, form, created);
     if (more) return more;
+    const deleted = this.routeDeletions(method, path, form, created);
+    if (deleted) return deleted;
     const cancel = /^\/v1\/subscriptions\/(sub_[A-Za-z0-9_]+)$/.exec(path);
     if (cancel && (method === 'GET' || method === 'POST'))
       return this.subscriptionRoute(method, cancel[1], form);
@@ -598,6 +650,8 @@ function updateSubscription(
     changes.push({ item, quantity });
   }
   for (const { item, quantity } of changes) item.quantity = quantity;
+  if (form.cancel_at_period_end !== undefined)
+    subscription.cancel_at_period_end = form.cancel_at_period_end === 'true';
   return [200, structuredClone(subscription)];
 }
 

@@ -69,6 +69,10 @@ export const ERROR_STATUS = {
   seats_in_use: 409,
   // The team's last owner cannot leave or lose the owner role: make another member owner first
   last_owner: 409,
+  // An export of this account is already queued or running: wait for it (GET /account/export/{id})
+  export_in_progress: 409,
+  // The account is not disabled pending erasure (never was, restored already, or its erasure has begun)
+  erasure_not_pending: 409,
   // 413
   payload_too_large: 413,
   // 414: the request target is longer than Node's HTTP parser takes

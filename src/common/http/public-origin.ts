@@ -1,31 +1,18 @@
-import { Injectable } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { Server } from 'node:http';
-import { AppConfig } from '../../config/app-config.js';
+import type { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:net';
+import type { AppConfig } from '../../config/app-config.js';
 
 /**
- * The origin absolute URLs given to clients and providers are built on: PUBLIC_URL (required in
- * prod); in dev without it, the address this server listens on. Never a request's Host, which a
- * client or a proxy can set to anything.
+ * The origin of absolute links given to clients: PUBLIC_URL (required in prod); in dev without
+ * it, the address this server listens on. Never the request's Host: a client or a proxy can send
+ * any, and a link with its signed query would send the client to whatever host that names.
  */
-@Injectable()
-export class PublicOrigin {
-  constructor(
-    private readonly config: AppConfig,
-    private readonly http: HttpAdapterHost,
-  ) {}
-
-  get(): string {
-    if (this.config.publicUrl) return this.config.publicUrl;
-    const server = this.http.httpAdapter?.getHttpServer() as Server | undefined;
-    const address = server?.address();
-    if (!address || typeof address === 'string') return `http://localhost:${this.config.port}`;
-    const wildcard = address.address === '0.0.0.0' || address.address === '::';
-    const host = wildcard
-      ? 'localhost'
-      : address.family === 'IPv6'
-        ? `[${address.address}]`
-        : address.address;
-    return `http://${host}:${address.port}`;
-  }
+export function publicOrigin(config: AppConfig, http: HttpAdapterHost): string {
+  if (config.publicUrl) return config.publicUrl;
+  const server = http.httpAdapter?.getHttpServer() as Server | undefined;
+  const address = server?.address();
+  if (!address || typeof address === 'string') return `http://localhost:${config.port}`;
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const host = wildcard ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }

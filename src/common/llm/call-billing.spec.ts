@@ -7,7 +7,7 @@ import { FakeOpenAi } from '../../../test/support/fake-openai.js';
 import { loadConfig } from '../../config/app-config.js';
 import { ProviderNotReachedError, reachedProvider } from './call-billing.js';
 import type { LlmMeter, MeteredCall, MeteredUsage } from './llm-meter.js';
-import { OpenAiChatModel } from './openai-chat-model.js';
+import { ProviderChatModel } from './provider-chat-model.js';
 
 /** A meter that keeps what each reservation ended with. */
 class RecordingMeter implements LlmMeter {
@@ -34,7 +34,7 @@ async function closedPort(): Promise<number> {
 describe('call billing: what reached the provider', () => {
   let dataDir: string;
   const model = (env: Record<string, string>) => {
-    const chat = new OpenAiChatModel(
+    const chat = new ProviderChatModel(
       loadConfig({ DATA_DIR: dataDir, OPENAI_API_KEY: 'sk-test-fake-openai', ...env }),
     );
     const meter = new RecordingMeter();

@@ -2,6 +2,7 @@ import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
 import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import type { MeterReservation } from './llm-meter.js';
+import { currentCallSignal, statusOf } from './provider-calls.js';
 import { countPromptTokens, countTokens, estimatePromptTokens } from './tokens.js';
 
 /*
@@ -48,13 +49,18 @@ export class ProviderNotReachedError extends Error {
 }
 
 /**
- * `fetch` for the OpenAI clients: a failure to open the connection is raised
- * as ProviderNotReachedError (the client keeps it as the cause of its
- * connection error), so billing can tell "never sent" from "cut after sending".
+ * `fetch` for the providers' clients (all but Gemini's, which takes none): a
+ * failure to open the connection is raised as ProviderNotReachedError (the
+ * client keeps it as the cause of its connection error), so billing can tell
+ * "never sent" from "cut after sending". The current attempt's signal aborts
+ * the request too, for a client that takes no signal per call (Ollama's).
  */
 export const providerFetch: typeof fetch = async (input, init) => {
+  const attempt = currentCallSignal();
+  const signal =
+    attempt && init?.signal ? AbortSignal.any([attempt, init.signal]) : (attempt ?? init?.signal);
   try {
-    return await fetch(input, init);
+    return await fetch(input, { ...init, ...(signal ? { signal } : {}) });
   } catch (err) {
     const code = notSentCode(err);
     throw code ? new ProviderNotReachedError(code) : err;
@@ -73,7 +79,7 @@ function notSentCode(err: unknown): string | undefined {
 /** Whether a failed attempt may have been billed by the provider (see the rule above). */
 export function reachedProvider(err: unknown): boolean {
   // The provider answered an error status: it refused the request and bills nothing.
-  if (typeof (err as { status?: unknown } | undefined)?.status === 'number') return false;
+  if (statusOf(err) !== undefined) return false;
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
     if (e instanceof ProviderNotReachedError) return false;
     e = (e as { cause?: unknown }).cause;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
+import type { ChatProvider } from '../../config/model-ref.js';
 import type { Tier } from '../tiers/tiers.js';
 import type { LlmMeter } from './llm-meter.js';
 
@@ -17,12 +18,19 @@ export interface ChatCallOptions {
   userId?: string;
   /** The caller's tier, read for this request (whose budget applies). */
   tier?: Tier;
+  /**
+   * The model the client chose (`provider:model`, already checked against LLM_MODELS_ALLOWED and
+   * the tier) for an `agent` call; the router always uses LLM_ROUTER_MODEL.
+   */
+  model?: string;
 }
 
-/** One model call's token usage, as the provider reported it. */
+/** One model call's token usage, as the provider reported it (normalised to input and output tokens). */
 export interface ChatUsage {
   userId?: string;
   role: ChatModelRole;
+  provider: ChatProvider;
+  /** The model's label: its bare name for OpenAI, `provider:model` otherwise. */
   model: string;
   inputTokens: number;
   outputTokens: number;
@@ -31,12 +39,26 @@ export interface ChatUsage {
 
 export type ChatUsageListener = (usage: ChatUsage) => void;
 
+/** One model's part of a call (a fallback model's is its own), for the metrics: never any content. */
+export interface ChatCallRecord {
+  provider: ChatProvider;
+  model: string;
+  /** `ok`, or the error code it ended with (`provider_unavailable`, `provider_timeout`, …). */
+  outcome: string;
+  seconds: number;
+  /** Streams: seconds to the first text token, when one came. */
+  firstTokenSeconds?: number;
+}
+
+export type ChatCallListener = (call: ChatCallRecord) => void;
+
 /** What a streaming call yields: each text token as it arrives, then the complete message (with tool calls). */
 export type ChatStreamEvent = { type: 'token'; text: string } | { type: 'message'; message: AIMessage };
 
 /**
  * The chat-model port: one completion (`invoke`) or one streamed completion
- * (`stream`) with optional tools. Implementations retry 429/5xx with backoff,
+ * (`stream`) with optional tools, whichever provider serves it (the callers
+ * never know). Implementations retry 429/5xx with backoff, fall back to other models,
  * enforce LLM_TIMEOUT_MS, pass the abort signal to the HTTP request, report
  * every call's token usage to the listeners, and raise AppExceptions:
  * `feature_not_configured` (503), `provider_unavailable` (502),
@@ -45,6 +67,7 @@ export type ChatStreamEvent = { type: 'token'; text: string } | { type: 'message
  */
 export abstract class ChatModel {
   private readonly usageListeners = new Set<ChatUsageListener>();
+  private readonly callListeners = new Set<ChatCallListener>();
   private readonly usageLogger = new Logger('ChatModel');
   /** Reserves each user's call against their budget and records it (the usage module sets it). */
   protected meter: LlmMeter | undefined;
@@ -53,11 +76,16 @@ export abstract class ChatModel {
     this.meter = meter;
   }
 
-  /** False when neither OPENAI_API_KEY nor OPENAI_BASE_URL is set (every call then answers 503). */
+  /** False when LLM_MODEL's provider has neither key nor endpoint set (every call then answers 503). */
   abstract get configured(): boolean;
 
-  /** The model name a role maps to. */
+  /** The label of the model a role maps to (LLM_MODEL or LLM_ROUTER_MODEL), before any fallback. */
   abstract modelFor(role: ChatModelRole): string;
+
+  /** The most input tokens a model (`provider:model`) takes, when its LangChain package knows it. */
+  contextWindow(_model: string): Promise<number | undefined> {
+    return Promise.resolve(undefined);
+  }
 
   abstract invoke(messages: BaseMessage[], options: ChatCallOptions): Promise<AIMessage>;
 
@@ -69,12 +97,26 @@ export abstract class ChatModel {
     return () => this.usageListeners.delete(listener);
   }
 
+  /** Called after each model's part of a call, however it ended (the metrics count them). */
+  onCall(listener: ChatCallListener): () => void {
+    this.callListeners.add(listener);
+    return () => this.callListeners.delete(listener);
+  }
+
   protected reportUsage(usage: ChatUsage): void {
-    for (const listener of this.usageListeners) {
+    this.notify(this.usageListeners, usage);
+  }
+
+  protected reportCall(call: ChatCallRecord): void {
+    this.notify(this.callListeners, call);
+  }
+
+  private notify<T>(listeners: Set<(value: T) => void>, value: T): void {
+    for (const listener of listeners) {
       try {
-        listener(usage);
+        listener(value);
       } catch (err) {
-        this.usageLogger.warn(`A usage listener failed: ${(err as Error).message}`);
+        this.usageLogger.warn(`A model call listener failed: ${(err as Error).message}`);
       }
     }
   }

@@ -10,5 +10,6 @@ export const llmNotConfigured = () =>
   new LlmException(
     'feature_not_configured',
     'Chat needs a model endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for another OpenAI-compatible ' +
-      'server such as Azure, Ollama, vLLM or a LiteLLM proxy).',
+      'server such as Azure, Ollama, vLLM or a LiteLLM proxy), or name another provider in LLM_MODEL ' +
+      '(anthropic:, google-genai:, ollama:) with its key.',
   );

@@ -6,6 +6,7 @@ import { Embeddings } from './embeddings.js';
 import { AppException } from '../errors/app.exception.js';
 import { providerFetch, reachedProvider } from './call-billing.js';
 import { countTokens, estimatePromptTokens } from './tokens.js';
+import { OLLAMA_DEFAULT_URL } from './provider-clients.js';
 
 /** LangChain's client, with the provider's usage kept (embedQuery drops it). */
 class OpenAIEmbeddingsWithUsage extends OpenAIEmbeddings {
@@ -24,8 +25,10 @@ const TIMEOUT_MS = 30_000;
 
 /**
  * Embeddings through any OpenAI-compatible `/v1/embeddings` (OpenAI, Azure,
- * Ollama, vLLM, a LiteLLM proxy), with LangChain's OpenAI client. Provider
- * failures become 502/504 that name the model and status, never the text.
+ * vLLM, a LiteLLM proxy, and Ollama, which serves the same protocol at
+ * OLLAMA_BASE_URL/v1), with LangChain's OpenAI client. Anthropic has no
+ * embeddings (the start refuses such an EMBEDDINGS_MODEL). Provider failures
+ * become 502/504 that name the model and status, never the text.
  */
 @Injectable()
 export class OpenAiEmbeddings extends Embeddings {
@@ -33,16 +36,23 @@ export class OpenAiEmbeddings extends Embeddings {
 
   constructor(private readonly config: AppConfig) {
     super();
-    const { apiKey, baseUrl, embeddingsModel } = config.llm;
+    const { provider, name } = config.llm.models.embeddings;
+    const { apiKey, baseUrl } =
+      provider === 'ollama'
+        ? {
+            apiKey: 'ollama',
+            baseUrl: `${config.llm.models.providers.ollama.baseUrl ?? OLLAMA_DEFAULT_URL}/v1`,
+          }
+        : config.llm.models.providers.openai;
     if (!apiKey && !baseUrl) return;
     this.client = new OpenAIEmbeddingsWithUsage({
-      model: embeddingsModel,
+      model: name,
       // A self-hosted endpoint (Ollama, vLLM) may need no key; the client insists on one.
       apiKey: apiKey ?? 'unused',
       // providerFetch marks a connection that could not be opened (nothing sent, nothing billed).
       configuration: { ...(baseUrl ? { baseURL: baseUrl } : {}), fetch: providerFetch },
       // Only the text-embedding-3 family can shorten its vectors to a requested size.
-      dimensions: embeddingsModel.startsWith('text-embedding-3') ? config.vectorDimensions : undefined,
+      dimensions: name.startsWith('text-embedding-3') ? config.vectorDimensions : undefined,
       timeout: TIMEOUT_MS,
       maxRetries: 2,
     });
@@ -53,16 +63,16 @@ export class OpenAiEmbeddings extends Embeddings {
       throw new AppException(
         'feature_not_configured',
         'Text queries need an embeddings model: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
-          'OpenAI-compatible endpoint). Searching by vector or query_blob works without one.',
+          'OpenAI-compatible endpoint), or EMBEDDINGS_MODEL=ollama:<model> for a local Ollama. Searching by ' +
+          'vector or query_blob works without one.',
       );
     }
-    const model = this.config.llm.embeddingsModel;
+    const model = this.config.llm.models.embeddings.label;
     const reservation = await this.reserve(text, model, user);
     let vector: number[];
     try {
-      const result = await this.client.embedWithUsage(text);
-      vector = result.vector;
-      const reported = result.promptTokens;
+      const { vector: embedded, promptTokens: reported } = await this.client.embedWithUsage(text);
+      vector = embedded;
       await reservation?.settle(
         reported === undefined
           ? { promptTokens: await countTokens([text]), completionTokens: 0, estimated: true }

@@ -47,6 +47,33 @@ parentPort.on('message', (m) => {
 
 let worker: Worker | undefined;
 let nextId = 0;
+/**
+ * The tokenizer's tables hold about 170 MB of the process's memory: a worker
+ * idle this long is stopped, and the next count starts it again (a second).
+ */
+let idleMs = 5 * 60_000;
+let idleTimer: NodeJS.Timeout | undefined;
+
+/** How long an idle tokenizer stays loaded (tests shorten it). */
+export function setTokenizerIdleMs(ms: number): void {
+  idleMs = ms;
+}
+
+/** Whether the tokenizer's worker is running (for the footprint tests). */
+export function tokenizerLoaded(): boolean {
+  return worker !== undefined;
+}
+
+function stopWhenIdle(): void {
+  clearTimeout(idleTimer);
+  if (waiting.size > 0 || !worker) return;
+  const w = worker;
+  idleTimer = setTimeout(() => {
+    if (worker !== w || waiting.size > 0) return;
+    worker = undefined;
+    void w.terminate();
+  }, idleMs).unref();
+}
 const waiting = new Map<number, { resolve: (n: number) => void; reject: (err: Error) => void }>();
 
 function tokenizer(): Worker {
@@ -63,10 +90,13 @@ function tokenizer(): Worker {
     if (m.loadedMs !== undefined) return logger.log(`Tokenizer o200k_base loaded in ${m.loadedMs} ms`);
     waiting.get(m.id!)?.resolve(m.tokens!);
     waiting.delete(m.id!);
+    stopWhenIdle();
   });
   let failure = new Error('The tokenizer worker stopped');
   w.on('error', (err) => (failure = err));
   w.on('exit', () => {
+    // A worker stopped for idleness had nothing waiting; counts sent since went to its successor.
+    if (worker !== w) return;
     worker = undefined;
     for (const p of waiting.values()) p.reject(failure);
     waiting.clear();
@@ -83,6 +113,7 @@ function tokenizer(): Worker {
  * the provider's usage arrives, or a provider sends no usage.
  */
 export function countTokens(texts: string[]): Promise<number> {
+  clearTimeout(idleTimer);
   const w = tokenizer();
   const id = nextId++;
   return new Promise<number>((resolve, reject) => {

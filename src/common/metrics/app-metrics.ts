@@ -74,6 +74,7 @@ export class AppMetrics {
   );
   readonly s3Errors = this.counter('adiuva_s3_request_errors_total', 'S3 requests that failed', ['command']);
   readonly llmCalls = this.counter('adiuva_llm_calls_total', 'Model calls, by outcome', [
+    'provider',
     'model',
     'kind',
     'outcome',
@@ -81,23 +82,24 @@ export class AppMetrics {
   readonly llmDuration = this.histogram(
     'adiuva_llm_call_duration_seconds',
     'Model calls, whole (a stream until its last chunk)',
-    ['model', 'kind'],
+    ['provider', 'model', 'kind'],
     LLM_BUCKETS,
   );
   readonly llmFirstToken = this.histogram(
     'adiuva_llm_time_to_first_token_seconds',
     'Streamed model calls: time to the first text token',
-    ['model'],
+    ['provider', 'model'],
     LLM_BUCKETS,
   );
   readonly llmTokens = this.counter('adiuva_llm_tokens_total', 'Tokens the provider reported', [
+    'provider',
     'model',
     'direction',
   ]);
   readonly llmCost = this.counter(
     'adiuva_llm_cost_micro_usd_total',
     'Model spend recorded for accounts, in micro-USD',
-    ['model', 'kind'],
+    ['provider', 'model', 'kind'],
   );
   readonly budgetRefusals = this.counter(
     'adiuva_budget_refusals_total',

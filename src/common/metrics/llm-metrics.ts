@@ -1,4 +1,5 @@
-import type { AIMessage, BaseMessage } from '@langchain/core/messages';
+import type { BaseMessage } from '@langchain/core/messages';
+import { parseModel } from '../../config/model-ref.js';
 import { AppException } from '../errors/app.exception.js';
 import type { ChatCallOptions, ChatModel, ChatStreamEvent } from '../llm/chat-model.js';
 import type { Embeddings } from '../llm/embeddings.js';
@@ -10,83 +11,57 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 const outcomeOf = (err: unknown) => (err instanceof AppException ? err.appCode : 'error');
 
 /**
- * Counts, times and sorts by outcome every model call, wrapping the chat
- * model's `invoke` and `stream` at the port (the implementation is not
- * touched); tokens come from the port's own usage listeners. Model names are
- * the configured ones (LLM_MODEL, LLM_ROUTER_MODEL), a bounded set.
+ * Counts, times and sorts by outcome every model call, labelled by provider and
+ * model: each model's part of a call as the port reports it (a fallback
+ * model's part is counted under its own labels), and its tokens from the
+ * port's usage listeners. Model names are the configured ones (LLM_MODEL,
+ * LLM_ROUTER_MODEL, the fallbacks and the allowed list), a bounded set.
  */
 export function observeChatModel(model: ChatModel, metrics: AppMetrics): void {
-  const invoke = model.invoke.bind(model);
   const stream = model.stream.bind(model);
-  model.invoke = async (messages: BaseMessage[], options: ChatCallOptions): Promise<AIMessage> => {
-    const call = startCall(metrics, model.modelFor(options.role), 'chat');
-    try {
-      const message = await invoke(messages, options);
-      call.end('ok');
-      return message;
-    } catch (err) {
-      call.end(outcomeOf(err));
-      throw err;
-    }
-  };
   model.stream = (messages: BaseMessage[], options: ChatCallOptions) =>
-    observedStream(stream(messages, options), model.modelFor(options.role), metrics);
+    countedStream(stream(messages, options), metrics);
+  model.onCall((call) => {
+    const labels = { provider: call.provider, model: parseModel(call.model).name };
+    metrics.llmCalls.inc({ ...labels, kind: 'chat', outcome: call.outcome });
+    metrics.llmDuration.observe({ ...labels, kind: 'chat' }, call.seconds);
+    if (call.firstTokenSeconds !== undefined) metrics.llmFirstToken.observe(labels, call.firstTokenSeconds);
+  });
   model.onUsage((usage) => {
-    metrics.llmTokens.inc({ model: usage.model, direction: 'in' }, usage.inputTokens);
-    metrics.llmTokens.inc({ model: usage.model, direction: 'out' }, usage.outputTokens);
+    const labels = { provider: usage.provider, model: parseModel(usage.model).name };
+    metrics.llmTokens.inc({ ...labels, direction: 'in' }, usage.inputTokens);
+    metrics.llmTokens.inc({ ...labels, direction: 'out' }, usage.outputTokens);
   });
 }
 
-async function* observedStream(
+/** The streams open right now (a gauge). */
+async function* countedStream(
   inner: AsyncGenerator<ChatStreamEvent>,
-  model: string,
   metrics: AppMetrics,
 ): AsyncGenerator<ChatStreamEvent> {
-  const call = startCall(metrics, model, 'chat');
   metrics.chatStreams.inc();
-  let outcome = 'cancelled';
-  let first = true;
   try {
-    for await (const event of inner) {
-      if (first && event.type === 'token') {
-        first = false;
-        metrics.llmFirstToken.observe({ model }, seconds(call.started));
-      }
-      yield event;
-    }
-    outcome = 'ok';
-  } catch (err) {
-    outcome = outcomeOf(err);
-    throw err;
+    yield* inner;
   } finally {
     metrics.chatStreams.dec();
-    call.end(outcome);
   }
 }
 
 /** Times and counts the embedding calls. */
 export function observeEmbeddings(embeddings: Embeddings, model: string, metrics: AppMetrics): void {
+  const { provider, name } = parseModel(model);
   const embed = embeddings.embed.bind(embeddings);
   embeddings.embed = async (...args: Parameters<Embeddings['embed']>) => {
-    const call = startCall(metrics, model, 'embedding');
+    const started = performance.now();
+    let outcome = 'ok';
     try {
-      const vector = await embed(...args);
-      call.end('ok');
-      return vector;
+      return await embed(...args);
     } catch (err) {
-      call.end(outcomeOf(err));
+      outcome = outcomeOf(err);
       throw err;
+    } finally {
+      metrics.llmCalls.inc({ provider, model: name, kind: 'embedding', outcome });
+      metrics.llmDuration.observe({ provider, model: name, kind: 'embedding' }, seconds(started));
     }
-  };
-}
-
-function startCall(metrics: AppMetrics, model: string, kind: 'chat' | 'embedding') {
-  const started = performance.now();
-  return {
-    started,
-    end(outcome: string): void {
-      metrics.llmCalls.inc({ model, kind, outcome });
-      metrics.llmDuration.observe({ model, kind }, seconds(started));
-    },
   };
 }

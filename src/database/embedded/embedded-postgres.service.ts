@@ -30,7 +30,12 @@ export class EmbeddedPostgresService implements OnApplicationShutdown {
     if (this.config.database.url) return this.config.database.url;
     if (!this.embedded) {
       const dir = join(this.config.dataDir, 'pgdata');
-      this.embedded = new EmbeddedPostgres(dir, EmbeddedPostgres.workerAvailable() ? 'worker' : 'main');
+      this.embedded = new EmbeddedPostgres(
+        dir,
+        EmbeddedPostgres.workerAvailable() ? 'worker' : 'main',
+        {},
+        this.config.database.embeddedSharedBuffersMb,
+      );
       const started = Date.now();
       await this.embedded.start();
       this.logger.log(

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PgliteWireServer, type WireAddress, type WireServerOptions } from './pglite-wire-server.js';
 import { PortLink } from './port-link.js';
@@ -34,6 +34,7 @@ export class EmbeddedPostgres {
     private readonly dataDir?: string,
     private readonly thread: 'main' | 'worker' = 'main',
     private readonly serverOptions: WireServerOptions = {},
+    private readonly sharedBuffersMb = DEFAULT_SHARED_BUFFERS_MB,
   ) {}
 
   /** Whether the compiled worker script is there (it is in dist/, not under ts-jest). */
@@ -65,6 +66,9 @@ export class EmbeddedPostgres {
     }
     if (this.thread === 'worker') {
       try {
+        // initdb's engine would stay in the serving worker's memory (~150 MB): a fresh data dir is
+        // initialised by a worker of its own, which exits before the serving one starts.
+        if (this.dataDir && !existsSync(join(this.dataDir, 'PG_VERSION'))) await this.runWorker('initialise');
         this.url = connectionUrl(await this.startWorker());
         return this.url;
       } catch (err) {
@@ -73,10 +77,7 @@ export class EmbeddedPostgres {
       }
     }
     try {
-      this.db = await PGlite.create({
-        dataDir: this.dataDir ?? 'memory://',
-        extensions: { vector },
-      });
+      this.db = await PGlite.create(pgliteOptions(this.dataDir ?? 'memory://', this.sharedBuffersMb));
       // PGlite has one backend: the socket server queues every connection's
       // queries onto it and keeps a transaction's queries together.
       this.server = new PgliteWireServer(this.db, MAX_CONNECTIONS, this.serverOptions);
@@ -88,10 +89,32 @@ export class EmbeddedPostgres {
     return this.url;
   }
 
+  /** Initialises the data dir on a worker that then exits. */
+  private async runWorker(task: 'initialise'): Promise<void> {
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { task, dataDir: this.dataDir, sharedBuffersMb: this.sharedBuffersMb },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', (msg: { initialised?: true; error?: string }) =>
+          msg.initialised
+            ? resolve()
+            : reject(new Error(`Embedded Postgres failed to initialise: ${msg.error}`)),
+        );
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`Embedded Postgres worker exited with ${code}`)));
+      });
+    } finally {
+      await worker.terminate();
+    }
+  }
+
   private startWorker(): Promise<WireAddress> {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_FILE, {
       workerData: {
+        task: 'serve',
+        sharedBuffersMb: this.sharedBuffersMb,
         dataDir: this.dataDir ?? 'memory://',
         maxConnections: MAX_CONNECTIONS,
         serverOptions: this.serverOptions,
@@ -140,6 +163,24 @@ export class EmbeddedPostgres {
       this.lockFile = undefined;
     }
   }
+}
+
+/**
+ * PostgreSQL's default of 128 MB costs ~100 MB more resident memory for no gain here: the data
+ * files are read through the OS's page cache, which keeps them as well.
+ */
+export const DEFAULT_SHARED_BUFFERS_MB = 32;
+
+/** PGlite's own start parameters, with the buffer cache's size. */
+export function pgliteOptions(
+  dataDir: string,
+  sharedBuffersMb: number,
+): PGliteOptions<{ vector: typeof vector }> {
+  return {
+    dataDir,
+    extensions: { vector },
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`],
+  };
 }
 
 const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'embedded-postgres.worker.js');

@@ -51,6 +51,8 @@ export interface Caller {
   userId: string;
   tier: Tier;
   signal?: AbortSignal;
+  /** The model the client chose for the agents' calls (`provider:model`, already allowed); none: LLM_MODEL. */
+  model?: string;
 }
 
 export interface AgentResult {

@@ -111,6 +111,7 @@ export class OrchestratorService {
       signal: caller.signal,
       userId: caller.userId,
       tier: caller.tier,
+      model: caller.model,
     } as const;
     if (!onToken) return textOf(await this.llm.invoke(synthesis, options));
     let response = '';

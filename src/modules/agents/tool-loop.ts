@@ -93,6 +93,7 @@ async function complete(
     signal: options.caller.signal,
     userId: options.caller.userId,
     tier: options.caller.tier,
+    model: options.caller.model,
   } as const;
   if (!options.onToken) return options.llm.invoke(messages, callOptions);
   let message: AIMessage | undefined;

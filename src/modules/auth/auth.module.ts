@@ -8,7 +8,11 @@ import { SessionsRepository } from './sessions.repository.js';
 import { RateLimitGuard } from '../../common/rate-limit/rate-limit.guard.js';
 import { AuthFailureLimiter } from '../../common/rate-limit/auth-failure-limiter.js';
 import { RequestBodyGuard } from '../../common/http/request-body.guard.js';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
+import { AuthAccountDataRepository } from './account-data.repository.js';
+import { AccountLifecycleService } from './account-lifecycle.service.js';
 import { AccountsRepository } from './accounts.repository.js';
+import { AuthAccountData } from './auth.account-data.js';
 import { AccountsService } from './accounts.service.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysService } from './api-keys.service.js';
@@ -57,6 +61,9 @@ import { SignInPolicies } from './sign-in-policy.js';
     AuthPassport,
     CredentialsService,
     AuthFailureLimiter,
+    AuthAccountDataRepository,
+    AccountLifecycleService,
+    ...provideAccountDataParticipant(AuthAccountData),
     ExternalAccountsService,
     SignInPolicies,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
@@ -65,6 +72,12 @@ import { SignInPolicies } from './sign-in-policy.js';
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: FeatureGuard },
   ],
-  exports: [AccountsService, SocketAuthService, ExternalAccountsService, SignInPolicies],
+  exports: [
+    AccountsService,
+    SocketAuthService,
+    AccountLifecycleService,
+    ExternalAccountsService,
+    SignInPolicies,
+  ],
 })
 export class AuthModule {}

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
+import { BackupAccountDataRepository } from './account-data.repository.js';
+import { BackupAccountData } from './backup.account-data.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { provideBlobReferences } from '../../common/blob-store/blob-sweep.service.js';
 import { BackupBlobReferences } from './backup.blob-references.js';
@@ -10,6 +13,12 @@ import { Backup } from './entities/backup.entity.js';
 @Module({
   imports: [TypeOrmModule.forFeature([Backup])],
   controllers: [BackupController],
-  providers: [BackupRepository, BackupService, ...provideBlobReferences(BackupBlobReferences)],
+  providers: [
+    BackupRepository,
+    BackupService,
+    ...provideBlobReferences(BackupBlobReferences),
+    BackupAccountDataRepository,
+    ...provideAccountDataParticipant(BackupAccountData),
+  ],
 })
 export class BackupModule {}

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
 import { AuthModule } from '../auth/index.js';
+import { BillingAccountDataRepository } from './account-data.repository.js';
+import { BillingAccountData } from './billing.account-data.js';
 import { BillingWebhookService } from './billing-webhook.service.js';
 import { BillingRepository } from './billing.repository.js';
 import { BillingController } from './billing.controller.js';
@@ -20,6 +23,8 @@ import { TeamSeatsService } from './team-seats.service.js';
     BillingWebhookService,
     StripeEventHandlers,
     TeamSeatsService,
+    BillingAccountDataRepository,
+    ...provideAccountDataParticipant(BillingAccountData),
     { provide: PaymentsGateway, useClass: StripePaymentsGateway },
   ],
   // For modules that sell through Stripe (the marketplace): the provider, and a share of the webhook;

@@ -120,6 +120,13 @@ export abstract class PaymentsGateway {
    * answers the quantity Stripe now holds.
    */
   abstract updateSubscriptionSeats(subscriptionId: string, priceId: string, seats: number): Promise<number>;
+  /** Whether the subscription renews at its period's end (an account pending erasure does not). */
+  abstract setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<void>;
+  /**
+   * Deletes the customer at the provider (Stripe also cancels its subscriptions at once).
+   * Idempotent: a customer already gone counts as deleted.
+   */
+  abstract deleteCustomer(customerId: string): Promise<void>;
   /** Throws on a bad or stale signature. */
   abstract verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent;
   /** The customer's default payment method (invoice_settings), or null. */
@@ -227,6 +234,22 @@ export class StripePaymentsGateway extends PaymentsGateway {
       });
       return updated.items.data.find((candidate) => candidate.id === item.id)?.quantity ?? seats;
     });
+  }
+
+  async setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<void> {
+    await this.call(() =>
+      this.client().subscriptions.update(subscriptionId, { cancel_at_period_end: cancel }),
+    );
+  }
+
+  async deleteCustomer(customerId: string): Promise<void> {
+    try {
+      await this.client().customers.del(customerId);
+    } catch (err) {
+      // Deleted before (a retried erasure, or by hand in the dashboard): the goal holds.
+      if ((err as { code?: string }).code === 'resource_missing') return;
+      throw providerError(err);
+    }
   }
 
   verifyWebhook(rawBody: Buffer, signature: string): VerifiedEvent {

@@ -8,6 +8,7 @@ import { classifyOutage, OUTAGE_RETRY_AFTER_S } from '../../common/outage/outage
 import { OrchestratorService } from '../agents/index.js';
 import { UsageService } from '../usage/index.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
+import { ChatModelsService } from './chat-models.service.js';
 import { SanitizerService } from './sanitizer.service.js';
 
 /**
@@ -42,6 +43,7 @@ export class ChatStreamService {
     private readonly sanitizer: SanitizerService,
     private readonly llm: ChatModel,
     private readonly usage: UsageService,
+    private readonly models: ChatModelsService,
   ) {}
 
   /** Refusals a client gets as a plain HTTP error, before any stream starts. */
@@ -52,6 +54,7 @@ export class ChatStreamService {
         'execution_mode plan is answered whole, not streamed: send it to POST /api/v1/chat',
       );
     }
+    this.models.chosenOrThrow(user.tier, dto.model);
     if (!this.llm.configured) throw llmNotConfigured();
     await this.usage.assertBudgetLeft(user);
   }
@@ -60,9 +63,11 @@ export class ChatStreamService {
     const stream = this.sanitizer.stream();
     let seq = 0;
     try {
+      // Checked before the stream started (assertCanStream): this only maps it to its id.
+      const model = this.models.chosenOrThrow(user.tier, dto.model);
       for await (const e of this.orchestrator.orchestrateStream(
         { message: dto.message, context: dto.context, execution_mode: 'direct' },
-        { userId: user.id, tier: user.tier, signal },
+        { userId: user.id, tier: user.tier, signal, model },
       )) {
         if (e.type === 'token') {
           const text = stream.push(e.text);

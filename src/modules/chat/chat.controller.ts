@@ -7,6 +7,7 @@ import {
   ApiConflictResponse,
   ApiPaymentRequiredResponse,
   ApiExtraModels,
+  ApiForbiddenResponse,
   ApiGatewayTimeoutResponse,
   ApiHeader,
   ApiOkResponse,
@@ -28,8 +29,10 @@ import { ExecutionPlanDto } from '../agents/index.js';
 import { ChatRunsService, parseAfterSeq } from './chat-runs.service.js';
 import { ChatStreamService } from './chat-stream.service.js';
 import { ChatService } from './chat.service.js';
+import { ChatModelsService } from './chat-models.service.js';
 import { serveSse } from './sse.js';
 import {
+  ChatModelListDto,
   ChatRequestDto,
   ChatResponseDto,
   ChatStreamListDto,
@@ -49,7 +52,22 @@ export class ChatController {
     private readonly chats: ChatService,
     private readonly streams: ChatStreamService,
     private readonly runs: ChatRunsService,
+    private readonly models: ChatModelsService,
   ) {}
+
+  @Get('models')
+  @ApiOperation({
+    summary: 'List the models you may name in ChatRequest.model',
+    description:
+      "The operator's LLM_MODELS_ALLOWED, the default (LLM_MODEL) first: each with its provider, its context " +
+      'window when known, its price in USD per million tokens and whether your tier may choose it (free: the ' +
+      "default only). Routing and plan mode always use the operator's models.",
+  })
+  @ApiOkResponse({ type: ChatModelListDto })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired credentials' })
+  listChatModels(@CurrentUser() user: AuthUser): Promise<ChatModelListDto> {
+    return this.models.list(user.tier);
+  }
 
   @Post()
   @HttpCode(200)
@@ -66,7 +84,11 @@ export class ChatController {
   })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: 'Invalid message, context or execution_mode',
+    description: 'Invalid message, context, execution_mode, or a model not in GET /chat/models',
+  })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: 'tier_required: your tier may use only the default model (required_tier names the tier)',
   })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired credentials' })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'Rate limited; see Retry-After' })
@@ -115,7 +137,14 @@ export class ChatController {
       },
     },
   })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Invalid request, or execution_mode plan' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: 'Invalid request, execution_mode plan, or a model not in GET /chat/models',
+  })
+  @ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description: 'tier_required: your tier may use only the default model (required_tier names the tier)',
+  })
   @ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'Missing, invalid or expired credentials' })
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,

@@ -10,6 +10,7 @@ import { ChatStreamService } from './chat-stream.service.js';
 import { ChatWebSocketServer } from './chat-websocket.server.js';
 import { ChatGateway } from './chat.gateway.js';
 import { ChatMetrics } from './chat.metrics.js';
+import { ChatModelsService } from './chat-models.service.js';
 import { ChatService } from './chat.service.js';
 import { SanitizerService } from './sanitizer.service.js';
 import { MemoryStreamLog, NoStreamLog, RedisStreamLog, StreamLog } from './stream-log.js';
@@ -32,6 +33,7 @@ import { MemoryStreamSlots, RedisStreamSlots, StreamSlots } from './stream-slots
     ChatGateway,
     ChatWebSocketServer,
     ChatMetrics,
+    ChatModelsService,
     {
       provide: StreamSlots,
       inject: [RedisService],

@@ -4,6 +4,7 @@ import { AppException } from '../../common/errors/app.exception.js';
 import type { ExecutionPlan } from '../agents/index.js';
 import { type ChatResult, OrchestratorService } from '../agents/index.js';
 import type { ChatRequestDto } from './dto/chat.dto.js';
+import { ChatModelsService } from './chat-models.service.js';
 import { SanitizerService } from './sanitizer.service.js';
 
 /**
@@ -16,6 +17,7 @@ export class ChatService {
   constructor(
     private readonly orchestrator: OrchestratorService,
     private readonly sanitizer: SanitizerService,
+    private readonly models: ChatModelsService,
   ) {}
 
   /**
@@ -23,11 +25,12 @@ export class ChatService {
    * sanitizer; an error's message and fields pass it too.
    */
   async chat(user: AuthUser, dto: ChatRequestDto, signal: AbortSignal): Promise<ChatResult | ExecutionPlan> {
+    const model = this.models.chosenOrThrow(user.tier, dto.model);
     let answer: ChatResult | ExecutionPlan;
     try {
       answer = await this.orchestrator.orchestrate(
         { message: dto.message, context: dto.context, execution_mode: dto.execution_mode ?? 'direct' },
-        { userId: user.id, tier: user.tier, signal },
+        { userId: user.id, tier: user.tier, signal, model },
       );
     } catch (err) {
       throw this.sanitizedError(err);

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
+import { CatalogAccountDataRepository } from './account-data.repository.js';
+import { PluginCatalogAccountData } from './plugin-catalog.account-data.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { provideBlobReferences } from '../../common/blob-store/blob-sweep.service.js';
 import { PluginSalesModule } from '../plugin-sales/index.js';
@@ -42,6 +45,8 @@ import { PluginVersionsService } from './plugin-versions.service.js';
     InstallsService,
     InstallsRepository,
     ...provideBlobReferences(PluginCatalogBlobReferences),
+    CatalogAccountDataRepository,
+    ...provideAccountDataParticipant(PluginCatalogAccountData),
   ],
   exports: [PluginVersionsService, PluginSigningService],
 })

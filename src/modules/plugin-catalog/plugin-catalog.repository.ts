@@ -84,11 +84,11 @@ export class PluginCatalogRepository {
   async catalog(filter: CatalogFilter): Promise<{ rows: CatalogRow[]; total: number }> {
     const params = [filter.category ?? null, filter.q ?? null];
     const rows = await this.dataSource.query<CatalogRow[]>(
-      `SELECT ${COLUMNS} ${VISIBLE} ORDER BY ${ORDER_BY[filter.sort]} LIMIT $3 OFFSET $4`,
+      `SELECT ${COLUMNS} ${VISIBLE} AND p.unlisted_at IS NULL ORDER BY ${ORDER_BY[filter.sort]} LIMIT $3 OFFSET $4`,
       [...params, filter.limit, filter.offset],
     );
     const [count] = await this.dataSource.query<Array<{ total: number }>>(
-      `SELECT count(*)::int AS total ${VISIBLE}`,
+      `SELECT count(*)::int AS total ${VISIBLE} AND p.unlisted_at IS NULL`,
       params,
     );
     return { rows, total: count?.total ?? 0 };

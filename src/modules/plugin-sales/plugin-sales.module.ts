@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
+import { SalesAccountDataRepository } from './account-data.repository.js';
+import { PluginSalesAccountData } from './plugin-sales.account-data.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/index.js';
 import { BillingModule } from '../billing/index.js';
@@ -33,7 +36,14 @@ import { PurchasesService } from './purchases.service.js';
     BillingModule,
   ],
   controllers: [PluginSalesController, PluginPayoutsController],
-  providers: [PurchasesService, DevelopersService, PayoutsService, PluginSalesRepository],
+  providers: [
+    PurchasesService,
+    DevelopersService,
+    PayoutsService,
+    PluginSalesRepository,
+    SalesAccountDataRepository,
+    ...provideAccountDataParticipant(PluginSalesAccountData),
+  ],
   exports: [PurchasesService],
 })
 export class PluginSalesModule {}

@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { AppException } from '../../common/errors/app.exception.js';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
-import { PublicOrigin } from '../../common/http/public-origin.js';
+import { HttpAdapterHost } from '@nestjs/core';
+import { publicOrigin } from '../../common/http/public-origin.js';
 import { AppConfig } from '../../config/app-config.js';
 import { isUniqueViolation } from '../../database/sql.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
@@ -59,12 +60,12 @@ export class SignInFlow {
     private readonly audit: AuditService,
     private readonly unitOfWork: UnitOfWork,
     private readonly config: AppConfig,
-    private readonly origin: PublicOrigin,
+    private readonly http: HttpAdapterHost,
   ) {}
 
   assertRedirectUri(redirectUri: string): void {
     const problem = redirectUriProblem(redirectUri, {
-      publicOrigin: this.origin.get(),
+      publicOrigin: publicOrigin(this.config, this.http),
       allowlist: this.config.sso.redirectUris,
     });
     if (problem) throw new SsoException('redirect_uri_not_allowed', problem);
@@ -72,7 +73,7 @@ export class SignInFlow {
 
   /** Our callback's absolute URL (what providers send the browser back to). */
   callbackUrl(path: string): string {
-    return `${this.origin.get()}/${API_PREFIX}/${path}`;
+    return `${publicOrigin(this.config, this.http)}/${API_PREFIX}/${path}`;
   }
 
   /** Stores a new attempt; answers the values the authorization URL carries. */

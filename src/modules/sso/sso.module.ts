@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { PublicOrigin } from '../../common/http/public-origin.js';
 import { AuditModule } from '../audit/index.js';
 import { AuthModule, provideSsoRequirement } from '../auth/index.js';
 import { TeamsModule } from '../teams/index.js';
@@ -43,7 +42,6 @@ import { TeamSsoRequirement } from './sso-requirement.js';
     GithubSignInService,
     SignInFlow,
     SecretCipher,
-    PublicOrigin,
     ...provideSsoRequirement(TeamSsoRequirement),
   ],
 })

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
+import type { Tier } from '../../common/tiers/tiers.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
+import { AccountsService } from '../auth/index.js';
 import { TeamSeatsService } from '../billing/index.js';
+import { mapTeam, type TeamDto, type TeamListDto } from './dto/teams.dto.js';
 import type { Team } from './entities/team.entity.js';
 import type { MemberSource, TeamRole } from './entities/team-member.entity.js';
 import { TeamsRepository } from './teams.repository.js';
@@ -27,6 +30,7 @@ export class TeamsService {
     private readonly teams: TeamsRepository,
     private readonly seatsOfBilling: TeamSeatsService,
     private readonly audit: AuditService,
+    private readonly accounts: AccountsService,
     private readonly unitOfWork: UnitOfWork,
   ) {}
 
@@ -62,11 +66,14 @@ export class TeamsService {
 
   /**
    * Makes `userId` a member with `role`, within the seat count: an existing
-   * member is left as is (`added: false`); with every seat taken (members and
-   * pending invites) 402 `seats_exhausted`. The team row is locked first, so of
-   * two joins for the last seat exactly one gets it. Audited. Runs in the
-   * caller's transaction when given one (an invite marked accepted in it no
-   * longer holds its seat).
+   * member is left as is (`added: false`); with no seat free 402
+   * `seats_exhausted`. Pending invites hold seats: a join through single
+   * sign-on (`sso`) needs a seat beyond them, while accepting an invite
+   * (`invite`, the invite's own seat) needs only a seat beyond the members, so
+   * when the seats were lowered below the pending invites the first accepted
+   * wins. The team row is locked first, so of two joins for the last seat
+   * exactly one gets it. Audited, with the member's tier change. Runs in the
+   * caller's transaction when given one.
    */
   async addMember(
     teamId: string,
@@ -79,7 +86,8 @@ export class TeamsService {
       const team = await this.teams.lockTeam(work, teamId);
       if (!team) throw teamNotFound();
       if (await this.teams.memberOf(teamId, userId, work)) return { added: false };
-      await this.assertSeatFree(work, team);
+      await this.assertSeatFree(work, team, { pendingInvitesHoldSeats: via !== 'invite' });
+      const before = await this.accounts.effectiveTierOf(userId, work);
       await this.teams.insertMember(work, { teamId, userId, role, joinedVia: via });
       await this.audit.record(
         {
@@ -90,6 +98,7 @@ export class TeamsService {
         },
         work,
       );
+      await this.recordTierChange(work, userId, before, `joined team ${teamId} (${via})`);
       return { added: true };
     });
   }
@@ -104,10 +113,11 @@ export class TeamsService {
     return { seats: billing?.seats ?? null, members, pendingInvites };
   }
 
-  /** 402 `seats_exhausted` unless one more seat is free; call with the team locked. */
-  async assertSeatFree(tx: Tx, team: Team): Promise<void> {
+  /** 402 `seats_exhausted` unless one more seat is free (beyond the pending invites too, unless told otherwise); call with the team locked. */
+  async assertSeatFree(tx: Tx, team: Team, options = { pendingInvitesHoldSeats: true }): Promise<void> {
     const count = await this.seatCount(tx, team);
-    if (count.seats === null || count.members + count.pendingInvites < count.seats) return;
+    const taken = count.members + (options.pendingInvitesHoldSeats ? count.pendingInvites : 0);
+    if (count.seats === null || taken < count.seats) return;
     throw new TeamsException(
       'seats_exhausted',
       `All ${count.seats} seats of this team are taken (${count.members} members, ${count.pendingInvites} ` +
@@ -116,8 +126,40 @@ export class TeamsService {
     );
   }
 
+  /** Audits the change of the user's effective tier a change of membership made, if it made one. */
+  async recordTierChange(
+    tx: Tx,
+    userId: string,
+    before: Tier,
+    reason: string,
+    actorId = userId,
+  ): Promise<void> {
+    const after = await this.accounts.effectiveTierOf(userId, tx);
+    await this.accounts.recordTierChange({ userId, from: before, to: after, actorId, reason }, tx);
+  }
+
+  /** The team as its member sees it: 404 for anyone else. */
+  async get(user: AuthUser, teamId: string): Promise<TeamDto> {
+    const team = await this.requireRole(teamId, user.id, ['owner', 'admin', 'member']);
+    return this.unitOfWork.run(async (tx) => {
+      const role = (await this.teams.memberOf(teamId, user.id, tx))?.role;
+      if (!role) throw teamNotFound();
+      return mapTeam(team, role, await this.seatCount(tx, team));
+    });
+  }
+
+  /** The teams the user is a member of, with the user's role in each. */
+  async mine(user: AuthUser): Promise<TeamListDto> {
+    const memberships = await this.teams.teamsOfMember(user.id);
+    return this.unitOfWork.run(async (tx) => ({
+      teams: await Promise.all(
+        memberships.map(async ({ team, role }) => mapTeam(team, role, await this.seatCount(tx, team))),
+      ),
+    }));
+  }
+
   /** Creates a team owned (and paid for) by `user`, who must hold the Team tier on this request. */
-  async create(user: AuthUser, name: string): Promise<Team> {
+  async create(user: AuthUser, name: string): Promise<TeamDto> {
     if (user.tier !== 'team')
       throw new TeamsException(
         'tier_required',
@@ -142,7 +184,7 @@ export class TeamsService {
         { eventType: 'team.created', actorId: user.id, subjectId: team.id, data: { name } },
         tx,
       );
-      return team;
+      return mapTeam(team, 'owner', await this.seatCount(tx, team));
     });
   }
 }

@@ -1,12 +1,13 @@
-/** Built-in prices, USD per million tokens [input, output]. */
-export const DEFAULT_PRICES: Readonly<Record<string, [number, number]>> = {
-  'gpt-4o': [2.5, 10],
-  'gpt-4o-mini': [0.15, 0.6],
-  'text-embedding-3-small': [0.02, 0],
-};
+import { DEFAULT_PRICES } from '../../config/model-prices.js';
+import { modelId } from '../../config/model-ref.js';
 
-/** A model nobody priced costs what gpt-4o costs. */
-export const FALLBACK_MODEL = 'gpt-4o';
+export { DEFAULT_PRICES };
+
+/**
+ * A model nobody priced costs what gpt-4o costs. The start refuses an unpriced model while
+ * budgets are on, so this only prices what a deployment without budgets records.
+ */
+export const FALLBACK_MODEL = 'openai:gpt-4o';
 
 /**
  * Prices in nano-USD per token (USD per million tokens × 1,000), integers so
@@ -21,9 +22,18 @@ export class PriceTable {
     }
   }
 
-  /** A call's cost in micro-USD, rounded up: ceil((prompt × input + completion × output) / 1000). */
+  /** USD per million tokens [input, output] of `model`, or undefined when it has no price. */
+  perMillion(model: string): [number, number] | undefined {
+    const nano = this.nano.get(modelId(model));
+    return nano && [nano[0] / 1000, nano[1] / 1000];
+  }
+
+  /**
+   * A call's cost in micro-USD, rounded up: ceil((prompt × input + completion × output) / 1000).
+   * `model` as the ledger records it (`gpt-4o` is `openai:gpt-4o`).
+   */
   costMicroUsd(model: string, promptTokens: number, completionTokens: number): number {
-    const [input, output] = this.nano.get(model) ?? this.nano.get(FALLBACK_MODEL)!;
+    const [input, output] = this.nano.get(modelId(model)) ?? this.nano.get(FALLBACK_MODEL)!;
     return Math.ceil((promptTokens * input + completionTokens * output) / 1000);
   }
 }

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
+import { UsageAccountDataRepository } from './account-data.repository.js';
+import { UsageAccountData } from './usage.account-data.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/index.js';
 import { UsageCall } from './entities/usage-call.entity.js';
@@ -17,7 +20,14 @@ import { UsageService } from './usage.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([UsageCall, UsageDay]), AuthModule],
   controllers: [UsageController, AdminUsageController],
-  providers: [UsageService, UsageRepository, UsageEvents, UsageGateway],
+  providers: [
+    UsageService,
+    UsageRepository,
+    UsageEvents,
+    UsageGateway,
+    UsageAccountDataRepository,
+    ...provideAccountDataParticipant(UsageAccountData),
+  ],
   exports: [UsageService],
 })
 export class UsageModule {}

@@ -4,10 +4,10 @@ import { AppException } from '../../common/errors/app.exception.js';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import { Embeddings } from '../../common/llm/embeddings.js';
 import type { LlmMeter, MeteredCall, MeteredUsage, MeterReservation } from '../../common/llm/llm-meter.js';
-import { countTokens } from '../../common/llm/tokens.js';
 import { AppMetrics } from '../../common/metrics/app-metrics.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import { AppConfig } from '../../config/app-config.js';
+import { parseModel } from '../../config/model-ref.js';
 import { AuditService } from '../audit/index.js';
 import { AccountsService } from '../auth/index.js';
 import type { UsageDayDto } from './dto/usage.dto.js';
@@ -53,8 +53,13 @@ export class UsageService implements LlmMeter, OnModuleInit {
     }
     this.chatModel.useMeter(this);
     this.embeddings.useMeter(this);
-    // Load the tokenizer now, on its worker thread, so the first cut stream is not kept waiting for it.
-    countTokens(['']).catch((err: Error) => this.logger.warn(`Tokenizer not loaded: ${err.message}`));
+    // The tokenizer is not loaded here: it holds ~170 MB and only calls recorded without the
+    // provider's figures need it, so it starts with the first of those (src/common/llm/tokens.ts).
+  }
+
+  /** USD per million tokens [input, output] of a model (`provider:model` or a bare OpenAI name), if priced. */
+  pricePerMillion(model: string): [number, number] | undefined {
+    return this.prices.perMillion(model);
   }
 
   budgetMicroUsd(tier: Tier): number {
@@ -137,7 +142,8 @@ export class UsageService implements LlmMeter, OnModuleInit {
       await this.repo.release(call.userId, day, held).catch(() => undefined);
       return;
     }
-    this.metrics.llmCost.inc({ model: call.model, kind: call.kind }, cost);
+    const { provider, name } = parseModel(call.model);
+    this.metrics.llmCost.inc({ provider, model: name, kind: call.kind }, cost);
     if (spent >= budget * ALERT_SHARE) await this.alert(call.userId, day, spent, budget);
   }
 

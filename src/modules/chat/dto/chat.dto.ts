@@ -3,6 +3,7 @@ import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateBy }
 import type { ChatContext } from '../../agents/index.js';
 import type { ExecutionMode } from '../../agents/index.js';
 import { PlanActionDto } from '../../agents/index.js';
+import { CHAT_PROVIDERS, type ChatProvider } from '../../../config/model-ref.js';
 
 export const MAX_MESSAGE_CHARS = 16_000;
 export const MAX_CONTEXT_BYTES = 256 * 1024;
@@ -125,6 +126,19 @@ export class ChatRequestDto {
   @IsOptional()
   @IsIn(['direct', 'plan'])
   execution_mode?: ExecutionMode;
+
+  @ApiPropertyOptional({
+    maxLength: 200,
+    description:
+      "The model the agents answer with, one of GET /chat/models (`provider:model`; a bare name is OpenAI's). " +
+      "Absent: the operator's default. The free tier may use only the default (another answers 403 " +
+      "tier_required); a model not in the list answers 400. Routing and plan mode keep the operator's models.",
+    example: 'anthropic:claude-sonnet-4-5',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  model?: string;
 }
 
 /** A client's id for one stream: what `cancel` names and what a repeated start attaches to. */
@@ -198,4 +212,43 @@ export class ChatStreamSummaryDto {
 export class ChatStreamListDto {
   @ApiProperty({ type: [ChatStreamSummaryDto], description: 'Newest first' })
   streams!: ChatStreamSummaryDto[];
+}
+
+export class ChatModelDto {
+  @ApiProperty({ description: 'What ChatRequest.model takes', example: 'anthropic:claude-sonnet-4-5' })
+  id!: string;
+
+  @ApiProperty({ enum: CHAT_PROVIDERS, example: 'anthropic' })
+  provider!: ChatProvider;
+
+  @ApiProperty({ description: "The provider's name for it", example: 'claude-sonnet-4-5' })
+  model!: string;
+
+  @ApiProperty({ description: "The operator's default (LLM_MODEL), used when a request names none" })
+  default!: boolean;
+
+  @ApiProperty({ description: 'Whether your tier may choose it (free: the default only)' })
+  available!: boolean;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Input tokens it takes at most, when LangChain knows the model',
+    example: 200000,
+  })
+  context_window!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'USD per million input tokens', example: 3 })
+  input_usd_per_million_tokens!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'USD per million output tokens', example: 15 })
+  output_usd_per_million_tokens!: number | null;
+}
+
+export class ChatModelListDto {
+  @ApiProperty({ description: 'The id of the default model', example: 'openai:gpt-4o' })
+  default!: string;
+
+  @ApiProperty({ type: [ChatModelDto], description: 'The models a request may name, the default first' })
+  models!: ChatModelDto[];
 }

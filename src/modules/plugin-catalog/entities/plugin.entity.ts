@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
  * A plugin of the marketplace, named by its manifest id (`github-sync`). The
@@ -11,8 +11,10 @@ export class Plugin {
   @PrimaryColumn('varchar', { length: 64 })
   id!: string;
 
-  /** The author; referenced by entity name so this module does not import the auth module's entities. */
-  @ForeignKey('User', { onDelete: 'CASCADE' })
+  /**
+   * The author. No foreign key: when an author's account is erased, a plugin
+   * others installed or bought stays, unlisted, under the account's pseudonym.
+   */
   @Index('ix_plugins_author_id')
   @Column('uuid')
   authorId!: string;
@@ -40,6 +42,10 @@ export class Plugin {
 
   @Column('text', { nullable: true })
   quarantineReason!: string | null;
+
+  /** Set when its author's account was erased: out of the catalog's listing, installs and downloads kept. */
+  @Column('timestamptz', { nullable: true })
+  unlistedAt!: Date | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * flight (state, nonce, PKCE verifier), the one-time codes a finished sign-in hands the client,
  * and accounts' identities at providers. Accounts made by SSO or GitHub have no password.
  */
-export class SingleSignOn1796615102690 implements MigrationInterface {
-  name = 'SingleSignOn1796615102690';
+export class SingleSignOn1796621000000 implements MigrationInterface {
+  name = 'SingleSignOn1796621000000';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
