@@ -289,15 +289,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         "links given to clients are built on it, never on a request's Host)",
     );
   }
-  if (env && Boolean(env.GITHUB_CLIENT_ID) !== Boolean(env.GITHUB_CLIENT_SECRET)) {
-    problems.push('GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together: set both, or neither');
-  }
-  if (envName === 'prod' && source.GITHUB_CLIENT_ID?.trim() && !source.SSO_ENCRYPTION_KEY?.trim()) {
-    problems.push(
-      'SSO_ENCRYPTION_KEY is required when ENV=prod and GitHub sign-in is on (openssl rand -hex 32): ' +
-        'sign-ins keep their PKCE verifier encrypted under it',
-    );
-  }
+  problems.push(...signInProblems(source, envName));
   if (env && env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push(
       'METRICS_PORT must differ from PORT (metrics are never served on the public port without a token)',
@@ -311,6 +303,22 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env) problems.push(...llmConfigProblems(env, env.LLM_PRICES));
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   return new AppConfig(env, env.JWT_SECRET ?? devJwtSecret(resolve(env.DATA_DIR)));
+}
+
+/** What is wrong with the GitHub sign-in and single sign-on variables together. */
+function signInProblems(source: Record<string, string | undefined>, envName: string): string[] {
+  const problems: string[] = [];
+  const githubId = Boolean(source.GITHUB_CLIENT_ID?.trim());
+  if (githubId !== Boolean(source.GITHUB_CLIENT_SECRET?.trim())) {
+    problems.push('GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together: set both, or neither');
+  }
+  if (envName === 'prod' && githubId && !source.SSO_ENCRYPTION_KEY?.trim()) {
+    problems.push(
+      'SSO_ENCRYPTION_KEY is required when ENV=prod and GitHub sign-in is on (openssl rand -hex 32): ' +
+        'sign-ins keep their PKCE verifier encrypted under it',
+    );
+  }
+  return problems;
 }
 
 /** In dev, a secret generated once and kept in DATA_DIR so tokens survive restarts. */
