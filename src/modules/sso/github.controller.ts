@@ -15,7 +15,7 @@ const NOT_CONFIGURED = {
   description: 'GitHub sign-in is not configured on this server (code feature_not_configured)',
 } as const;
 
-@ApiTags('sso')
+@ApiTags('auth')
 @Controller('auth/oauth/github')
 export class GithubSignInController {
   constructor(private readonly github: GithubSignInService) {}
@@ -55,7 +55,15 @@ export class GithubSignInController {
       "Trades the code, reads GitHub's verified primary email, finds or makes the account, then redirects to " +
       "the client's redirect_uri with `code`, or with `error` (email_unverified, sso_required, sso_failed).",
   })
-  @ApiFoundResponse({ description: "To the client's redirect_uri with ?code= or ?error=&error_description=" })
+  @ApiFoundResponse({
+    description: "To the client's redirect_uri with ?code= or ?error=&error_description=",
+    headers: {
+      Location: {
+        description: "The client's redirect_uri with its code or error",
+        schema: { type: 'string' },
+      },
+    },
+  })
   @ApiErrors(
     { status: 400, description: 'The state is unknown, altered, used or expired (code sso_state_invalid)' },
     NOT_CONFIGURED,

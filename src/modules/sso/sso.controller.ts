@@ -35,7 +35,7 @@ export const SIGN_IN_BODY_LIMIT = '16kb';
 export const rawQuery = (req: Request): URLSearchParams =>
   new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
 
-@ApiTags('sso')
+@ApiTags('teams')
 @Controller('teams/:id/sso')
 export class SsoConnectionsController {
   constructor(private readonly connections: SsoConnectionsService) {}
@@ -97,7 +97,7 @@ export class SsoConnectionsController {
   }
 }
 
-@ApiTags('sso')
+@ApiTags('auth')
 @Controller('auth/sso')
 export class SsoSignInController {
   constructor(private readonly signIn: OidcSignInService) {}
@@ -143,7 +143,15 @@ export class SsoSignInController {
       "within its seats), then redirects to the client's redirect_uri with `code`, or with `error` (a code: " +
       'id_token_invalid, email_unverified, seats_exhausted, sso_failed, …) and `error_description`.',
   })
-  @ApiFoundResponse({ description: "To the client's redirect_uri with ?code= or ?error=&error_description=" })
+  @ApiFoundResponse({
+    description: "To the client's redirect_uri with ?code= or ?error=&error_description=",
+    headers: {
+      Location: {
+        description: "The client's redirect_uri with its code or error",
+        schema: { type: 'string' },
+      },
+    },
+  })
   @ApiErrors({
     status: 400,
     description: 'The state is unknown, altered, used or expired (code sso_state_invalid)',
