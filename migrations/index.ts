@@ -13,6 +13,7 @@ import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
 import { Teams1796614542222 } from './1796614542222-Teams.js';
 import { AccountData1796615010792 } from './1796615010792-AccountData.js';
 import { AccountExportLive1796616398309 } from './1796616398309-AccountExportLive.js';
+import { SingleSignOn1796621000000 } from './1796621000000-SingleSignOn.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 import { Attachments1796620000000 } from './1796620000000-Attachments.js';
 
@@ -38,4 +39,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AccountData1796615010792,
   AccountExportLive1796616398309,
   Attachments1796620000000,
+  SingleSignOn1796621000000,
 ];

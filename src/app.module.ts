@@ -25,6 +25,7 @@ import { PluginCatalogModule } from './modules/plugin-catalog/index.js';
 import { PluginSalesModule } from './modules/plugin-sales/index.js';
 import { PluginSubmissionsModule } from './modules/plugin-submissions/index.js';
 import { StorageModule } from './modules/storage/index.js';
+import { SsoModule } from './modules/sso/index.js';
 import { TeamsModule } from './modules/teams/index.js';
 import { UsageModule } from './modules/usage/index.js';
 import { VectorModule } from './modules/vector/index.js';
@@ -53,6 +54,7 @@ export class AppModule {
         AuthModule,
         BillingModule,
         TeamsModule,
+        SsoModule,
         StorageModule,
         BackupModule,
         VectorModule,

@@ -49,10 +49,6 @@ const API_TAGS: Array<[string, string]> = [
   ['usage', "Model usage per call and day, priced, against the tier's daily budget"],
   ['marketplace', 'Plugin catalog (Power tier and up), its search, and the registry signing key'],
   ['admin', 'Administration (admin role): accounts, model usage and the audit log'],
-  [
-    'account',
-    'Your data: export everything in one archive, delete the account (erased after a grace period)',
-  ],
 ];
 
 /** Both credentials work on every guarded route (API keys have the owner's tier and limits). */

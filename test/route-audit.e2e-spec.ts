@@ -55,6 +55,15 @@ describe('route audit', () => {
         'POST /api/v1/auth/logout',
         'POST /api/v1/auth/refresh',
         'POST /api/v1/auth/register',
+        // Single sign-on and GitHub: each is a step of a sign-in, rate-limited like /auth/login.
+        'POST /api/v1/auth/sso/start',
+        'GET /api/v1/auth/sso/callback',
+        'POST /api/v1/auth/sso/exchange',
+        'POST /api/v1/auth/sso/link',
+        'POST /api/v1/auth/oauth/github/start',
+        'GET /api/v1/auth/oauth/github/callback',
+        'POST /api/v1/auth/oauth/github/exchange',
+        'POST /api/v1/auth/oauth/github/link',
         'GET /api/v1/billing/tiers',
         'POST /api/v1/billing/webhook',
         'GET /api/v1/plugins/signing-key',
@@ -72,7 +81,7 @@ describe('route audit', () => {
     );
   });
 
-  it('serves every team route from the teams module, the invite paths before /teams/:id', async () => {
+  it('serves every team route from the teams module (SSO from the sso module), the invite paths before /teams/:id', async () => {
     const teams = listRoutes(t.app).filter((r) => /^\/api\/v1\/teams(\/|$)/.test(r.path));
     expect(
       teams.map((r) => `${r.method} ${r.path} ${r.handler}${r.isPublic ? ' public' : ''}`).sort(),
@@ -90,6 +99,10 @@ describe('route audit', () => {
         'DELETE /api/v1/teams/:id/invites/:invite_id TeamInvitesController.revokeTeamInvite',
         'GET /api/v1/teams/invites/:token TeamInvitesController.getTeamInvite public',
         'POST /api/v1/teams/invites/:token/accept TeamInvitesController.acceptTeamInvite',
+        // A team's identity provider: the sso module's, scoped by the team's roles like the rest.
+        'PUT /api/v1/teams/:id/sso SsoConnectionsController.configureSso',
+        'GET /api/v1/teams/:id/sso SsoConnectionsController.getSso',
+        'DELETE /api/v1/teams/:id/sso SsoConnectionsController.deleteSso',
       ].sort(),
     );
     // `mine` reaches its own handler, not GET /teams/:id (which would answer 400 for a non-UUID).

@@ -119,6 +119,13 @@ export class AppConfig {
   readonly metrics: { port: number | undefined; token: string | undefined; enabled: boolean };
   /** OpenTelemetry traces to an OTLP/HTTP collector; off when `endpoint` is undefined. */
   readonly tracing: { endpoint: string | undefined; serviceName: string; sampleRatio: number };
+  /** Team single sign-on and GitHub sign-in. */
+  readonly sso: {
+    /** SSO_ENCRYPTION_KEY; undefined: generated per deployment in dev, SSO off in prod. */
+    encryptionKey: Buffer | undefined;
+    redirectUris: string[];
+    github: { clientId: string; clientSecret: string; baseUrl: string; apiUrl: string } | undefined;
+  };
   readonly keepAliveTimeoutMs: number;
   readonly shutdownDelayMs: number;
   readonly shutdownTimeoutMs: number;
@@ -230,6 +237,19 @@ export class AppConfig {
       serviceName: env.OTEL_SERVICE_NAME,
       sampleRatio: env.OTEL_TRACES_SAMPLE_RATIO,
     };
+    this.sso = {
+      encryptionKey: env.SSO_ENCRYPTION_KEY,
+      redirectUris: env.SSO_REDIRECT_URIS,
+      github:
+        env.GITHUB_CLIENT_ID && env.GITHUB_CLIENT_SECRET
+          ? {
+              clientId: env.GITHUB_CLIENT_ID,
+              clientSecret: env.GITHUB_CLIENT_SECRET,
+              baseUrl: env.GITHUB_BASE_URL.replace(/\/+$/, ''),
+              apiUrl: env.GITHUB_API_URL.replace(/\/+$/, ''),
+            }
+          : undefined,
+    };
     this.keepAliveTimeoutMs = env.KEEP_ALIVE_TIMEOUT_MS;
     this.shutdownDelayMs = env.SHUTDOWN_DELAY_MS;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
@@ -269,6 +289,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         "links given to clients are built on it, never on a request's Host)",
     );
   }
+  problems.push(...signInProblems(source, envName));
   if (env && env.METRICS_PORT !== undefined && env.METRICS_PORT === env.PORT) {
     problems.push(
       'METRICS_PORT must differ from PORT (metrics are never served on the public port without a token)',
@@ -282,6 +303,22 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env) problems.push(...llmConfigProblems(env, env.LLM_PRICES));
   if (problems.length > 0 || !env) throw new ConfigError(problems);
   return new AppConfig(env, env.JWT_SECRET ?? devJwtSecret(resolve(env.DATA_DIR)));
+}
+
+/** What is wrong with the GitHub sign-in and single sign-on variables together. */
+function signInProblems(source: Record<string, string | undefined>, envName: string): string[] {
+  const problems: string[] = [];
+  const githubId = Boolean(source.GITHUB_CLIENT_ID?.trim());
+  if (githubId !== Boolean(source.GITHUB_CLIENT_SECRET?.trim())) {
+    problems.push('GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET go together: set both, or neither');
+  }
+  if (envName === 'prod' && githubId && !source.SSO_ENCRYPTION_KEY?.trim()) {
+    problems.push(
+      'SSO_ENCRYPTION_KEY is required when ENV=prod and GitHub sign-in is on (openssl rand -hex 32): ' +
+        'sign-ins keep their PKCE verifier encrypted under it',
+    );
+  }
+  return problems;
 }
 
 /** In dev, a secret generated once and kept in DATA_DIR so tokens survive restarts. */

@@ -224,6 +224,54 @@ const urlWithDefault = (fallback: string) =>
     ),
   );
 
+/** A 256-bit key: 64 hex characters or the base64 of 32 bytes. */
+const key256 = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const s = v.trim();
+      const bytes = /^[0-9a-fA-F]{64}$/.test(s)
+        ? Buffer.from(s, 'hex')
+        : /^[A-Za-z0-9+/_-]{43}=?$/.test(s)
+          ? Buffer.from(s, 'base64')
+          : undefined;
+      if (!bytes || bytes.length !== 32) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be 32 random bytes as 64 hex characters or base64 (openssl rand -hex 32)',
+        });
+        return z.NEVER;
+      }
+      return bytes;
+    }),
+);
+
+/** Client redirect URIs allowed besides loopback and PUBLIC_URL: absolute, no fragment, no http other than loopback. */
+const redirectUris = list('').pipe(
+  z.array(z.string()).superRefine((uris, ctx) => {
+    for (const uri of uris) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(uri);
+      } catch {
+        parsed = undefined;
+      }
+      const refused = ['javascript:', 'data:', 'file:', 'blob:', 'vbscript:', 'http:'];
+      if (!parsed || parsed.hash || parsed.username || refused.includes(parsed.protocol)) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            `"${uri}" is not an allowed redirect URI (https:// or an app scheme such as adiuva://, ` +
+            'without a fragment; loopback http is always allowed)',
+        });
+      }
+    }
+  }),
+);
+
 export const envSchema = z.object({
   PORT: int(3000, 0, 65535),
   HOST: z.preprocess((v) => emptyToUndefined(v) ?? '0.0.0.0', z.string()),
@@ -386,6 +434,19 @@ export const envSchema = z.object({
       return n;
     }),
   ),
+  // Single sign-on. The key that encrypts teams' OIDC client secrets and sign-ins' PKCE verifiers
+  // (AES-256-GCM). Required with ENV=prod for SSO and GitHub sign-in; unset in dev: one is
+  // generated per deployment and kept in the database.
+  SSO_ENCRYPTION_KEY: key256,
+  // Where sign-ins may send the client back besides loopback (http://127.0.0.1:PORT/…) and
+  // PUBLIC_URL: comma list of exact URIs (query aside), e.g. adiuva://auth/callback.
+  SSO_REDIRECT_URIS: redirectUris,
+  // Sign in with GitHub (an OAuth app); both unset: its routes answer 503.
+  GITHUB_CLIENT_ID: optionalString(),
+  GITHUB_CLIENT_SECRET: optionalString(),
+  // GitHub's web and API origins (GitHub Enterprise Server, or a local server in tests).
+  GITHUB_BASE_URL: urlWithDefault('https://github.com'),
+  GITHUB_API_URL: urlWithDefault('https://api.github.com'),
   KEEP_ALIVE_TIMEOUT_MS: int(75_000, 1000, 600_000),
   SHUTDOWN_DELAY_MS: int(0, 0, 60_000),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 120_000),

@@ -12,11 +12,23 @@ export const ERROR_STATUS = {
   invalid_signature: 400,
   upload_incomplete: 400,
   limit_reached: 400,
+  // A single sign-on's `state` that is unknown, altered, used already or older than 10 minutes
+  sso_state_invalid: 400,
+  // A one-time sign-in code that is unknown, used already or expired
+  sso_code_invalid: 400,
+  // A redirect_uri that is neither loopback, on PUBLIC_URL, nor in SSO_REDIRECT_URIS
+  redirect_uri_not_allowed: 400,
+  // An issuer whose discovery document or keys could not be fetched or are not valid
+  sso_issuer_invalid: 400,
   plugin_checks_failed: 400,
   // Node's HTTP parser refused the request before it reached the app (bad header bytes, malformed request line)
   bad_request: 400,
   // 401
   unauthenticated: 401,
+  // The identity provider's ID token failed a check (`reason`: signature, issuer, audience, nonce, expired)
+  id_token_invalid: 401,
+  // The identity provider (or GitHub) refused the sign-in or the code exchange
+  sso_failed: 401,
   invalid_credentials: 401,
   token_expired: 401,
   session_ended: 401,
@@ -32,6 +44,10 @@ export const ERROR_STATUS = {
   forbidden: 403,
   link_expired: 403,
   link_invalid: 403,
+  // The account's team requires single sign-on for its email domain: no password sign-in, no new API keys
+  sso_required: 403,
+  // The identity provider (or GitHub) did not vouch for the email address
+  email_unverified: 403,
   // A team invitation was sent to another email address than the signed-in account's
   email_mismatch: 403,
   // 404
@@ -45,6 +61,8 @@ export const ERROR_STATUS = {
   duplicate: 409,
   plugin_id_taken: 409,
   already_reviewed: 409,
+  // An external sign-in matched an existing account that is not linked yet: its password links it once
+  link_required: 409,
   // A payment is still processing (a bank debit): installing again before it clears charges nothing
   payment_pending: 409,
   // Fewer seats than the team has members: remove members first

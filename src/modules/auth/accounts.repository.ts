@@ -64,8 +64,13 @@ export class AccountsRepository {
     return this.users.find({ where: { id: In(ids) }, select: { id: true, email: true } });
   }
 
-  async findByEmail(email: string): Promise<User | null> {
-    return this.users.findOne({ where: { email } });
+  async findByEmail(email: string, tx?: Tx): Promise<User | null> {
+    return managerOf(tx, this.users.manager).findOne(User, { where: { email } });
+  }
+
+  async findById(id: string, tx?: Tx): Promise<User | null> {
+    const manager = managerOf(tx, this.users.manager);
+    return manager.findOne(User, { where: { id } });
   }
 
   /** The user, locked for the rest of `tx`; null when there is none. */

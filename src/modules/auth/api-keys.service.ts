@@ -9,6 +9,7 @@ import { API_KEY_PREFIX, type AuthUser } from './auth.types.js';
 import { type ApiKeyDto, type CreatedApiKeyDto, mapApiKey } from './dto/auth.dto.js';
 import { sha256Hex } from './token.service.js';
 import { AuthException } from './auth.errors.js';
+import { SignInPolicies } from './sign-in-policy.js';
 
 export const MAX_API_KEYS = 25;
 
@@ -20,9 +21,12 @@ export class ApiKeysService {
     private readonly audit: AuditService,
     private readonly connections: ConnectionsService,
     private readonly unitOfWork: UnitOfWork,
+    private readonly policies: SignInPolicies,
   ) {}
 
   async create(user: AuthUser, name: string): Promise<CreatedApiKeyDto> {
+    // An API key outlives the sign-in that made it: a team that requires SSO keeps them off its domains.
+    await this.policies.assertPasswordAllowed(user.email, 'new API keys');
     const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
     return this.unitOfWork.run(async (tx) => {
       // Lock the owner's row so concurrent creates cannot pass the cap together.

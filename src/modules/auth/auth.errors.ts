@@ -11,6 +11,8 @@ export type AuthCode = Extract<
   | 'duplicate'
   | 'not_found'
   | 'limit_reached'
+  | 'sso_required'
+  | 'forbidden'
 >;
 
 export class AuthException extends AppException<AuthCode> {}

@@ -32,6 +32,8 @@ import { AccessTokenStrategy } from './strategies/access-token.strategy.js';
 import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
 import { AuthPassport } from './strategies/auth-passport.js';
 import { TokenService } from './token.service.js';
+import { ExternalAccountsService } from './external-accounts.service.js';
+import { SignInPolicies } from './sign-in-policy.js';
 
 /**
  * Accounts and access. The global guards run in this order on every request:
@@ -62,12 +64,20 @@ import { TokenService } from './token.service.js';
     AuthAccountDataRepository,
     AccountLifecycleService,
     ...provideAccountDataParticipant(AuthAccountData),
+    ExternalAccountsService,
+    SignInPolicies,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useExisting: RequestBodyGuard },
     { provide: APP_GUARD, useExisting: RateLimitGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_GUARD, useClass: FeatureGuard },
   ],
-  exports: [AccountsService, SocketAuthService, AccountLifecycleService],
+  exports: [
+    AccountsService,
+    SocketAuthService,
+    AccountLifecycleService,
+    ExternalAccountsService,
+    SignInPolicies,
+  ],
 })
 export class AuthModule {}

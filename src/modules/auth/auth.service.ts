@@ -19,6 +19,7 @@ import { PasswordService } from './password.service.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { sha256Hex, TokenService } from './token.service.js';
 import { AuthException } from './auth.errors.js';
+import { SignInPolicies } from './sign-in-policy.js';
 
 const INVALID_LOGIN = 'Invalid email or password';
 
@@ -56,6 +57,7 @@ export class AuthService {
     private readonly counters: RateLimitStore,
     private readonly connections: ConnectionsService,
     private readonly unitOfWork: UnitOfWork,
+    private readonly policies: SignInPolicies,
   ) {}
 
   async register(dto: RegisterDto): Promise<AuthTokensDto> {
@@ -82,6 +84,8 @@ export class AuthService {
 
   async login(dto: LoginDto): Promise<AuthTokensDto> {
     const email = normaliseEmail(dto.email);
+    // A rule of the email's domain, said before any password is tried: it tells nothing about the account.
+    await this.policies.assertPasswordAllowed(email, 'password sign-in');
     const user = await this.accounts.findByEmail(email);
     // Unknown email still costs one argon2 verification: same answer, about the same time.
     const ok = await this.passwords.verify(user?.passwordHash ?? null, dto.password);

@@ -5,3 +5,10 @@ export { AccountLifecycleService, type AccountIdentity } from './account-lifecyc
 export { SocketAuthService, type SocketPrincipal } from './socket-auth.service.js';
 export type { Role, User } from './entities/user.entity.js';
 export { assertQuotaIncluded, GIB, quotaBytes, type QuotaKind } from './quota.js';
+export {
+  ExternalAccountsService,
+  type ExternalAccount,
+  type SignUpVia,
+} from './external-accounts.service.js';
+export { provideSsoRequirement, SsoRequirement } from './sign-in-policy.js';
+export { AuthTokensDto } from './dto/auth.dto.js';

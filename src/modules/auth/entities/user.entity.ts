@@ -15,8 +15,9 @@ export class User {
   @Column('varchar', { length: 320 })
   email!: string;
 
-  @Column('varchar', { length: 255 })
-  passwordHash!: string;
+  /** Null for accounts made by single sign-on or GitHub: they have no password to sign in with. */
+  @Column('varchar', { length: 255, nullable: true })
+  passwordHash!: string | null;
 
   @Column('varchar', { length: 16, default: 'user' })
   role!: Role;
