@@ -12,7 +12,9 @@ import { PaidPlugins1795863178793 } from './1795863178793-PaidPlugins.js';
 import { PaymentsOutbox1795871431207 } from './1795871431207-PaymentsOutbox.js';
 import { Teams1796614542222 } from './1796614542222-Teams.js';
 import { AccountData1796615010792 } from './1796615010792-AccountData.js';
+import { AccountExportLive1796616398309 } from './1796616398309-AccountExportLive.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
+import { Attachments1796620000000 } from './1796620000000-Attachments.js';
 
 /**
  * Every migration, in order. Imported statically (not found by a glob) so the
@@ -34,4 +36,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PaymentsOutbox1795871431207,
   Teams1796614542222,
   AccountData1796615010792,
+  AccountExportLive1796616398309,
+  Attachments1796620000000,
 ];

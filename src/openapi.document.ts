@@ -33,7 +33,9 @@ const API_TAGS: Array<[string, string]> = [
   ['health', 'Liveness and readiness probes'],
   ['auth', 'Accounts, sessions, tokens and API keys'],
   ['billing', 'Tiers, Stripe checkout, subscriptions and the Stripe webhook'],
-  ['storage', 'End-to-end encrypted records, conflicts, quota, changes feed and devices'],
+  ['teams', 'Teams on the Team tier: members and roles, seats billed per seat, invitations'],
+  ['account', 'Your data: export to one archive, erasure after a grace period, restore inside it'],
+  ['storage', 'End-to-end encrypted records, attachments, conflicts, quota, changes feed and devices'],
   [
     'vectors',
     'Vector store on pgvector: encrypted items found by blob hash (identical blobs) or by semantic vectors',
@@ -47,6 +49,10 @@ const API_TAGS: Array<[string, string]> = [
   ['usage', "Model usage per call and day, priced, against the tier's daily budget"],
   ['marketplace', 'Plugin catalog (Power tier and up), its search, and the registry signing key'],
   ['admin', 'Administration (admin role): accounts, model usage and the audit log'],
+  [
+    'account',
+    'Your data: export everything in one archive, delete the account (erased after a grace period)',
+  ],
 ];
 
 /** Both credentials work on every guarded route (API keys have the owner's tier and limits). */

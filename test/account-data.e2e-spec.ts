@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
 import { BlobStore } from '../src/common/blob-store/blob-store.js';
+import { tablesMentioning } from './support/database-scan.js';
 import { startLocalS3, type LocalS3 } from './support/s3.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -17,22 +18,6 @@ const record = (bytes: Buffer, table = 'notes') => ({
   checksum: sha(bytes),
 });
 
-/** Rows of every table of the schema whose text contains `needle`, as `table: count`. */
-async function tablesMentioning(db: DataSource, needle: string): Promise<string[]> {
-  const tables = await db.query<Array<{ name: string }>>(
-    `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
-  );
-  const found: string[] = [];
-  for (const { name } of tables) {
-    const [{ n }] = await db.query<Array<{ n: number }>>(
-      `SELECT count(*)::int AS n FROM "${name}" t WHERE strpos(lower(t::text), lower($1)) > 0`,
-      [needle],
-    );
-    if (n > 0) found.push(`${name}: ${n}`);
-  }
-  return found;
-}
-
 async function seed(t: TestApp, u: TestUser): Promise<{ blob: Buffer; recordId: string }> {
   const api = request(t.url);
   const blob = randomBytes(3000);
@@ -45,6 +30,20 @@ async function seed(t: TestApp, u: TestUser): Promise<{ blob: Buffer; recordId: 
     .expect(200);
   await api.post('/api/v1/auth/api-keys').set(u.auth).send({ name: 'laptop script' }).expect(201);
   return { blob, recordId: created.body.id as string };
+}
+
+/** The bytes behind a download link (no credentials: the link is the authorization). */
+async function download(url: string): Promise<Buffer> {
+  const res = await request(url)
+    .get('')
+    .buffer(true)
+    .parse((stream, cb) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => cb(null, Buffer.concat(chunks)));
+    })
+    .expect(200);
+  return res.body as Buffer;
 }
 
 async function waitReady(t: TestApp, u: TestUser, id: string): Promise<Record<string, unknown>> {
@@ -146,6 +145,57 @@ describe.each(['files', 's3'] as const)('account export (%s driver)', (driver) =
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
   });
 
+  it('puts the backup blobs byte-identical in backups/ with include_backups, and only the history without', async () => {
+    const u = await newUser(t, { tier: 'pro' });
+    const backups = [randomBytes(5000), randomBytes(7000)];
+    for (const [i, body] of backups.entries()) {
+      await request(t.url)
+        .put('/api/v1/backup')
+        .set(u.auth)
+        .set('Content-Type', 'application/octet-stream')
+        .set('X-Backup-Version', String(i + 1))
+        .set('X-Backup-Timestamp', String(1767225600000 + i))
+        .set('X-Backup-Checksum', sha(body))
+        .send(body)
+        .expect(201);
+    }
+    const archive = async (includeBackups: boolean) => {
+      const created = await request(t.url)
+        .post('/api/v1/account/export')
+        .set(u.auth)
+        .send({ include_backups: includeBackups })
+        .expect(202);
+      const ready = await waitReady(t, u, created.body.id as string);
+      expect(ready).toMatchObject({ status: 'ready', include_backups: includeBackups });
+      return unzip(await download(ready.download_url as string));
+    };
+
+    const withBlobs = await archive(true);
+    const history = JSON.parse(withBlobs.get('backups/history.json')!.toString()) as Array<{
+      id: string;
+      checksum: string;
+      file: string | null;
+    }>;
+    expect(history.map((b) => b.checksum).sort()).toEqual(backups.map(sha).sort());
+    const blobFiles = [...withBlobs.keys()].filter((name) => /^backups\/.+\.bin$/.test(name));
+    expect(blobFiles.sort()).toEqual(history.map((b) => `backups/${b.id}.bin`).sort());
+    for (const entry of history) {
+      const bytes = withBlobs.get(`backups/${entry.id}.bin`)!;
+      expect(backups.some((body) => body.equals(bytes))).toBe(true);
+      expect(sha(bytes)).toBe(entry.checksum);
+    }
+
+    for (const entry of history) expect(entry).toMatchObject({ file: `backups/${entry.id}.bin` });
+
+    const withoutBlobs = await archive(false);
+    expect(JSON.parse(withoutBlobs.get('backups/history.json')!.toString())).toEqual(
+      history.map((entry) => ({ ...entry, file: null })),
+    );
+    expect([...withoutBlobs.keys()].filter((name) => name.startsWith('backups/'))).toEqual([
+      'backups/history.json',
+    ]);
+  });
+
   if (driver === 'files') {
     it('refuses an altered or expired download link (403)', async () => {
       const u = await newUser(t);
@@ -186,6 +236,36 @@ describe('account erasure', () => {
     await t?.close();
     await proxy?.stop();
     await s3?.stop();
+  });
+
+  it('queues one export of simultaneous requests: one 202, the others 409 export_in_progress', async () => {
+    const u = await newUser(t, { tier: 'pro' });
+    await seed(t, u);
+    // The blob store stops answering, so the export that wins stays running while the others arrive.
+    proxy.hold();
+    let answers: request.Response[];
+    try {
+      answers = await Promise.all(
+        Array.from({ length: 6 }, () => api().post('/api/v1/account/export').set(u.auth).send({})),
+      );
+    } finally {
+      proxy.release();
+    }
+    const statuses = answers.map((res) => res.status).sort();
+    expect(statuses).toEqual([202, 409, 409, 409, 409, 409]);
+    for (const refused of answers.filter((res) => res.status === 409))
+      expect(refused.body.code).toBe('export_in_progress');
+    const queued = answers.find((res) => res.status === 202)!;
+    expect(await waitReady(t, u, queued.body.id as string)).toMatchObject({ status: 'ready' });
+    const [{ n }] = await t.app
+      .get(DataSource)
+      .query<Array<{ n: number }>>('SELECT count(*)::int AS n FROM account_exports WHERE user_id = $1', [
+        u.id,
+      ]);
+    expect(n).toBe(1);
+
+    // Once it is written, the next one is accepted (the day's limit is three).
+    await api().post('/api/v1/account/export').set(u.auth).send({}).expect(202);
   });
 
   it('disables at once (old token 401, socket cut), and restore inside the grace period brings it back', async () => {

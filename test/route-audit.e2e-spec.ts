@@ -59,6 +59,9 @@ describe('route audit', () => {
         'POST /api/v1/billing/webhook',
         'GET /api/v1/plugins/signing-key',
         'GET /api/v1/plugins/packages/:versionId',
+        // Attachment bytes on the files driver: the signed link is the authorization, as a presigned S3 URL is.
+        'PUT /api/v1/storage/attachments/:id/upload',
+        'GET /api/v1/storage/attachments/:id/download',
         // A team invitation's page: the single-use token is the authorization (unknown/used/expired → 404).
         'GET /api/v1/teams/invites/:token',
         // The account is disabled pending erasure: restore signs in by password itself (sign-in limits).

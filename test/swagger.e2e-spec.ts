@@ -45,6 +45,11 @@ const PUBLIC_OPS = [
   'handleStripeWebhook',
   'getSigningKey',
   'downloadPluginPackage',
+  'uploadAttachmentContent',
+  'downloadAttachmentContent',
+  'downloadExport',
+  'restoreAccount',
+  'getTeamInvite',
 ];
 
 const operations = (doc: OpenApi) =>

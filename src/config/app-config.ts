@@ -96,6 +96,13 @@ export class AppConfig {
   readonly jsonBodyLimitBytes: number;
   /** Largest record blob (raw bytes); its route's JSON limit is raised to fit the base64 of it. */
   readonly storageMaxRecordBytes: number;
+  readonly attachments: {
+    maxBytes: number;
+    multipartBytes: number;
+    partBytes: number;
+    uploadTtlMs: number;
+    maxPending: number;
+  };
   /** Backups kept per user; older ones are deleted after a new one commits. */
   readonly backupKeep: number;
   /** Sweep of blobs no row references and of interrupted writes' leftovers (0 ms interval: never by itself). */
@@ -192,6 +199,13 @@ export class AppConfig {
     };
     this.jsonBodyLimitBytes = env.JSON_BODY_LIMIT_BYTES;
     this.storageMaxRecordBytes = env.STORAGE_MAX_RECORD_BYTES;
+    this.attachments = {
+      maxBytes: env.ATTACHMENT_MAX_BYTES,
+      multipartBytes: env.ATTACHMENT_MULTIPART_BYTES,
+      partBytes: env.ATTACHMENT_PART_BYTES,
+      uploadTtlMs: env.ATTACHMENT_UPLOAD_TTL_MS,
+      maxPending: env.ATTACHMENT_MAX_PENDING,
+    };
     this.backupKeep = env.BACKUP_KEEP;
     this.blobSweep = { intervalMs: env.BLOB_SWEEP_INTERVAL_MS, graceMs: env.BLOB_SWEEP_GRACE_MS };
     this.accountErasure = {

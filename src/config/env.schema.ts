@@ -324,6 +324,15 @@ export const envSchema = z.object({
   JSON_BODY_LIMIT_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
   STORAGE_MAX_RECORD_BYTES: int(16 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   BACKUP_KEEP: int(10, 1, 1000),
+  // Attachments (large encrypted files sent straight to the blob store): the largest one (the
+  // tier's quota caps it too), the size from which it is uploaded in parts, the part size, how long
+  // an upload may stay unfinished before it is swept with its quota reservation, and how many
+  // unfinished uploads one account may hold at once.
+  ATTACHMENT_MAX_BYTES: int(5 * 1024 ** 3, 1, 5 * 1024 ** 4),
+  ATTACHMENT_MULTIPART_BYTES: int(64 * 1024 ** 2, 5 * 1024 ** 2, 5 * 1024 ** 3),
+  ATTACHMENT_PART_BYTES: int(16 * 1024 ** 2, 5 * 1024 ** 2, 5 * 1024 ** 3),
+  ATTACHMENT_UPLOAD_TTL_MS: int(24 * 3_600_000, 1000, 7 * 24 * 3_600_000),
+  ATTACHMENT_MAX_PENDING: int(10, 1, 1000),
   // How often unreferenced blobs and leftovers of interrupted writes are swept (0: never by itself).
   BLOB_SWEEP_INTERVAL_MS: int(3_600_000, 0, 7 * 24 * 3_600_000),
   // How old an unreferenced blob or a leftover must be before the sweep takes it (a younger one

@@ -3,7 +3,9 @@ import { createServer, connect, type NetConnectOpts, type Server, type Socket } 
 /**
  * A TCP relay in front of a backing service (PostgreSQL, S3): `cut()` stops
  * accepting and drops every open connection, as a server that went away
- * does; `restore()` listens again on the same port.
+ * does; `restore()` listens again on the same port. `hold()` keeps the
+ * connections up but relays nothing towards the target (a service that has
+ * stopped answering) until `release()`, which delivers what waited, in order.
  */
 export class TcpProxy {
   private server?: Server;
@@ -11,6 +13,8 @@ export class TcpProxy {
   port = 0;
   /** Bytes relayed from clients to the target so far: how much a client asked of the backing service. */
   bytesToTarget = 0;
+  /** While held: the writes towards the target that wait for `release()`. */
+  private held?: Array<() => void>;
 
   constructor(private readonly target: NetConnectOpts) {}
 
@@ -52,7 +56,18 @@ export class TcpProxy {
     await this.listen(this.port);
   }
 
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = undefined;
+    for (const deliver of waiting) deliver();
+  }
+
   async stop(): Promise<void> {
+    this.release();
     await this.cut();
   }
 
@@ -67,8 +82,13 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.on('data', (chunk: Buffer) => (this.bytesToTarget += chunk.length));
-      client.pipe(upstream).pipe(client);
+      const towardsTarget = (deliver: () => void) => (this.held ? this.held.push(deliver) : deliver());
+      client.on('data', (chunk: Buffer) => {
+        this.bytesToTarget += chunk.length;
+        towardsTarget(() => upstream.write(chunk));
+      });
+      client.on('end', () => towardsTarget(() => upstream.end()));
+      upstream.pipe(client);
     });
     this.server = server;
     return new Promise((resolve, reject) => {

@@ -34,14 +34,35 @@ export interface ListedBlob {
  * was neither completed nor aborted (S3, where its parts are stored and billed).
  */
 export interface UnfinishedWrite {
-  kind: 'temp_file' | 'checksum_file' | 'multipart_upload';
+  kind: 'temp_file' | 'checksum_file' | 'multipart_upload' | 'staged_upload';
   /** The driver's handle for removeUnfinished (a path under its root, or an upload id). */
   ref: string;
-  /** The key being written, where the store records it (S3 multipart uploads). */
+  /** The key being written, where the store records it (S3 multipart uploads, staged direct uploads). */
   key?: string;
   size: number;
   /** When the write last made progress (a temp file's mtime, an upload's newest part). */
   lastActivity: Date;
+}
+
+/** The store refused to finish a direct upload (a part missing, another ETag): the client can still fix it. */
+export class UploadRejected extends Error {}
+
+/** One part of a direct upload as the client reports it at completion. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
+/** A request a client makes straight to the store (a presigned URL and the headers it must send). */
+export interface PresignedRequest {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** An object's size and, where the store keeps one it verified, its SHA-256 (lowercase hex). */
+export interface BlobHead {
+  size: number;
+  sha256?: string;
 }
 
 /**
@@ -83,6 +104,53 @@ export abstract class BlobStore {
     return Promise.resolve(null);
   }
 
+  // Direct uploads: the client sends the bytes to the store (S3: presigned requests) or, on the
+  // files driver, to a signed route of ours that writes them into a staging file with writeStaged.
+  // Nothing is an object under its key before finishDirectUpload; abortDirectUpload removes what
+  // arrived. The caller verifies size and checksum afterwards (head, sha256Of).
+
+  /** Opens a direct upload of `key`: an upload id (S3 multipart), or null (one presigned PUT; files). */
+  abstract beginDirectUpload(key: string, options: { multipart: boolean }): Promise<string | null>;
+
+  /**
+   * The presigned PUT of the whole object, bound to its size and SHA-256 where the store checks
+   * them (S3's x-amz-checksum-sha256); null on a driver that cannot presign (files).
+   */
+  presignedPut(
+    _key: string,
+    _object: { size: number; sha256: string; expiresInSeconds: number },
+  ): Promise<PresignedRequest | null> {
+    return Promise.resolve(null);
+  }
+
+  /** The presigned PUT of one part of a multipart upload; null on a driver that cannot presign. */
+  presignedPartPut(
+    _key: string,
+    _part: { uploadId: string; partNumber: number; size: number; expiresInSeconds: number },
+  ): Promise<PresignedRequest | null> {
+    return Promise.resolve(null);
+  }
+
+  /**
+   * Files driver: writes `body` at `offset` of the staging file of `key`'s direct upload, at most
+   * `length` bytes (one more fails); answers the bytes written. Other drivers never stage.
+   */
+  writeStaged(_key: string, _offset: number, _body: Readable, _length: number): Promise<number> {
+    return Promise.reject(new Error(`The ${this.driver} driver takes direct uploads itself`));
+  }
+
+  /** Makes the uploaded bytes the object under `key` (S3: completes the multipart upload with `parts`). */
+  abstract finishDirectUpload(key: string, uploadId: string | null, parts: UploadedPart[]): Promise<void>;
+
+  /** Removes whatever a direct upload left (its parts, its staging file, the object); idempotent. */
+  abstract abortDirectUpload(key: string, uploadId: string | null): Promise<void>;
+
+  /** The object's size (and verified SHA-256 where the store has one), or null when there is none. */
+  abstract head(key: string): Promise<BlobHead | null>;
+
+  /** Lowercase hex SHA-256 of the stored object, read back and hashed off the event loop. */
+  abstract sha256Of(key: string): Promise<string>;
+
   /**
    * Best-effort removal of a blob no row points to any more (a failed write's
    * new blob, a replaced or purged one): a failure is logged for an operator,
@@ -114,7 +182,7 @@ export function assertValidKey(key: string): void {
   if (
     parts.length === 0 ||
     parts.length > 8 ||
-    !parts.every((p) => SEGMENT.test(p) && p !== '..' && !p.endsWith('.tmp'))
+    !parts.every((p) => SEGMENT.test(p) && p !== '..' && !p.endsWith('.tmp') && !p.endsWith('.upload'))
   ) {
     throw new Error(`Invalid blob key: ${JSON.stringify(key)}`);
   }

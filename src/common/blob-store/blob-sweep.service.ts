@@ -159,12 +159,19 @@ export class BlobSweepService implements OnApplicationBootstrap, OnApplicationSh
     for await (const write of this.blobs.listUnfinished()) {
       if (this.stopping) return;
       // An upload the store names a key for is only ours if an owner claims that key (a shared bucket).
-      if (write.key !== undefined && !this.ownerOf(write.key)) {
+      const owner = write.key === undefined ? undefined : this.ownerOf(write.key);
+      if (write.key !== undefined && !owner) {
         report.kept.unclaimed += 1;
         continue;
       }
       if (write.lastActivity >= cutoff) {
         report.kept.unfinished_young += 1;
+        continue;
+      }
+      // A direct upload a row still waits for (a client resuming within its own deadline) is not a
+      // leftover however long it has been idle: its owner removes it when that deadline passes.
+      if (owner && write.key !== undefined && (await owner.referenced([write.key])).has(write.key)) {
+        report.kept.referenced += 1;
         continue;
       }
       await this.removing(report, () => this.blobs.removeUnfinished(write), write.kind, write.size, tally);

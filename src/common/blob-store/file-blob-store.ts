@@ -2,19 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, opendir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   assertValidKey,
   BlobStore,
   type ByteRange,
+  type BlobHead,
   type ListedBlob,
   type PutOptions,
   type StoredBlob,
   type UnfinishedWrite,
 } from './blob-store.js';
+import { sha256InWorker } from '../hashing/sha256-in-worker.js';
 
 const WRITE_BUFFER = 4 * 1024 * 1024;
+const READ_BUFFER = 1024 * 1024;
 const SYNC_EVERY = 64 * 1024 * 1024;
 
 /**
@@ -63,7 +66,11 @@ export class FileBlobStore extends BlobStore {
       const { size } = await stat(file);
       const checksum = await readFile(`${file}.sha256`, 'utf8').catch(() => undefined);
       return {
-        stream: createReadStream(file, range ? { start: range.start, end: range.end } : {}),
+        // 1 MiB reads: a fraction of the syscalls and socket writes of the 64 KiB default for a large object.
+        stream: createReadStream(file, {
+          highWaterMark: READ_BUFFER,
+          ...(range ? { start: range.start, end: range.end } : {}),
+        }),
         size,
         checksum: checksum?.trim(),
       };
@@ -96,8 +103,62 @@ export class FileBlobStore extends BlobStore {
     }
   }
 
+  /**
+   * A direct upload stages its bytes in `{object}.upload` beside the object: parts and ranges
+   * are written at their offsets (positional writes, so parts may arrive in any order and a cut
+   * one is simply written again), and finishing renames the file into place.
+   */
+  async beginDirectUpload(key: string): Promise<null> {
+    const staging = `${this.path(key)}${UPLOAD}`;
+    await mkdir(dirname(staging), { recursive: true });
+    await (await open(staging, 'a', 0o600)).close();
+    return null;
+  }
+
+  override async writeStaged(key: string, offset: number, body: Readable, length: number): Promise<number> {
+    const staging = `${this.path(key)}${UPLOAD}`;
+    const limit = new LengthLimit(length);
+    // r+: the staging file must exist (an aborted or finished upload takes no more bytes).
+    const file = await open(staging, 'r+');
+    await pipeline(
+      body,
+      limit,
+      createWriteStream(staging, { fd: file, start: offset, highWaterMark: WRITE_BUFFER }),
+    );
+    return limit.bytes;
+  }
+
+  async finishDirectUpload(key: string): Promise<void> {
+    const target = this.path(key);
+    const staging = `${target}${UPLOAD}`;
+    await fsyncFile(staging);
+    await rename(staging, target);
+    await fsyncFile(dirname(target));
+  }
+
+  async abortDirectUpload(key: string): Promise<void> {
+    await rm(`${this.path(key)}${UPLOAD}`, { force: true });
+    await this.delete(key);
+  }
+
+  async head(key: string): Promise<BlobHead | null> {
+    const info = await stat(this.path(key)).catch(ignoreMissing);
+    return info ? { size: info.size } : null;
+  }
+
+  sha256Of(key: string): Promise<string> {
+    return sha256InWorker({ path: this.path(key) });
+  }
+
   async *listUnfinished(): AsyncIterable<UnfinishedWrite> {
     for await (const file of this.walk('')) {
+      if (file.key.endsWith(UPLOAD)) {
+        const info = await lstat(join(this.root, file.key)).catch(ignoreMissing);
+        const key = file.key.slice(0, -UPLOAD.length);
+        if (info?.isFile())
+          yield { kind: 'staged_upload', ref: file.key, key, size: info.size, lastActivity: info.mtime };
+        continue;
+      }
       const kind = file.key.endsWith(TMP)
         ? 'temp_file'
         : file.key.endsWith(SHA256) && !(await this.exists(file.key.slice(0, -SHA256.length)))
@@ -141,8 +202,25 @@ export class FileBlobStore extends BlobStore {
 
 const TMP = '.tmp';
 const SHA256 = '.sha256';
-/** Temp files and checksum files sit beside the objects; they are not objects themselves. */
-const isBookkeeping = (name: string) => name.endsWith(TMP) || name.endsWith(SHA256);
+const UPLOAD = '.upload';
+/** Temp files, checksum files and staged uploads sit beside the objects; they are not objects themselves. */
+const isBookkeeping = (name: string) => name.endsWith(TMP) || name.endsWith(SHA256) || name.endsWith(UPLOAD);
+
+/** Passes at most `max` bytes; one more fails the stream (a body longer than it said). */
+class LengthLimit extends Transform {
+  bytes = 0;
+
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max)
+      return done(new Error(`The body is longer than the ${this.max} bytes announced`));
+    done(null, chunk);
+  }
+}
 
 /** A path removed (or never there) while a listing runs is simply not listed. */
 function ignoreMissing(err: unknown): undefined {

@@ -1,8 +1,11 @@
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
@@ -11,6 +14,7 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -19,13 +23,18 @@ import type { AppConfig } from '../../config/app-config.js';
 import {
   assertValidKey,
   BlobStore,
+  type BlobHead,
   type ByteRange,
   type ListedBlob,
   partSizeFor,
+  type PresignedRequest,
   type PutOptions,
   type StoredBlob,
   type UnfinishedWrite,
+  type UploadedPart,
+  UploadRejected,
 } from './blob-store.js';
+import { sha256InWorker } from '../hashing/sha256-in-worker.js';
 
 /** Objects up to this size go in one PutObject; larger or unknown-length streams use a multipart Upload. */
 const SINGLE_PUT_MAX = 16 * 1024 * 1024;
@@ -38,20 +47,156 @@ const SINGLE_PUT_MAX = 16 * 1024 * 1024;
 export class S3BlobStore extends BlobStore {
   readonly driver = 's3' as const;
   readonly client: S3Client;
+  /**
+   * Signs the requests clients send themselves. Without WHEN_REQUIRED the SDK adds a CRC32 of an
+   * empty body to each presigned part URL (it cannot know the bytes), which S3 then holds the
+   * real part against; the SHA-256 a presigned PUT carries is the one we set.
+   */
+  private readonly presigner: S3Client;
 
   constructor(
     readonly bucket: string,
     s3: AppConfig['s3'],
   ) {
     super();
-    this.client = new S3Client({
+    const options = {
       region: s3.region,
       ...(s3.endpointUrl ? { endpoint: s3.endpointUrl, forcePathStyle: true } : {}),
       ...(s3.accessKeyId && s3.secretAccessKey
         ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }
         : {}),
       maxAttempts: 3,
+    };
+    this.client = new S3Client(options);
+    this.presigner = new S3Client({ ...options, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  }
+
+  async beginDirectUpload(key: string, options: { multipart: boolean }): Promise<string | null> {
+    assertValidKey(key);
+    if (!options.multipart) return null;
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ServerSideEncryption: 'AES256',
+        ContentType: 'application/octet-stream',
+      }),
+    );
+    if (!created.UploadId) throw new Error('The store opened a multipart upload without an upload id');
+    return created.UploadId;
+  }
+
+  /**
+   * Content-Length and x-amz-checksum-sha256 are signed headers (kept out of the query string),
+   * so S3 refuses a body of another size or other bytes before storing anything.
+   */
+  override async presignedPut(
+    key: string,
+    object: { size: number; sha256: string; expiresInSeconds: number },
+  ): Promise<PresignedRequest> {
+    assertValidKey(key);
+    const checksum = Buffer.from(object.sha256, 'hex').toString('base64');
+    const url = await getSignedUrl(
+      this.presigner,
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ContentLength: object.size,
+        ChecksumSHA256: checksum,
+        ServerSideEncryption: 'AES256',
+        ContentType: 'application/octet-stream',
+      }),
+      {
+        expiresIn: object.expiresInSeconds,
+        unhoistableHeaders: new Set([
+          'x-amz-checksum-sha256',
+          'x-amz-server-side-encryption',
+          'content-type',
+        ]),
+      },
+    );
+    return {
+      url,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'x-amz-checksum-sha256': checksum,
+        'x-amz-server-side-encryption': 'AES256',
+      },
+    };
+  }
+
+  override async presignedPartPut(
+    key: string,
+    part: { uploadId: string; partNumber: number; size: number; expiresInSeconds: number },
+  ): Promise<PresignedRequest> {
+    assertValidKey(key);
+    const command = new UploadPartCommand({
+      Bucket: this.bucket,
+      Key: key,
+      UploadId: part.uploadId,
+      PartNumber: part.partNumber,
+      ContentLength: part.size,
     });
+    return {
+      url: await getSignedUrl(this.presigner, command, { expiresIn: part.expiresInSeconds }),
+      headers: {},
+    };
+  }
+
+  async finishDirectUpload(key: string, uploadId: string | null, parts: UploadedPart[]): Promise<void> {
+    assertValidKey(key);
+    if (uploadId === null) return; // a single presigned PUT stored the object itself
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      const status = err instanceof S3ServiceException ? (err.$metadata.httpStatusCode ?? 500) : 500;
+      if (status >= 400 && status < 500)
+        throw new UploadRejected(`The store refused the parts (${(err as Error).name})`);
+      throw err;
+    }
+  }
+
+  async abortDirectUpload(key: string, uploadId: string | null): Promise<void> {
+    if (uploadId !== null) {
+      await this.removeUnfinished({
+        kind: 'multipart_upload',
+        ref: uploadId,
+        key,
+        size: 0,
+        lastActivity: new Date(),
+      });
+    }
+    await this.delete(key);
+  }
+
+  /** With the SHA-256 S3 verified at upload, when it has one (ChecksumMode); s3rver keeps none. */
+  async head(key: string): Promise<BlobHead | null> {
+    assertValidKey(key);
+    try {
+      const res = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }),
+      );
+      const sha256 =
+        res.ChecksumSHA256 && !res.ChecksumSHA256.includes('-')
+          ? Buffer.from(res.ChecksumSHA256, 'base64').toString('hex')
+          : undefined;
+      return { size: Number(res.ContentLength ?? 0), ...(sha256 ? { sha256 } : {}) };
+    } catch (err) {
+      if (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Read back through a presigned GET on a worker thread: the bytes never cross our event loop. */
+  async sha256Of(key: string): Promise<string> {
+    return sha256InWorker({ url: await this.presignedGetUrl(key, 3600) });
   }
 
   /** A SigV4 presigned GET: the bucket checks the signature and the expiry, not us. */

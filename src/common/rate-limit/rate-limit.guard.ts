@@ -118,7 +118,9 @@ export class RateLimitGuard implements CanActivate {
         describe: `Too many sign-in requests from this address (limit ${perIpPerMinute} per minute)`,
       },
     ];
-    const account = accountOf(req);
+    // A signed-in route that checks the password again (DELETE /account) counts against the account
+    // itself, so a stolen token or API key cannot guess the password faster than sign-in allows.
+    const account = accountOf(req) ?? (req.user ? hashed(`principal:${req.user.id}`) : undefined);
     // A body naming no account (email or refresh token missing or not a string) is refused by
     // validation before it can try a password or a token: only the per-address limit applies.
     // Counting all of them under one shared key would let ten malformed requests lock out
@@ -144,5 +146,7 @@ function accountOf(req: Req): string | undefined {
   if (body === null || typeof body !== 'object') return undefined;
   const { email, refresh_token: refreshToken } = body as Record<string, unknown>;
   const id = typeof email === 'string' ? email.trim().toLowerCase() : refreshToken;
-  return typeof id === 'string' && id ? createHash('sha256').update(id).digest('hex') : undefined;
+  return typeof id === 'string' && id ? hashed(id) : undefined;
 }
+
+const hashed = (id: string) => createHash('sha256').update(id).digest('hex');

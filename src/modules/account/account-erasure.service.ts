@@ -3,6 +3,7 @@ import { AccountDataRegistry } from '../../common/account-data/account-data.regi
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import { AppConfig } from '../../config/app-config.js';
+import { isUniqueViolation } from '../../database/sql.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { AuditService } from '../audit/index.js';
 import { AccountLifecycleService } from '../auth/index.js';
@@ -51,12 +52,35 @@ export class AccountErasureService {
     const identity = await this.accounts.identityOf(userId);
     if (!identity) throw new AccountException('not_found', 'Account not found');
     const scheduledFor = new Date(Date.now() + this.config.accountErasure.graceDays * DAY);
-    const erasure = await this.unitOfWork.run(async (tx) => {
+    const erasure = await this.schedule(userId, identity.email, scheduledFor);
+    await this.connections.revoke({ userId }, { code: 'session_ended', message: 'The account was deleted' });
+    await this.eachParticipant('disabled', (p) => p.onDisabled(userId));
+    return { erasure_id: erasure.id, scheduled_for: erasure.scheduledFor.getTime() };
+  }
+
+  /**
+   * Disables the account and records its erasure in one transaction. Two
+   * simultaneous requests (both past the guard before either revoked the
+   * session) meet at the one-live-erasure index: the second answers the
+   * erasure the first scheduled.
+   */
+  private async schedule(userId: string, email: string, scheduledFor: Date): Promise<AccountErasure> {
+    try {
+      return await this.insertScheduled(userId, email, scheduledFor);
+    } catch (err) {
+      const live = isUniqueViolation(err) ? await this.repository.liveErasureOf(userId) : null;
+      if (!live) throw err;
+      return live;
+    }
+  }
+
+  private insertScheduled(userId: string, email: string, scheduledFor: Date): Promise<AccountErasure> {
+    return this.unitOfWork.run(async (tx) => {
       await this.accounts.disable(tx, userId);
       const pseudonym = await this.audit.pseudonymFor(userId, tx);
       const row = await this.repository.insertErasure(tx, {
         userId,
-        email: identity.email,
+        email,
         pseudonym,
         scheduledFor,
       });
@@ -71,9 +95,6 @@ export class AccountErasureService {
       );
       return row;
     });
-    await this.connections.revoke({ userId }, { code: 'session_ended', message: 'The account was deleted' });
-    await this.eachParticipant('disabled', (p) => p.onDisabled(userId));
-    return { erasure_id: erasure.id, scheduled_for: erasure.scheduledFor.getTime() };
   }
 
   /** POST /account/restore: the owner's email and password, inside the grace period. */
@@ -128,6 +149,7 @@ export class AccountErasureService {
   }
 
   private async run(erasure: AccountErasure): Promise<void> {
+    if (await this.reenabledMeanwhile(erasure)) return;
     const account = { userId: erasure.userId!, email: erasure.email!, pseudonym: erasure.pseudonym };
     const progress = { ...erasure.progress };
     for (const participant of this.registry.participants()) {
@@ -153,6 +175,26 @@ export class AccountErasureService {
       data: { erasure_id: erasure.id },
     });
     this.logger.log(`Erasure ${erasure.id} completed`);
+  }
+
+  /**
+   * An account an admin enabled again during its grace period (PATCH
+   * /admin/users/{id} disabled: false) is in use: its erasure is canceled
+   * rather than run, as a restore would have. Only before anything was erased.
+   */
+  private async reenabledMeanwhile(erasure: AccountErasure): Promise<boolean> {
+    if (Object.keys(erasure.progress).length > 0) return false;
+    const identity = await this.accounts.identityOf(erasure.userId!);
+    if (!identity || identity.disabled) return false;
+    await this.repository.cancelClaimed(erasure.id);
+    await this.audit.record({
+      eventType: 'account.erasure_canceled',
+      subjectId: identity.id,
+      reason: 'the account was enabled again before its erasure',
+      data: { erasure_id: erasure.id },
+    });
+    this.logger.log(`Erasure ${erasure.id} canceled: the account was enabled again`);
+    return true;
   }
 
   /** The participants' reactions to a disable or a restore: best effort, each failure logged. */

@@ -40,27 +40,29 @@ export class AccountExportService {
     private readonly accounts: AccountLifecycleService,
   ) {}
 
-  /** Queues an export: one queued or running at a time (409), three a day (429). */
+  /** Queues an export: one queued or running at a time (409), three a day (429); atomic per account. */
   async request(user: AuthUser, includeBackups: boolean): Promise<AccountExportDto> {
     const since = new Date(Date.now() - DAY);
-    const { live, recent } = await this.repository.exportCounts(user.id, since);
-    if (live > 0) {
+    const outcome = await this.repository.queueExport(
+      { userId: user.id, includeBackups },
+      since,
+      EXPORTS_PER_DAY,
+    );
+    if ('queued' in outcome) return this.toDto(outcome.queued);
+    if (outcome.refused === 'in_progress') {
       throw new AccountException(
         'export_in_progress',
-        'An export of this account is already being written: wait for it',
+        'An export of this account is already being written: wait for it (GET /account/export/{id})',
       );
     }
-    if (recent.length >= EXPORTS_PER_DAY) {
-      const retryAfter = Math.max(1, Math.ceil((recent[0].getTime() + DAY - Date.now()) / 1000));
-      throw new AccountException(
-        'rate_limited',
-        `At most ${EXPORTS_PER_DAY} exports a day; retry in ${retryAfter} s`,
-        {
-          retry_after: retryAfter,
-        },
-      );
-    }
-    return this.toDto(await this.repository.insertExport({ userId: user.id, includeBackups }));
+    const retryAfter = Math.max(1, Math.ceil((outcome.recent[0].getTime() + DAY - Date.now()) / 1000));
+    throw new AccountException(
+      'rate_limited',
+      `At most ${EXPORTS_PER_DAY} exports a day; retry in ${retryAfter} s`,
+      {
+        retry_after: retryAfter,
+      },
+    );
   }
 
   async get(user: AuthUser, id: string): Promise<AccountExportDto> {

@@ -80,7 +80,11 @@ export class AccountController {
   @ApiUuidParam('id', 'From the download_url')
   @ApiProduces('application/zip')
   @ApiOkResponse({ description: 'The zip archive', schema: { type: 'string', format: 'binary' } })
-  @ApiErrors(400, 403, 404)
+  @ApiErrors(
+    400,
+    { status: 403, description: 'The link expired (code link_expired) or was altered (code link_invalid)' },
+    { status: 404, description: 'The archive was removed (7 days) or the account erased (code not_found)' },
+  )
   async downloadExport(
     @Param('id', UuidPipe) id: string,
     @Query() link: ExportLinkQueryDto,
@@ -96,17 +100,19 @@ export class AccountController {
   }
 
   @Delete()
+  @AuthRateLimit()
   @BodyLimit(SMALL_BODY_LIMIT)
   @HttpCode(202)
   @ApiOperation({
     summary: 'Delete the account: disabled now, erased after the grace period',
     description:
-      'The password confirms it (401 invalid_credentials otherwise). Every session and API key ends and ' +
+      'The password confirms it (401 invalid_credentials otherwise; tries are limited per account and per IP ' +
+      'like sign-in). Every session and API key ends and ' +
       'live sockets are cut at once; a subscription stops renewing. POST /account/restore undoes it until ' +
       'scheduled_for (ACCOUNT_ERASURE_GRACE_DAYS, 30 by default); then everything is erased (docs/privacy.md).',
   })
   @ApiAcceptedResponse({ type: ErasureScheduledDto })
-  @ApiErrors(400, { status: 401, description: 'Wrong password (code invalid_credentials)' })
+  @ApiErrors(400, { status: 401, description: 'Wrong password (code invalid_credentials)' }, 429)
   deleteAccount(@CurrentUser() user: AuthUser, @Body() dto: DeleteAccountDto): Promise<ErasureScheduledDto> {
     return this.erasures.request(user, dto.password);
   }
@@ -124,7 +130,16 @@ export class AccountController {
       'waiting for erasure or its erasure has begun.',
   })
   @ApiOkResponse({ type: AccountRestoredDto })
-  @ApiErrors(400, { status: 401, description: 'Wrong email or password' }, 409, 429)
+  @ApiErrors(
+    400,
+    { status: 401, description: 'Wrong email or password, never saying which (code invalid_credentials)' },
+    {
+      status: 409,
+      description:
+        'The account is not waiting for erasure, or its erasure has begun (code erasure_not_pending)',
+    },
+    429,
+  )
   restoreAccount(@Body() dto: RestoreAccountDto): Promise<AccountRestoredDto> {
     return this.erasures.restore(dto.email, dto.password);
   }

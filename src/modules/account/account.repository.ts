@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import { returningRows } from '../../database/sql.js';
+import { isUniqueViolation, returningRows } from '../../database/sql.js';
 import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { AccountErasure } from './entities/account-erasure.entity.js';
 import { AccountExport } from './entities/account-export.entity.js';
@@ -17,21 +17,40 @@ export class AccountRepository {
     @InjectRepository(AccountErasure) private readonly erasures: Repository<AccountErasure>,
   ) {}
 
-  async insertExport(row: Pick<AccountExport, 'userId' | 'includeBackups'>): Promise<AccountExport> {
-    return this.exports.save(Object.assign(new AccountExport(), { ...row, status: 'queued' }));
-  }
-
-  /** The account's exports queued or running now, and those made since `since`. */
-  async exportCounts(userId: string, since: Date): Promise<{ live: number; recent: Date[] }> {
-    const rows = await this.exports.query<Array<{ status: string; created_at: Date }>>(
-      `SELECT status, created_at FROM account_exports WHERE user_id = $1 AND (status IN ('queued', 'running') OR created_at > $2)
-        ORDER BY created_at`,
-      [userId, since],
-    );
-    return {
-      live: rows.filter((row) => row.status === 'queued' || row.status === 'running').length,
-      recent: rows.filter((row) => new Date(row.created_at) > since).map((row) => new Date(row.created_at)),
-    };
+  /**
+   * Queues an export unless one is queued or running (`in_progress`) or
+   * `perDay` were made since `since` (`daily`, with their times, oldest
+   * first). One transaction under a per-account advisory lock, so concurrent
+   * requests are counted one after the other; the partial unique index on
+   * the live export is the last word should anything else insert one.
+   */
+  async queueExport(
+    row: Pick<AccountExport, 'userId' | 'includeBackups'>,
+    since: Date,
+    perDay: number,
+  ): Promise<{ queued: AccountExport } | { refused: 'in_progress' } | { refused: 'daily'; recent: Date[] }> {
+    try {
+      return await this.exports.manager.transaction(async (manager) => {
+        await manager.query("SELECT pg_advisory_xact_lock(hashtextextended('account-export:' || $1, 0))", [
+          row.userId,
+        ]);
+        const rows = await manager.query<Array<{ status: string; created_at: Date }>>(
+          `SELECT status, created_at FROM account_exports
+            WHERE user_id = $1 AND (status IN ('queued', 'running') OR created_at > $2) ORDER BY created_at`,
+          [row.userId, since],
+        );
+        if (rows.some((r) => r.status === 'queued' || r.status === 'running')) {
+          return { refused: 'in_progress' as const };
+        }
+        const recent = rows.map((r) => new Date(r.created_at)).filter((at) => at > since);
+        if (recent.length >= perDay) return { refused: 'daily' as const, recent };
+        const queued = await manager.save(Object.assign(new AccountExport(), { ...row, status: 'queued' }));
+        return { queued };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) return { refused: 'in_progress' };
+      throw err;
+    }
   }
 
   findExportForOwner(userId: string, id: string): Promise<AccountExport | null> {
@@ -119,6 +138,15 @@ export class AccountRepository {
       [userId],
     );
     return rows.length > 0;
+  }
+
+  /** Cancels an erasure this instance claimed before anything of it ran (the account is in use again). */
+  async cancelClaimed(id: string): Promise<void> {
+    await this.erasures.query(
+      `UPDATE account_erasures SET status = 'canceled', completed_at = now(), user_id = NULL, email = NULL,
+              lease_until = NULL, next_attempt_at = NULL WHERE id = $1 AND progress = '{}'::jsonb`,
+      [id],
+    );
   }
 
   /** Takes a due erasure (or `id`, due or not), or one whose run crashed, for this instance to run. */

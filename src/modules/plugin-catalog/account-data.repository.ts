@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 
+/** The author a kept plugin's manifest names once its account is erased. */
+export const ERASED_AUTHOR = 'Erased account';
+
 /** What an account's export and erasure read and change of the catalog's tables. */
 @Injectable()
 export class CatalogAccountDataRepository {
@@ -36,7 +39,8 @@ export class CatalogAccountDataRepository {
   /**
    * Removes the account's ratings (the averages are computed on read) and
    * installs; hands the authored plugins others still depend on (installed by
-   * someone else, or sold: the ledger names them) to `pseudonym`, unlisted.
+   * someone else, or sold: the ledger names them) to `pseudonym`, unlisted,
+   * with the author's name in their manifests replaced.
    */
   async eraseUsage(userId: string, pseudonym: string): Promise<void> {
     await this.db.transaction(async (manager) => {
@@ -47,6 +51,16 @@ export class CatalogAccountDataRepository {
           WHERE p.author_id = $1
             AND (p.price_cents > 0 OR EXISTS (SELECT 1 FROM plugin_installs i WHERE i.plugin_id = p.id))`,
         [userId, pseudonym],
+      );
+      // What the author typed about themselves into the kept plugins' manifests, and the reviewers' notes
+      // addressed to them. The package blobs stay as signed (installs verify their checksum), so a
+      // manifest.json inside one still says what it said: docs/privacy.md names that as kept.
+      await manager.query(
+        `UPDATE plugin_versions v SET manifest = jsonb_set(v.manifest, '{author}', to_jsonb($2::text)),
+                review_notes = NULL
+          WHERE v.plugin_id IN (SELECT p.id FROM plugins p WHERE p.author_id = $1)
+            AND (v.manifest->>'author' IS DISTINCT FROM $2 OR v.review_notes IS NOT NULL)`,
+        [pseudonym, ERASED_AUTHOR],
       );
     });
   }

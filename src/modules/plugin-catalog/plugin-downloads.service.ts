@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Server } from 'node:net';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { DeploymentSecretsRepository } from '../../common/secrets/deployment-secrets.repository.js';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
+import { publicOrigin } from '../../common/http/public-origin.js';
 import { AppConfig } from '../../config/app-config.js';
 import type { PluginVersion } from './entities/plugin-version.entity.js';
 import { PluginCatalogException } from './plugin-catalog.errors.js';
@@ -75,23 +75,8 @@ export class PluginDownloadsService {
     return blob;
   }
 
-  /**
-   * PUBLIC_URL (required in prod); in dev without it, the address this server listens on. Never
-   * the request's Host: a client or a proxy can send any, and the link, with its signed query,
-   * would send the installer to whatever host that names.
-   */
   private publicOrigin(): string {
-    if (this.config.publicUrl) return this.config.publicUrl;
-    const server = this.http.httpAdapter?.getHttpServer() as Server | undefined;
-    const address = server?.address();
-    if (!address || typeof address === 'string') return `http://localhost:${this.config.port}`;
-    const wildcard = address.address === '0.0.0.0' || address.address === '::';
-    const host = wildcard
-      ? 'localhost'
-      : address.family === 'IPv6'
-        ? `[${address.address}]`
-        : address.address;
-    return `http://${host}:${address.port}`;
+    return publicOrigin(this.config, this.http);
   }
 
   private async sign(versionId: string, userId: string, expires: number): Promise<string> {

@@ -35,7 +35,12 @@ export class SalesAccountDataRepository {
       const swap = (sql: string) => manager.query(sql, [userId, pseudonym]);
       await swap('UPDATE plugin_revenue_events SET buyer_id = $2 WHERE buyer_id = $1');
       await swap('UPDATE plugin_revenue_events SET developer_id = $2 WHERE developer_id = $1');
-      await swap('UPDATE plugin_payouts SET developer_id = $2 WHERE developer_id = $1');
+      // The idempotency key names the developer too (`plugin-payout:<id>:<rows>`); it stays unique.
+      await swap(
+        `UPDATE plugin_payouts SET developer_id = $2,
+                idempotency_key = replace(idempotency_key, developer_id::text, $2::uuid::text)
+          WHERE developer_id = $1`,
+      );
       await swap('UPDATE plugin_duplicate_payments SET buyer_id = $2 WHERE buyer_id = $1');
       await manager.query('DELETE FROM plugin_purchases WHERE user_id = $1', [userId]);
       await manager.query('DELETE FROM plugin_developer_accounts WHERE user_id = $1', [userId]);

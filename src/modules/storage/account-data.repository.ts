@@ -25,6 +25,19 @@ export interface ConflictExportRow {
   created_at: Date;
 }
 
+export interface AttachmentExportRow {
+  id: string;
+  record_id: string;
+  size_bytes: string;
+  checksum: string;
+  content_type: string | null;
+  blob_key: string;
+  upload_id: string | null;
+  status: 'pending' | 'complete';
+  created_at: Date;
+  completed_at: Date | null;
+}
+
 /** What an account's export and erasure read and remove of the storage module's tables. */
 @Injectable()
 export class StorageAccountDataRepository {
@@ -63,6 +76,15 @@ export class StorageAccountDataRepository {
     );
   }
 
+  /** A page of the account's attachments (uploads in progress included), by id after `after`. */
+  attachmentsAfter(userId: string, after: string | null, limit: number): Promise<AttachmentExportRow[]> {
+    return this.db.query(
+      `SELECT id, record_id, size_bytes, checksum, content_type, blob_key, upload_id, status, created_at, completed_at
+         FROM storage_attachments WHERE user_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+      [userId, after, limit],
+    );
+  }
+
   /** Every blob key the account's records and conflict copies name, a page at a time. */
   async blobKeysAfter(userId: string, after: string | null, limit: number): Promise<string[]> {
     const rows = await this.db.query<Array<{ key: string }>>(
@@ -79,6 +101,7 @@ export class StorageAccountDataRepository {
   async deleteAll(userId: string): Promise<void> {
     await this.db.transaction(async (manager) => {
       for (const table of [
+        'storage_attachments',
         'storage_conflicts',
         'storage_changes',
         'storage_records',

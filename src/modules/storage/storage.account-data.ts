@@ -14,9 +14,10 @@ const ms = (date: Date | null) => (date ? new Date(date).getTime() : null);
 
 /**
  * Records and conflict copies (metadata and their encrypted blobs exactly as
- * stored, with their checksums), the changes feed, and devices (in
- * account.json). Erasure deletes the blobs first, then every row: a retry
- * after a failure finds the keys again; a blob store outage throws.
+ * stored, with their checksums), completed attachments (the same), the
+ * changes feed, and devices (in account.json). Erasure deletes the blobs
+ * first (attachments' unfinished uploads aborted too), then every row: a
+ * retry after a failure finds the keys again; a blob store outage throws.
  */
 @Injectable()
 export class StorageAccountData extends AccountDataParticipant {
@@ -52,6 +53,7 @@ export class StorageAccountData extends AccountDataParticipant {
       });
       await this.addBlob(archive, `${base}.bin`, conflict.blob_key);
     }
+    await this.exportAttachments(account.userId, archive);
     const changes = pages(
       (after) => this.repository.changesAfter(userId, after, PAGE),
       (c) => String(c.seq),
@@ -69,7 +71,34 @@ export class StorageAccountData extends AccountDataParticipant {
       (key) => key,
     );
     for await (const key of keys) await this.blobs.delete(key);
+    const attachments = pages(
+      (after) => this.repository.attachmentsAfter(account.userId, after, PAGE),
+      (a) => a.id,
+    );
+    for await (const a of attachments) await this.blobs.abortDirectUpload(a.blob_key, a.upload_id);
     await this.repository.deleteAll(account.userId);
+  }
+
+  /** Completed attachments with their bytes as stored; uploads in progress are not data yet. */
+  private async exportAttachments(userId: string, archive: AccountArchive): Promise<void> {
+    const attachments = pages(
+      (after) => this.repository.attachmentsAfter(userId, after, PAGE),
+      (a) => a.id,
+    );
+    for await (const a of attachments) {
+      if (a.status !== 'complete') continue;
+      const base = `records/attachments/${a.id}`;
+      await archive.addJson(`${base}.json`, {
+        id: a.id,
+        record_id: a.record_id,
+        size_bytes: Number(a.size_bytes),
+        sha256: a.checksum,
+        content_type: a.content_type,
+        created_at: ms(a.created_at),
+        completed_at: ms(a.completed_at),
+      });
+      await this.addBlob(archive, `${base}.bin`, a.blob_key);
+    }
   }
 
   private async exportRecord(archive: AccountArchive, record: RecordExportRow): Promise<void> {

@@ -12,6 +12,10 @@ export type StorageCode = Extract<
   | 'version_conflict'
   | 'quota_exceeded'
   | 'payload_too_large'
+  | 'upload_incomplete'
+  | 'link_expired'
+  | 'link_invalid'
+  | 'range_not_satisfiable'
 >;
 
 export class StorageException extends AppException<StorageCode> {}

@@ -6,6 +6,8 @@ export interface StorageChangedEvent {
   table: string;
   version: number;
   op: 'upsert' | 'delete';
+  /** For an attachment (`table` "attachments", `id` the attachment's): the record it belongs to. */
+  record_id?: string;
 }
 
 export interface StorageQuotaEvent {

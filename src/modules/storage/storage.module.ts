@@ -5,6 +5,12 @@ import { StorageChange } from './entities/storage-change.entity.js';
 import { StorageConflict } from './entities/storage-conflict.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { StorageUsage } from './entities/storage-usage.entity.js';
+import { StorageAttachment } from './entities/storage-attachment.entity.js';
+import { AttachmentLinks } from './attachment-links.js';
+import { AttachmentBlobReferences } from './attachments.blob-references.js';
+import { AttachmentsController } from './attachments.controller.js';
+import { AttachmentsRepository } from './attachments.repository.js';
+import { AttachmentsService } from './attachments.service.js';
 import { provideAccountDataParticipant } from '../../common/account-data/account-data.registry.js';
 import { provideBlobReferences } from '../../common/blob-store/blob-sweep.service.js';
 import { StorageAccountDataRepository } from './account-data.repository.js';
@@ -24,12 +30,22 @@ import { SyncService } from './sync.service.js';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([StorageRecord, StorageChange, StorageUsage, StorageConflict, Device]),
+    TypeOrmModule.forFeature([
+      StorageRecord,
+      StorageChange,
+      StorageUsage,
+      StorageConflict,
+      Device,
+      StorageAttachment,
+    ]),
     AuthModule,
   ],
-  controllers: [StorageController],
+  controllers: [StorageController, AttachmentsController],
   providers: [
     RecordsRepository,
+    AttachmentsRepository,
+    AttachmentsService,
+    AttachmentLinks,
     SyncRepository,
     StorageUsageRepository,
     StorageQuotaService,
@@ -39,6 +55,7 @@ import { SyncService } from './sync.service.js';
     StorageEvents,
     StorageGateway,
     ...provideBlobReferences(StorageBlobReferences),
+    ...provideBlobReferences(AttachmentBlobReferences),
     StorageAccountDataRepository,
     ...provideAccountDataParticipant(StorageAccountData),
   ],

@@ -18,6 +18,7 @@ import {
   type UpdateRecordDto,
 } from './dto/storage.dto.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
+import { AttachmentsService } from './attachments.service.js';
 import { parseIfMatch } from './if-match.js';
 import { RecordsRepository } from './records.repository.js';
 import type { UsageLock } from './storage-quota.js';
@@ -50,6 +51,7 @@ export class StorageService {
     private readonly blobs: BlobStore,
     private readonly config: AppConfig,
     private readonly events: StorageEvents,
+    private readonly attachments: AttachmentsService,
   ) {}
 
   async create(user: AuthUser, dto: CreateRecordDto): Promise<RecordCreatedDto> {
@@ -121,16 +123,19 @@ export class StorageService {
   }
 
   /** Tombstones the record: it leaves the listings, frees its quota, and is purged with its blob after 30 days. */
+  /** Its attachments go with it (rows and quota in the same transaction, their bytes after it). */
   async remove(user: AuthUser, id: string): Promise<void> {
-    const removed = await this.quota.withUsageLock(user, async (tx, lock) => {
+    const { record: removed, attachments } = await this.quota.withUsageLock(user, async (tx, lock) => {
       const record = await this.liveOrThrow(user.id, id, tx);
-      const freed = Number(record.sizeBytes);
+      const detached = await this.attachments.detachAll(tx, user.id, id);
+      const freed = Number(record.sizeBytes) + detached.freed;
       record.version += 1;
       await this.records.tombstone(tx, id, record.version);
       await this.appendChange(tx, lock, { ...record, sizeBytes: '0' }, 'delete');
-      return { value: record, deltaBytes: -freed, seqsUsed: 1 };
+      return { value: { record, attachments: detached.gone }, deltaBytes: -freed, seqsUsed: 1 };
     });
     this.notify(removed, 'delete');
+    await this.attachments.removeBytes(attachments);
   }
 
   async conflicts(user: AuthUser, page: { page: number; limit: number }): Promise<ConflictPageDto> {

@@ -88,7 +88,12 @@ export class TeamInvitesController {
 
   @Get(':id/invites')
   @ApiUuidParam('id', 'The team id')
-  @ApiOperation({ summary: 'Pending invitations of the team, newest first (owners and admins)' })
+  @ApiOperation({
+    summary: 'Pending invitations of the team, newest first (owners and admins)',
+    description:
+      'Each with the invited email, role, inviter and expiry; never the token. Pending invitations hold seats. ' +
+      'Not a member → 404; a member without the owner or admin role → 403 role_required.',
+  })
   @ApiOkResponse({ type: InvitePageDto })
   @ApiErrors(400, 403, 404)
   listTeamInvites(
@@ -103,7 +108,12 @@ export class TeamInvitesController {
   @HttpCode(204)
   @ApiUuidParam('id', 'The team id')
   @ApiUuidParam('invite_id', 'The invite id')
-  @ApiOperation({ summary: 'Revoke a pending invitation (owners and admins); its seat is free again' })
+  @ApiOperation({
+    summary: 'Revoke a pending invitation (owners and admins); its seat is free again',
+    description:
+      'The invitation can no longer be previewed or accepted. Unknown invitation → 404; not a member → 404; ' +
+      'a member without the owner or admin role → 403 role_required.',
+  })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiErrors(400, 403, 404)
   async revokeTeamInvite(

@@ -47,7 +47,11 @@ export class TeamsController {
   }
 
   @Get('mine')
-  @ApiOperation({ summary: 'The teams you are a member of, with your role in each' })
+  @ApiOperation({
+    summary: 'The teams you are a member of, with your role in each',
+    description:
+      'Every team the signed-in account belongs to, as owner, admin or member (none: an empty list).',
+  })
   @ApiOkResponse({ type: TeamListDto })
   listMyTeams(@CurrentUser() user: AuthUser): Promise<TeamListDto> {
     return this.teams.mine(user);
@@ -55,7 +59,12 @@ export class TeamsController {
 
   @Get(':id')
   @ApiUuidParam()
-  @ApiOperation({ summary: 'A team you are a member of, with its seats' })
+  @ApiOperation({
+    summary: 'A team you are a member of, with its seats',
+    description:
+      'Its name, your role, the seats its subscription pays for (null when the team tier comes without a ' +
+      'Stripe subscription, and seats are not counted) and how many are taken. Not a member → 404.',
+  })
   @ApiOkResponse({ type: TeamDto })
   @ApiErrors(400, 404)
   getTeam(@CurrentUser() user: AuthUser, @Param('id', UuidPipe) id: string): Promise<TeamDto> {
@@ -64,7 +73,11 @@ export class TeamsController {
 
   @Get(':id/members')
   @ApiUuidParam()
-  @ApiOperation({ summary: 'Members of the team: owners, then admins, then members' })
+  @ApiOperation({
+    summary: 'Members of the team: owners, then admins, then members',
+    description:
+      'Paginated (page, limit); each member with email, role and when they joined. Not a member → 404.',
+  })
   @ApiOkResponse({ type: TeamMemberPageDto })
   @ApiErrors(400, 404)
   listTeamMembers(

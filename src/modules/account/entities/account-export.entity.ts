@@ -15,6 +15,8 @@ export class AccountExport {
   @PrimaryColumn('uuid')
   id: string = randomUUID();
 
+  /** One export queued or running per account (partial unique index). */
+  @Index('uq_account_exports_user_live', { unique: true, where: `status IN ('queued', 'running')` })
   @Column('uuid')
   userId!: string;
 
