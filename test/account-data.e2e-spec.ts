@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
-import yauzl from 'yauzl';
 import { BlobStore } from '../src/common/blob-store/blob-store.js';
 import { tablesMentioning } from './support/database-scan.js';
 import { startLocalS3, type LocalS3 } from './support/s3.js';
@@ -10,6 +9,7 @@ import { TcpProxy } from './support/tcp-proxy.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
 import { connectSocket } from './support/wait.js';
+import { unzip } from './support/zip.js';
 
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const record = (bytes: Buffer, table = 'notes') => ({
@@ -17,29 +17,6 @@ const record = (bytes: Buffer, table = 'notes') => ({
   blob: bytes.toString('base64'),
   checksum: sha(bytes),
 });
-
-/** Every entry of a zip, by path. */
-function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err ?? new Error('no zip'));
-      const files = new Map<string, Buffer>();
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (openErr, stream) => {
-          if (openErr || !stream) return reject(openErr ?? new Error('no stream'));
-          const chunks: Buffer[] = [];
-          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          stream.on('end', () => {
-            files.set(entry.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on('end', () => resolve(files));
-      zip.readEntry();
-    });
-  });
-}
 
 async function seed(t: TestApp, u: TestUser): Promise<{ blob: Buffer; recordId: string }> {
   const api = request(t.url);
@@ -333,6 +310,15 @@ describe('account erasure', () => {
   it('erases everything after a blob store outage delayed it; the audit chain verifies; admin lists it', async () => {
     const u = await newUser(t, { tier: 'pro' });
     await seed(t, u);
+    // A member of someone else's team, invited by email.
+    const teamOwner = await newUser(t, { tier: 'team' });
+    const team = await api().post('/api/v1/teams').set(teamOwner.auth).send({ name: 'Acme' }).expect(201);
+    const invite = await api()
+      .post(`/api/v1/teams/${team.body.id}/invites`)
+      .set(teamOwner.auth)
+      .send({ email: u.email, role: 'admin' })
+      .expect(201);
+    await api().post(`/api/v1/teams/invites/${invite.body.token}/accept`).set(u.auth).expect(200);
     const db = t.app.get(DataSource);
     const blobs = t.app.get(BlobStore);
     const deleted = await api()
@@ -365,6 +351,7 @@ describe('account erasure', () => {
         'plugin-catalog',
         'plugin-sales',
         'storage',
+        'teams',
         'usage',
         'vector',
       ].sort(),
@@ -372,6 +359,8 @@ describe('account erasure', () => {
 
     expect(await tablesMentioning(db, u.id)).toEqual([]);
     expect(await tablesMentioning(db, u.email)).toEqual([]);
+    const teamAfter = await api().get(`/api/v1/teams/${team.body.id}`).set(teamOwner.auth).expect(200);
+    expect(teamAfter.body).toMatchObject({ members: 1, pending_invites: 0 });
     const left: string[] = [];
     for await (const blob of blobs.list(`${u.id}/`)) left.push(blob.key);
     expect(left).toEqual([]);

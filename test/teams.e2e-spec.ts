@@ -7,6 +7,8 @@ import { FakeStripe } from './support/fake-stripe.js';
 import { deliverStripeEvent, stripeEnv, subscribeToTeam } from './support/stripe-webhooks.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { newUser, type TestUser } from './support/users.js';
+import { unzip } from './support/zip.js';
+import { TeamsAccountData } from '../src/modules/teams/teams.account-data.js';
 
 const INVITE_SECRET = 'invite-webhook-secret-0123456789';
 
@@ -367,6 +369,254 @@ describe('teams', () => {
     expect((await api().get(`/api/v1/teams/${id}`).set(owner.auth).expect(200)).body).toMatchObject({
       seats: 2,
       members: 2,
+    });
+  });
+
+  describe('account export and erasure', () => {
+    let admin: TestUser;
+    beforeAll(async () => {
+      admin = await newUser(t, { role: 'admin' });
+    });
+
+    /** Deletes the account (as its owner does) and answers the scheduled erasure's id. */
+    async function requestErasure(u: TestUser): Promise<string> {
+      const deleted = await api()
+        .delete('/api/v1/account')
+        .set(u.auth)
+        .send({ password: u.password })
+        .expect(202);
+      return deleted.body.erasure_id as string;
+    }
+
+    /** Runs an erasure now, as an admin does, and expects it to complete. */
+    async function runErasure(erasureId: string): Promise<void> {
+      const done = await api().post(`/api/v1/admin/erasures/${erasureId}/run`).set(admin.auth).expect(200);
+      expect(done.body).toMatchObject({ status: 'completed', last_error: null });
+      expect(Object.keys(done.body.progress)).toContain('teams');
+    }
+
+    const erase = async (u: TestUser) => runErasure(await requestErasure(u));
+
+    /** account.json of a finished export of `u`'s account. */
+    async function exportedAccount(u: TestUser): Promise<Record<string, unknown>> {
+      const created = await api().post('/api/v1/account/export').set(u.auth).send({}).expect(202);
+      let status: Record<string, unknown>;
+      do {
+        status = (await api().get(`/api/v1/account/export/${created.body.id}`).set(u.auth).expect(200)).body;
+        if (status.status === 'queued' || status.status === 'running')
+          await new Promise((resolve) => setTimeout(resolve, 50));
+      } while (status.status === 'queued' || status.status === 'running');
+      expect(status.status).toBe('ready');
+      // PUBLIC_URL names another host here: the signed link's path and query, against this server.
+      const link = new URL(status.download_url as string);
+      const zip = await api()
+        .get(link.pathname + link.search)
+        .buffer(true)
+        .parse((res, cb) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => cb(null, Buffer.concat(chunks)));
+        })
+        .expect(200);
+      const files = await unzip(zip.body as Buffer);
+      return JSON.parse(files.get('account.json')!.toString()) as Record<string, unknown>;
+    }
+
+    const membersOf = async (teamId: string, by: TestUser) =>
+      (await api().get(`/api/v1/teams/${teamId}/members`).set(by.auth).expect(200)).body.items.map(
+        (m: { user_id: string; role: string }) => `${m.user_id} ${m.role}`,
+      );
+
+    /** Rows of the teams' tables that name `needle` anywhere (id or email). */
+    async function teamRowsNaming(needle: string): Promise<number> {
+      const [row] = await db.query(
+        `SELECT (SELECT count(*) FROM teams x WHERE strpos(lower(x::text), lower($1)) > 0)
+              + (SELECT count(*) FROM team_members x WHERE strpos(lower(x::text), lower($1)) > 0)
+              + (SELECT count(*) FROM team_invites x WHERE strpos(lower(x::text), lower($1)) > 0) AS n`,
+        [needle],
+      );
+      return Number(row.n);
+    }
+
+    const auditOf = async (teamId: string, eventType: string) =>
+      db.query<Array<{ reason: string; data: Record<string, unknown> }>>(
+        `SELECT reason, data FROM audit_log WHERE subject_id = $1 AND event_type = $2 ORDER BY created_at, id`,
+        [teamId, eventType],
+      );
+
+    it('exports the memberships (and which team the account pays for) and its invites, never a token hash', async () => {
+      const { owner, id } = await team(4);
+      const admin1 = await member(id, owner, 'admin');
+      const sent = await invite(id, admin1, 'friend@example.com').expect(201);
+      const other = await team(2);
+      await invite(other.id, other.owner, admin1.email).expect(201);
+
+      const account = await exportedAccount(admin1);
+      const teams = account.teams as Record<string, Array<Record<string, unknown>>>;
+      expect(teams.memberships).toEqual([
+        {
+          team_id: id,
+          name: 'Acme',
+          role: 'admin',
+          joined_via: 'invite',
+          joined_at: expect.any(Number),
+          pays_for_team: false,
+        },
+      ]);
+      expect(teams.invites_sent).toEqual([
+        expect.objectContaining({
+          id: sent.body.id,
+          team_id: id,
+          email: 'friend@example.com',
+          role: 'member',
+        }),
+      ]);
+      expect(teams.invites_received.map((i) => [i.team_id, i.accepted_at === null])).toEqual([
+        [id, false],
+        [other.id, true],
+      ]);
+      expect(JSON.stringify(teams)).not.toMatch(/token|tinv_/);
+
+      const owners = (await exportedAccount(owner)).teams as Record<string, Array<Record<string, unknown>>>;
+      expect(owners.memberships).toEqual([
+        expect.objectContaining({ team_id: id, role: 'owner', pays_for_team: true }),
+      ]);
+    });
+
+    it('erasing a member takes them out of the team and deletes the invites they sent and received', async () => {
+      const { owner, id } = await team(5);
+      const leaving = await member(id, owner, 'admin');
+      const stays = await member(id, owner);
+      await invite(id, leaving, 'sent-by-leaving@example.com').expect(201);
+      const other = await team(2);
+      await invite(other.id, other.owner, leaving.email).expect(201);
+      expect((await api().get(`/api/v1/teams/${id}`).set(owner.auth).expect(200)).body).toMatchObject({
+        members: 3,
+        pending_invites: 1,
+      });
+
+      await erase(leaving);
+      expect(await membersOf(id, owner)).toEqual([`${owner.id} owner`, `${stays.id} member`]);
+      expect((await api().get(`/api/v1/teams/${id}`).set(owner.auth).expect(200)).body).toMatchObject({
+        role: 'owner',
+        members: 2,
+        pending_invites: 0,
+      });
+      expect(
+        (await api().get(`/api/v1/teams/${other.id}/invites`).set(other.owner.auth).expect(200)).body.total,
+      ).toBe(0);
+      expect(await teamRowsNaming(leaving.id)).toBe(0);
+      expect(await teamRowsNaming(leaving.email)).toBe(0);
+      expect(await tierOf(stays)).toBe('team');
+      const erased = await auditOf(id, 'team.member_erased');
+      expect(erased).toEqual([
+        expect.objectContaining({ data: { pseudonym: expect.any(String), role: 'admin' } }),
+      ]);
+    });
+
+    it('erasing the only owner, who pays, makes the longest-standing admin owner and payer; their subscription gives the seats', async () => {
+      const { owner, id } = await team(4);
+      const plain = await member(id, owner);
+      const first = await member(id, owner, 'admin');
+      const second = await member(id, owner, 'admin');
+      expect(await tierOf(plain)).toBe('team');
+
+      await erase(owner);
+      const after = await api().get(`/api/v1/teams/${id}`).set(first.auth).expect(200);
+      // The erased payer's subscription is gone: no paid seats, every member on their own tier at once.
+      expect(after.body).toMatchObject({ role: 'owner', billing_user_id: first.id, seats: 0, members: 3 });
+      expect(await membersOf(id, first)).toEqual([
+        `${first.id} owner`,
+        `${second.id} admin`,
+        `${plain.id} member`,
+      ]);
+      expect(await tierOf(plain)).toBe('free');
+      expect((await auditOf(id, 'team.member_role_changed')).map((e) => e.data)).toEqual([
+        { user_id: first.id, from: 'admin', to: 'owner' },
+      ]);
+      expect(await auditOf(id, 'team.billing_changed')).toHaveLength(1);
+
+      // The new owner manages members and seats: inviting needs seats, and seats need their own subscription.
+      await api()
+        .patch(`/api/v1/teams/${id}/members/${second.id}`)
+        .set(first.auth)
+        .send({ role: 'member' })
+        .expect(200);
+      expect((await invite(id, first, 'next@example.com').expect(402)).body.code).toBe('seats_exhausted');
+      const unpaid = await api()
+        .patch(`/api/v1/teams/${id}/seats`)
+        .set(first.auth)
+        .send({ seats: 5 })
+        .expect(402);
+      expect(unpaid.body.code).toBe('payment_required');
+      await subscribeToTeam(t, fake, first.id, 3);
+      expect((await api().get(`/api/v1/teams/${id}`).set(first.auth).expect(200)).body.seats).toBe(3);
+      expect(await tierOf(plain)).toBe('team');
+      await api().patch(`/api/v1/teams/${id}/seats`).set(first.auth).send({ seats: 5 }).expect(200);
+      await invite(id, first, 'next@example.com').expect(201);
+    });
+
+    it('dissolves a team whose owner is erased with nobody else in it, its invites with it', async () => {
+      const { owner, id } = await team(3);
+      await invite(id, owner, 'never-joined@example.com').expect(201);
+      await erase(owner);
+      const [left] = await db.query(
+        `SELECT (SELECT count(*) FROM teams WHERE id = $1) + (SELECT count(*) FROM team_invites WHERE team_id = $1)
+              + (SELECT count(*) FROM team_members WHERE team_id = $1) AS n`,
+        [id],
+      );
+      expect(Number(left.n)).toBe(0);
+      expect(await auditOf(id, 'team.dissolved')).toEqual([
+        expect.objectContaining({ data: { pseudonym: expect.any(String), members_removed: 0 } }),
+      ]);
+    });
+
+    it('keeps a pending erasure’s seat (a restore brings the membership back); erasing twice changes nothing more', async () => {
+      const { owner, id } = await team(2);
+      const pending = await member(id, owner, 'admin');
+      await requestErasure(pending);
+      // Disabled, not erased: the seat stays taken.
+      expect((await invite(id, owner, 'waiting@example.com').expect(402)).body).toMatchObject({
+        code: 'seats_exhausted',
+        members: 2,
+      });
+      await api()
+        .post('/api/v1/account/restore')
+        .send({ email: pending.email, password: pending.password })
+        .expect(200);
+      expect(await membersOf(id, owner)).toEqual([`${owner.id} owner`, `${pending.id} admin`]);
+      // Its sessions were revoked with the deletion request: signed in again.
+      const signedIn = await api()
+        .post('/api/v1/auth/login')
+        .send({ email: pending.email, password: pending.password })
+        .expect(200);
+      const restored = { ...pending, auth: { Authorization: `Bearer ${signedIn.body.access_token}` } };
+
+      // The owner (and payer) is in two teams: theirs, with an admin, and another as a member.
+      const elsewhere = await team(3);
+      await api()
+        .post(
+          `/api/v1/teams/invites/${(await invite(elsewhere.id, elsewhere.owner, owner.email).expect(201)).body.token}/accept`,
+        )
+        .set(owner.auth)
+        .expect(200);
+      const erasureId = await requestErasure(owner);
+      const listed = await api().get('/api/v1/admin/erasures').set(admin.auth).expect(200);
+      const { pseudonym } = listed.body.items.find((e: { id: string }) => e.id === erasureId);
+      // The teams participant run again and again (as after a crash), then the erasure in full.
+      const participant = t.app.get(TeamsAccountData);
+      const account = { userId: owner.id, email: owner.email, pseudonym: pseudonym as string };
+      await participant.erase(account);
+      await participant.erase(account);
+      await runErasure(erasureId);
+
+      expect(await membersOf(id, restored)).toEqual([`${pending.id} owner`]);
+      expect(await membersOf(elsewhere.id, elsewhere.owner)).toEqual([`${elsewhere.owner.id} owner`]);
+      expect(await auditOf(id, 'team.billing_changed')).toHaveLength(1);
+      expect(await auditOf(id, 'team.member_role_changed')).toHaveLength(1);
+      expect(await auditOf(id, 'team.member_erased')).toHaveLength(1);
+      expect(await auditOf(elsewhere.id, 'team.member_erased')).toHaveLength(1);
+      expect(await teamRowsNaming(owner.id)).toBe(0);
     });
   });
 });

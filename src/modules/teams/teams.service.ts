@@ -110,7 +110,17 @@ export class TeamsService {
       this.teams.countMembers(tx, team.id),
       this.teams.countPendingInvites(tx, team.id),
     ]);
-    return { seats: billing?.seats ?? null, members, pendingInvites };
+    return { seats: billing?.seats ?? (await this.unbilledSeats(tx, team)), members, pendingInvites };
+  }
+
+  /**
+   * The seats of a team whose billing account has no Team subscription: not
+   * counted (null) while that account holds the Team tier otherwise (an
+   * admin's grant, DEFAULT_TIER); none (0) when it does not, e.g. the owner a
+   * team passed to when its paying account was erased, until they subscribe.
+   */
+  private async unbilledSeats(tx: Tx, team: Team): Promise<number | null> {
+    return (await this.accounts.effectiveTierOf(team.billingUserId, tx)) === 'team' ? null : 0;
   }
 
   /** 402 `seats_exhausted` unless one more seat is free (beyond the pending invites too, unless told otherwise); call with the team locked. */
@@ -126,13 +136,16 @@ export class TeamsService {
     );
   }
 
-  /** Audits the change of the user's effective tier a change of membership made, if it made one. */
+  /**
+   * Audits the change of the user's effective tier a change of membership made, if it made one;
+   * `actorId` null when nobody acted (an erasure).
+   */
   async recordTierChange(
     tx: Tx,
     userId: string,
     before: Tier,
     reason: string,
-    actorId = userId,
+    actorId: string | null = userId,
   ): Promise<void> {
     const after = await this.accounts.effectiveTierOf(userId, tx);
     await this.accounts.recordTierChange({ userId, from: before, to: after, actorId, reason }, tx);
