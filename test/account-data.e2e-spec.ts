@@ -62,6 +62,9 @@ describe.each(['files', 's3'] as const)('account export (%s driver)', (driver) =
   beforeAll(async () => {
     s3 = driver === 's3' ? await startLocalS3() : undefined;
     t = await startTestApp({
+      // The archive's vectors.json needs pgvector, which CI's PostgreSQL server lacks; the erasure
+      // suite (account-erasure.e2e-spec.ts) runs on whichever database is configured.
+      embeddedDb: true,
       env: {
         ...(s3?.env ?? {}),
         RATE_LIMIT_ENABLED: 'false',
@@ -221,6 +224,7 @@ describe('account erasure', () => {
     s3 = await startLocalS3();
     proxy = await TcpProxy.to(s3.endpoint).start();
     t = await startTestApp({
+      embeddedDb: true, // seeds vectors too (pgvector), as above
       env: {
         ...s3.env,
         S3_ENDPOINT_URL: `http://127.0.0.1:${proxy.port}`,

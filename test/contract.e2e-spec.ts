@@ -189,6 +189,7 @@ describe('contract: the server refuses what the document declares invalid, in th
   const validParameter = (parameter: Parameter): string => {
     const schema = resolve(parameter.schema) ?? {};
     if (schema.format === 'uuid') return randomUUID();
+    if (schema.type === 'integer') return String(schema.minimum ?? 1);
     if (typeof schema.example === 'string') return schema.example;
     if (typeof parameter.example === 'string') return parameter.example;
     if (parameter.name === 'device_id') return 'laptop';
@@ -248,7 +249,12 @@ describe('contract: the server refuses what the document declares invalid, in th
           const url =
             '/api/v1' + path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(pathParams[name]));
           let req = request(t.url)[method as 'get'](url).set(user.auth);
+          // The other required query parameters get valid values, so the probe is judged alone.
+          const required = (op.parameters ?? []).filter(
+            (p) => p.in === 'query' && p.required && !(probe.where === 'query' && p.name === probe.field),
+          );
           const query = {
+            ...Object.fromEntries(required.map((p) => [p.name, validParameter(p)])),
             ...probe.query,
             ...(probe.where === 'query' ? { [probe.field]: probe.value } : {}),
           };

@@ -27,9 +27,11 @@ interface RawSubscription {
  * Subscription columns from `subscription_tiers`, the read-only view the billing module publishes,
  * and a team's from `team_subscription_tiers` (TEAM_TIER_JOIN), the one the teams module publishes.
  */
+const OWN_SUBSCRIPTION_COLUMNS =
+  'sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period';
 const SUBSCRIPTION_COLUMNS =
-  'sub.tier AS sub_tier, sub.status AS sub_status, sub.current_period_end > now() AS sub_in_period, ' +
-  'team_sub.tier AS team_tier, team_sub.status AS team_status, team_sub.current_period_end > now() AS team_in_period';
+  OWN_SUBSCRIPTION_COLUMNS +
+  ', team_sub.tier AS team_tier, team_sub.status AS team_status, team_sub.current_period_end > now() AS team_in_period';
 
 const subscriptionOf = (row: RawSubscription | undefined): SubscriptionState => ({
   tier: row?.sub_tier ?? null,
@@ -146,7 +148,8 @@ export class AccountsRepository {
     const builder = this.users
       .createQueryBuilder('u')
       .leftJoin('subscription_tiers', 'sub', 'sub.user_id = u.id')
-      .addSelect(SUBSCRIPTION_COLUMNS)
+      // The page's team subscriptions come in one more query (teamSubscriptionsOf), not a lateral join here.
+      .addSelect(OWN_SUBSCRIPTION_COLUMNS)
       .orderBy('u.created_at', 'DESC')
       .addOrderBy('u.id', 'ASC')
       .limit(query.limit)

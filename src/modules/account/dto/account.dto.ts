@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { ToInteger } from '../../../common/decorators/validation.decorators.js';
 import { PageOf, PaginationQueryDto } from '../../../common/dto/pagination.dto.js';
 import { normaliseEmailField } from '../../../common/input/email.js';
 import { ERASURE_STATUSES } from '../entities/account-erasure.entity.js';
@@ -70,14 +82,15 @@ export class ExportIdParam {
 }
 
 export class ExportLinkQueryDto {
-  @ApiProperty({ description: 'From download_url' })
-  @Type(() => Number)
+  @ApiProperty({ description: 'From download_url (ms since epoch)' })
+  @ToInteger()
   @IsInt()
+  @Min(0)
   expires!: number;
 
   @ApiProperty({ description: 'From download_url' })
   @IsString()
-  @MaxLength(100)
+  @Matches(/^[A-Za-z0-9_-]{1,100}$/, { message: 'signature must be base64url' })
   signature!: string;
 }
 

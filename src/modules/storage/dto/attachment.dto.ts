@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -12,10 +11,9 @@ import {
   Max,
   MaxLength,
   Min,
-  ValidateNested,
 } from 'class-validator';
 import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
-import { ToInteger } from '../../../common/decorators/validation.decorators.js';
+import { NestedDto, ToInteger } from '../../../common/decorators/validation.decorators.js';
 import type { StorageAttachment } from '../entities/storage-attachment.entity.js';
 
 const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
@@ -120,8 +118,7 @@ export class CompleteAttachmentDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)
-  @ValidateNested({ each: true })
-  @Type(() => CompletedPartDto)
+  @NestedDto(() => CompletedPartDto, { each: true })
   parts?: CompletedPartDto[];
 }
 
