@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:net';
 import { BlobStore } from '../../common/blob-store/blob-store.js';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
 import { DeploymentSecretsRepository } from '../../common/secrets/deployment-secrets.repository.js';
+import { LinkSigner } from '../../common/secrets/link-signer.js';
 import { AppConfig } from '../../config/app-config.js';
 import { AccountException } from './account.errors.js';
 
@@ -19,14 +19,16 @@ const KEY_NAME = 'account_export_download_key';
  */
 @Injectable()
 export class ExportLinksService {
-  private key?: Promise<Buffer>;
+  private readonly signer: LinkSigner;
 
   constructor(
     private readonly blobs: BlobStore,
-    private readonly secrets: DeploymentSecretsRepository,
+    secrets: DeploymentSecretsRepository,
     private readonly config: AppConfig,
     private readonly http: HttpAdapterHost,
-  ) {}
+  ) {
+    this.signer = new LinkSigner(secrets, KEY_NAME);
+  }
 
   async linkFor(exportId: string, blobKey: string): Promise<{ url: string; expires_at: number }> {
     const expires = Date.now() + EXPORT_LINK_TTL_SECONDS * 1000;
@@ -34,7 +36,7 @@ export class ExportLinksService {
     if (presigned) return { url: presigned, expires_at: expires };
     const query = new URLSearchParams({
       expires: String(expires),
-      signature: await this.sign(exportId, expires),
+      signature: await this.signer.sign(['export', exportId], expires),
     });
     return {
       url: `${this.origin()}/${API_PREFIX}/account/export/${exportId}/download?${query.toString()}`,
@@ -44,15 +46,13 @@ export class ExportLinksService {
 
   /** Refuses an expired (403 link_expired) or altered (403 link_invalid) link. */
   async verify(exportId: string, expires: number, signature: string): Promise<void> {
-    if (!(expires > Date.now())) {
+    if (LinkSigner.hasExpired(expires)) {
       throw new AccountException(
         'link_expired',
         'This download link has expired: ask GET /account/export/{id} for a new one',
       );
     }
-    const expected = Buffer.from(await this.sign(exportId, expires), 'base64url');
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!(await this.signer.matches(['export', exportId], expires, signature))) {
       throw new AccountException('link_invalid', 'This download link is not one the server made');
     }
   }
@@ -69,19 +69,5 @@ export class ExportLinksService {
         ? `[${address.address}]`
         : address.address;
     return `http://${host}:${address.port}`;
-  }
-
-  private async sign(exportId: string, expires: number): Promise<string> {
-    return createHmac('sha256', await this.secret())
-      .update(`export\n${exportId}\n${expires}`)
-      .digest('base64url');
-  }
-
-  private secret(): Promise<Buffer> {
-    this.key ??= this.secrets
-      .getOrCreate(KEY_NAME, () => randomBytes(32).toString('hex'))
-      .then((hex) => Buffer.from(hex, 'hex'));
-    this.key.catch(() => (this.key = undefined));
-    return this.key;
   }
 }

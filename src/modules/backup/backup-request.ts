@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ByteRange } from '../../common/blob-store/blob-store.js';
 import { CHECKSUM_PATTERN } from '../../common/checksum.js';
+import { satisfiableRange } from '../../common/http/byte-range.js';
 import { BackupException } from './backup.errors.js';
 
 /** What an upload's headers say about the backup. */
@@ -40,17 +41,8 @@ export function parseBackupHeaders(headers: IncomingHttpHeaders): BackupUploadMe
 
 /** One `bytes=` range (start-end, start-, or -suffix) of a `size`-byte backup; 416 when it cannot be satisfied. */
 export function parseRange(header: string, size: number): ByteRange {
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  let start = NaN;
-  let end = NaN;
-  if (match && match[1] !== '') {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  } else if (match && match[2] !== '') {
-    start = Math.max(0, size - Number(match[2]));
-    end = size - 1;
-  }
-  if (!(start <= end) || start >= size) {
+  const range = satisfiableRange(header, size);
+  if (!range) {
     throw new BackupException(
       'range_not_satisfiable',
       `Range not satisfiable: the backup has ${size} bytes`,
@@ -59,5 +51,5 @@ export function parseRange(header: string, size: number): ByteRange {
       },
     );
   }
-  return { start, end };
+  return range;
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BlobStore, type StoredBlob } from '../../common/blob-store/blob-store.js';
 import { DeploymentSecretsRepository } from '../../common/secrets/deployment-secrets.repository.js';
+import { LinkSigner } from '../../common/secrets/link-signer.js';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
 import { publicOrigin } from '../../common/http/public-origin.js';
 import { AppConfig } from '../../config/app-config.js';
@@ -30,14 +30,16 @@ export interface DownloadLink {
  */
 @Injectable()
 export class PluginDownloadsService {
-  private key?: Promise<Buffer>;
+  private readonly signer: LinkSigner;
 
   constructor(
     private readonly blobs: BlobStore,
-    private readonly secrets: DeploymentSecretsRepository,
+    secrets: DeploymentSecretsRepository,
     private readonly config: AppConfig,
     private readonly http: HttpAdapterHost,
-  ) {}
+  ) {
+    this.signer = new LinkSigner(secrets, KEY_NAME);
+  }
 
   /** A link to `version`'s package for `userId`, and when it stops working (ms since epoch). */
   async linkFor(
@@ -47,7 +49,7 @@ export class PluginDownloadsService {
     const presigned = await this.blobs.presignedGetUrl(version.blobKey, DOWNLOAD_TTL_SECONDS);
     const expires = Date.now() + DOWNLOAD_TTL_SECONDS * 1000;
     if (presigned) return { download_url: presigned, expires_at: expires };
-    const signature = await this.sign(version.id, userId, expires);
+    const signature = await this.signer.sign([version.id, userId], expires);
     const query = new URLSearchParams({ user: userId, expires: String(expires), signature });
     return {
       download_url: `${this.publicOrigin()}/${API_PREFIX}/plugins/packages/${version.id}?${query.toString()}`,
@@ -57,12 +59,10 @@ export class PluginDownloadsService {
 
   /** Refuses an expired or altered link (403); answers the user it was made for. */
   async verify(versionId: string, link: DownloadLink): Promise<string> {
-    if (!(link.expires > Date.now())) {
+    if (LinkSigner.hasExpired(link.expires)) {
       throw new PluginCatalogException('link_expired', 'this download link has expired: install again');
     }
-    const expected = Buffer.from(await this.sign(versionId, link.user, link.expires), 'base64url');
-    const given = Buffer.from(link.signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!(await this.signer.matches([versionId, link.user], link.expires, link.signature))) {
       throw new PluginCatalogException('link_invalid', 'this download link is not one the registry made');
     }
     return link.user;
@@ -77,19 +77,5 @@ export class PluginDownloadsService {
 
   private publicOrigin(): string {
     return publicOrigin(this.config, this.http);
-  }
-
-  private async sign(versionId: string, userId: string, expires: number): Promise<string> {
-    return createHmac('sha256', await this.secret())
-      .update(`${versionId}\n${userId}\n${expires}`)
-      .digest('base64url');
-  }
-
-  private secret(): Promise<Buffer> {
-    this.key ??= this.secrets
-      .getOrCreate(KEY_NAME, () => randomBytes(32).toString('hex'))
-      .then((hex) => Buffer.from(hex, 'hex'));
-    this.key.catch(() => (this.key = undefined));
-    return this.key;
   }
 }

@@ -1,20 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Redirect, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Req } from '@nestjs/common';
 import {
   ApiFoundResponse,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AuthRateLimit } from '../../common/decorators/access.decorators.js';
 import { ApiErrors } from '../../common/decorators/api-errors.decorator.js';
 import { ApiUuidParam } from '../../common/decorators/api-uuid-param.decorator.js';
 import { CurrentUser } from '../../common/decorators/current-user.decorator.js';
-import { Public } from '../../common/decorators/public.decorator.js';
 import type { AuthUser } from '../../common/auth/auth-user.js';
-import { BodyLimit } from '../../common/http/body-limit.decorator.js';
 import { UuidPipe } from '../../common/input/uuid.pipe.js';
 import { AuthTokensDto } from '../auth/index.js';
 import {
@@ -26,10 +22,14 @@ import {
   StartSsoDto,
 } from './dto/sso.dto.js';
 import { OidcSignInService } from './oidc-sign-in.service.js';
+import {
+  SIGN_IN_REDIRECT_RESPONSE,
+  SignInCallbackRoute,
+  SignInExchangeRoute,
+  SignInLinkRoute,
+  SignInStartRoute,
+} from './sign-in-routes.decorators.js';
 import { SsoConnectionsService } from './sso-connections.service.js';
-
-/** Sign-in bodies are a code, an email, a redirect URI or a password: small, read before any credentials. */
-export const SIGN_IN_BODY_LIMIT = '16kb';
 
 /** The query string as the provider sent it (openid-client checks every parameter, `iss` included). */
 export const rawQuery = (req: Request): URLSearchParams =>
@@ -102,23 +102,13 @@ export class SsoConnectionsController {
 export class SsoSignInController {
   constructor(private readonly signIn: OidcSignInService) {}
 
-  @Public()
-  @AuthRateLimit()
-  @Post('start')
-  @BodyLimit(SIGN_IN_BODY_LIMIT)
-  @HttpCode(200)
-  @ApiOperation({
-    summary: "Begin a sign-in through the team's identity provider",
-    description:
-      'Give the email (its domain finds the team) or the team_id, and the redirect_uri the browser returns ' +
-      'to with a one-time code. Open authorization_url in a browser: code flow with PKCE, state and nonce, ' +
-      'valid 10 minutes, once.',
-  })
-  @ApiOkResponse({ type: AuthorizationUrlDto })
-  @ApiErrors(
+  @SignInStartRoute(
     {
-      status: 400,
-      description: 'Invalid body, or the redirect_uri is not allowed (code redirect_uri_not_allowed)',
+      summary: "Begin a sign-in through the team's identity provider",
+      description:
+        'Give the email (its domain finds the team) or the team_id, and the redirect_uri the browser returns ' +
+        'to with a one-time code. Open authorization_url in a browser: code flow with PKCE, state and nonce, ' +
+        'valid 10 minutes, once.',
     },
     { status: 404, description: 'No team signs in with SSO for this email domain or team id' },
     {
@@ -126,77 +116,43 @@ export class SsoSignInController {
       description: 'SSO_ENCRYPTION_KEY is not set on this server (code feature_not_configured)',
     },
   )
+  @ApiOkResponse({ type: AuthorizationUrlDto })
   startSso(@Body() dto: StartSsoDto): Promise<AuthorizationUrlDto> {
     return this.signIn.start(dto);
   }
 
-  @Public()
-  @AuthRateLimit()
-  @Get('callback')
-  @Redirect()
-  @ApiQuery({ name: 'code', required: false, description: "The provider's authorization code" })
-  @ApiQuery({ name: 'state', required: true, description: 'The state of the sign-in' })
-  @ApiOperation({
+  @SignInCallbackRoute({
+    code: "The provider's authorization code",
     summary: "The identity provider's redirect back (a browser follows it; clients never call it)",
     description:
       'Checks the state, trades the code, verifies the ID token and provisions the account (joining the team ' +
       "within its seats), then redirects to the client's redirect_uri with `code`, or with `error` (a code: " +
       'id_token_invalid, email_unverified, seats_exhausted, sso_failed, …) and `error_description`.',
   })
-  @ApiFoundResponse({
-    description: "To the client's redirect_uri with ?code= or ?error=&error_description=",
-    headers: {
-      Location: {
-        description: "The client's redirect_uri with its code or error",
-        schema: { type: 'string' },
-      },
-    },
-  })
-  @ApiErrors({
-    status: 400,
-    description: 'The state is unknown, altered, used or expired (code sso_state_invalid)',
-  })
+  @ApiFoundResponse(SIGN_IN_REDIRECT_RESPONSE)
   async ssoCallback(@Req() req: Request): Promise<{ url: string; statusCode: number }> {
     return { url: await this.signIn.callback(rawQuery(req)), statusCode: 302 };
   }
 
-  @Public()
-  @AuthRateLimit()
-  @Post('exchange')
-  @BodyLimit(SIGN_IN_BODY_LIMIT)
-  @HttpCode(200)
-  @ApiOperation({
-    summary: 'Trade the one-time code from the redirect for AuthTokens (as /auth/login)',
-    description:
-      'Once, within 2 minutes. An existing password account not linked yet answers 409 link_required: ' +
+  @SignInExchangeRoute(
+    'Once, within 2 minutes. An existing password account not linked yet answers 409 link_required: ' +
       'send its password with the same code to POST /auth/sso/link.',
-  })
-  @ApiOkResponse({ type: AuthTokensDto })
-  @ApiErrors(
-    { status: 400, description: 'Unknown, used or expired code (code sso_code_invalid)' },
-    { status: 403, description: 'The account is disabled (code forbidden)' },
-    { status: 409, description: 'The account must be linked with its password first (code link_required)' },
   )
+  @ApiOkResponse({ type: AuthTokensDto })
   exchangeSsoCode(@Body() dto: ExchangeCodeDto): Promise<AuthTokensDto> {
     return this.signIn.exchange(dto);
   }
 
-  @Public()
-  @AuthRateLimit()
-  @Post('link')
-  @BodyLimit(SIGN_IN_BODY_LIMIT)
-  @HttpCode(200)
-  @ApiOperation({
-    summary: 'Link an existing account to its single sign-on with its password (once), and sign in',
-    description:
-      'For a code whose exchange answered 409 link_required. A wrong password is 401 invalid_credentials; ' +
-      'the fifth wrong one uses the code up.',
-  })
-  @ApiOkResponse({ type: AuthTokensDto })
-  @ApiErrors(
-    { status: 400, description: 'Unknown, used or expired code (code sso_code_invalid)' },
+  @SignInLinkRoute(
+    {
+      summary: 'Link an existing account to its single sign-on with its password (once), and sign in',
+      description:
+        'For a code whose exchange answered 409 link_required. A wrong password is 401 invalid_credentials; ' +
+        'the fifth wrong one uses the code up.',
+    },
     { status: 402, description: 'Every seat of the team is taken (code seats_exhausted)' },
   )
+  @ApiOkResponse({ type: AuthTokensDto })
   linkSsoAccount(@Body() dto: LinkAccountDto): Promise<AuthTokensDto> {
     return this.signIn.link(dto);
   }

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { API_PREFIX } from '../../common/http/api-prefix.js';
 import { publicOrigin } from '../../common/http/public-origin.js';
 import { DeploymentSecretsRepository } from '../../common/secrets/deployment-secrets.repository.js';
+import { LinkSigner } from '../../common/secrets/link-signer.js';
 import { AppConfig } from '../../config/app-config.js';
 import { StorageException } from './storage.errors.js';
 
@@ -27,16 +27,18 @@ export type LinkUse = 'upload' | 'download';
  */
 @Injectable()
 export class AttachmentLinks {
-  private key?: Promise<Buffer>;
+  private readonly signer: LinkSigner;
 
   constructor(
-    private readonly secrets: DeploymentSecretsRepository,
+    secrets: DeploymentSecretsRepository,
     private readonly config: AppConfig,
     private readonly http: HttpAdapterHost,
-  ) {}
+  ) {
+    this.signer = new LinkSigner(secrets, KEY_NAME);
+  }
 
   async url(use: LinkUse, attachmentId: string, expires: number, part?: number): Promise<string> {
-    const signature = await this.sign(use, attachmentId, expires, part);
+    const signature = await this.signer.sign(signedParts(use, attachmentId, part), expires);
     const query = new URLSearchParams({
       ...(part === undefined ? {} : { part: String(part) }),
       expires: String(expires),
@@ -48,12 +50,11 @@ export class AttachmentLinks {
 
   /** Refuses an altered link (403 link_invalid) or an expired one (403 link_expired). */
   async verify(use: LinkUse, attachmentId: string, link: AttachmentLink): Promise<void> {
-    const expected = Buffer.from(await this.sign(use, attachmentId, link.expires, link.part), 'base64url');
-    const given = Buffer.from(link.signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const parts = signedParts(use, attachmentId, link.part);
+    if (!(await this.signer.matches(parts, link.expires, link.signature))) {
       throw new StorageException('link_invalid', 'This attachment link is not one the server made');
     }
-    if (!(link.expires > Date.now())) {
+    if (LinkSigner.hasExpired(link.expires)) {
       throw new StorageException(
         'link_expired',
         use === 'upload'
@@ -62,18 +63,9 @@ export class AttachmentLinks {
       );
     }
   }
+}
 
-  private async sign(use: LinkUse, attachmentId: string, expires: number, part?: number): Promise<string> {
-    return createHmac('sha256', await this.secret())
-      .update(`${use}\n${attachmentId}\n${part ?? ''}\n${expires}`)
-      .digest('base64url');
-  }
-
-  private secret(): Promise<Buffer> {
-    this.key ??= this.secrets
-      .getOrCreate(KEY_NAME, () => randomBytes(32).toString('hex'))
-      .then((hex) => Buffer.from(hex, 'hex'));
-    this.key.catch(() => (this.key = undefined));
-    return this.key;
-  }
+/** What a link's signature covers besides its expiry: the whole object's links sign an empty part. */
+function signedParts(use: LinkUse, attachmentId: string, part: number | undefined): (string | number)[] {
+  return [use, attachmentId, part ?? ''];
 }

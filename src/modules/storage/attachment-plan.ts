@@ -1,4 +1,5 @@
 import type { ByteRange } from '../../common/blob-store/blob-store.js';
+import { satisfiableRange } from '../../common/http/byte-range.js';
 import { StorageException } from './storage.errors.js';
 
 /** One part of an upload in parts: its number (from 1), where it starts and its exact size. */
@@ -38,17 +39,8 @@ export function contentRangeOf(header: string | undefined, size: number): ByteRa
 
 /** One HTTP Range (`bytes=a-b`, `bytes=a-`, `bytes=-n`) of a file of `size` bytes; 416 outside it. */
 export function rangeOf(header: string, size: number): ByteRange {
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  let start = NaN;
-  let end = NaN;
-  if (match && match[1] !== '') {
-    start = Number(match[1]);
-    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
-  } else if (match && match[2] !== '') {
-    start = Math.max(0, size - Number(match[2]));
-    end = size - 1;
-  }
-  if (!(start <= end) || start >= size) {
+  const range = satisfiableRange(header, size);
+  if (!range) {
     throw new StorageException(
       'range_not_satisfiable',
       `Range not satisfiable: the attachment has ${size} bytes`,
@@ -57,5 +49,5 @@ export function rangeOf(header: string, size: number): ByteRange {
       },
     );
   }
-  return { start, end };
+  return range;
 }
