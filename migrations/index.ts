@@ -16,6 +16,7 @@ import { AccountExportLive1796616398309 } from './1796616398309-AccountExportLiv
 import { SingleSignOn1796621000000 } from './1796621000000-SingleSignOn.js';
 import { Billing1795296805207 } from './1795296805207-Billing.js';
 import { Attachments1796620000000 } from './1796620000000-Attachments.js';
+import { SessionSignInMethod1796622000000 } from './1796622000000-SessionSignInMethod.js';
 
 /**
  * Every migration, in order. Imported statically (not found by a glob) so the
@@ -40,4 +41,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AccountExportLive1796616398309,
   Attachments1796620000000,
   SingleSignOn1796621000000,
+  SessionSignInMethod1796622000000,
 ];

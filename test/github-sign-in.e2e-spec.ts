@@ -134,6 +134,79 @@ describe('sign in with GitHub', () => {
       .expect(200);
   });
 
+  /** A fresh GitHub sign-in of `user`: its AuthTokens, through the whole redirect dance. */
+  async function signInTokens(user: GithubUser): Promise<{ access_token: string }> {
+    github.signInAs(user);
+    const code = (await signIn()).searchParams.get('code');
+    return (await api().post('/api/v1/auth/oauth/github/exchange').send({ code }).expect(200)).body as {
+      access_token: string;
+    };
+  }
+
+  it('deletes an account without a password on a fresh GitHub sign-in only, never on an old session or an API key', async () => {
+    const db = t.app.get(DataSource);
+    const user = githubUser(`gh-${randomUUID().slice(0, 8)}@example.com`);
+    const first = await signInTokens(user);
+    const bearer = { Authorization: `Bearer ${first.access_token}` };
+    const me = await api().get('/api/v1/auth/me').set(bearer).expect(200);
+    const key = (await api().post('/api/v1/auth/api-keys').set(bearer).send({ name: 'ci' }).expect(201)).body
+      .key as string;
+    // The sign-in was 11 minutes ago: not fresh any more, whatever the request carries.
+    await db.query(`UPDATE sessions SET created_at = now() - interval '11 minutes' WHERE user_id = $1`, [
+      me.body.id,
+    ]);
+    for (const [credentials, body] of [
+      [bearer, {}],
+      [bearer, { password: 'anything' }],
+      [{ 'X-API-Key': key }, {}],
+    ] as const) {
+      const refused = await api().delete('/api/v1/account').set(credentials).send(body);
+      expect({ status: refused.status, code: refused.body.code }).toEqual({
+        status: 403,
+        code: 'reauthentication_required',
+      });
+      expect(refused.body.message).toMatch(/sign in again/);
+    }
+    // Nothing changed: the session and the key still work, no erasure was scheduled.
+    await api().get('/api/v1/auth/me').set(bearer).expect(200);
+    await api().get('/api/v1/auth/me').set('X-API-Key', key).expect(200);
+    const erasures = await db.query<unknown[]>('SELECT id FROM account_erasures WHERE user_id = $1', [
+      me.body.id,
+    ]);
+    expect(erasures).toHaveLength(0);
+
+    // Signed in through GitHub again just now: that confirms it.
+    const fresh = { Authorization: `Bearer ${(await signInTokens(user)).access_token}` };
+    const deleted = await api().delete('/api/v1/account').set(fresh).send({}).expect(202);
+    expect(deleted.body.erasure_id).toEqual(expect.any(String));
+    for (const credentials of [fresh, bearer, { 'X-API-Key': key }]) {
+      await api().get('/api/v1/auth/me').set(credentials).expect(401);
+    }
+  });
+
+  it('still asks a password account for its password, even right after a GitHub sign-in', async () => {
+    const owner = await newUser(t);
+    github.signInAs(githubUser(owner.email));
+    const code = (await signIn()).searchParams.get('code');
+    await api().post('/api/v1/auth/oauth/github/exchange').send({ code }).expect(409);
+    const linked = await api()
+      .post('/api/v1/auth/oauth/github/link')
+      .send({ code, password: owner.password })
+      .expect(200);
+    const bearer = { Authorization: `Bearer ${linked.body.access_token}` };
+    const missing = await api().delete('/api/v1/account').set(bearer).send({});
+    expect({ status: missing.status, code: missing.body.code }).toEqual({
+      status: 400,
+      code: 'validation_failed',
+    });
+    const wrong = await api().delete('/api/v1/account').set(bearer).send({ password: 'not the password' });
+    expect({ status: wrong.status, code: wrong.body.code }).toEqual({
+      status: 401,
+      code: 'invalid_credentials',
+    });
+    await api().get('/api/v1/auth/me').set(bearer).expect(200);
+  });
+
   it('refuses a tampered state', async () => {
     github.signInAs(githubUser(`gh-${randomUUID().slice(0, 8)}@example.com`));
     const start = await api().post('/api/v1/auth/oauth/github/start').send({ redirect_uri: CLIENT_REDIRECT });

@@ -48,6 +48,8 @@ export const ERROR_STATUS = {
   sso_required: 403,
   // The identity provider (or GitHub) did not vouch for the email address
   email_unverified: 403,
+  // Deleting an account without a password needs a fresh SSO or GitHub sign-in (10 minutes): sign in again
+  reauthentication_required: 403,
   // A team invitation was sent to another email address than the signed-in account's
   email_mismatch: 403,
   // 404

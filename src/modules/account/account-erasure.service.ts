@@ -13,6 +13,8 @@ import type { AccountRestoredDto, ErasureDto, ErasureScheduledDto } from './dto/
 import type { AccountErasure } from './entities/account-erasure.entity.js';
 
 const DAY = 24 * 3_600_000;
+/** How recent a provider sign-in confirms a passwordless account's deletion. */
+export const FRESH_SIGN_IN_SECONDS = 10 * 60;
 
 /**
  * Erasure: the account is disabled at once and erased once its grace period
@@ -35,12 +37,45 @@ export class AccountErasureService {
     private readonly config: AppConfig,
   ) {}
 
-  /** DELETE /account: checks the password, disables the account and schedules its erasure. */
-  async request(user: AuthUser, password: string): Promise<ErasureScheduledDto> {
-    if (!(await this.accounts.passwordMatches(user.id, password))) {
+  /**
+   * DELETE /account: the owner confirms it (the password; for an account
+   * without one, a fresh SSO or GitHub sign-in), then the account is disabled
+   * and its erasure scheduled.
+   */
+  async request(user: AuthUser, password: string | undefined): Promise<ErasureScheduledDto> {
+    const identity = await this.accounts.identityOf(user.id);
+    if (!identity) throw new AccountException('not_found', 'Account not found');
+    if (identity.hasPassword) await this.assertPassword(user.id, password);
+    else await this.assertFreshSignIn(user);
+    return this.disableAndSchedule(user.id);
+  }
+
+  private async assertPassword(userId: string, password: string | undefined): Promise<void> {
+    if (password === undefined) {
+      throw new AccountException('validation_failed', ['password must be a string']);
+    }
+    if (!(await this.accounts.passwordMatches(userId, password))) {
       throw new AccountException('invalid_credentials', 'The password is not this account’s');
     }
-    return this.disableAndSchedule(user.id);
+  }
+
+  /**
+   * An account made by SSO or GitHub has no password: the request's own
+   * session must have been opened by a provider sign-in minutes ago. An API
+   * key, or an older session, proves only that someone holds a credential.
+   */
+  private async assertFreshSignIn(user: AuthUser): Promise<void> {
+    const fresh =
+      user.via === 'jwt' &&
+      user.sessionId !== undefined &&
+      (await this.accounts.freshProviderSignIn(user.id, user.sessionId, FRESH_SIGN_IN_SECONDS));
+    if (!fresh) {
+      throw new AccountException(
+        'reauthentication_required',
+        'This account has no password: sign in again through its provider (team single sign-on or GitHub), ' +
+          'then send DELETE /account with the new access token within 10 minutes',
+      );
+    }
   }
 
   /**

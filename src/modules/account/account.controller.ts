@@ -107,12 +107,24 @@ export class AccountController {
     summary: 'Delete the account: disabled now, erased after the grace period',
     description:
       'The password confirms it (401 invalid_credentials otherwise; tries are limited per account and per IP ' +
-      'like sign-in). Every session and API key ends and ' +
+      'like sign-in). An account made by SSO or GitHub has no password: the access token of a sign-in ' +
+      'through its provider within the last 10 minutes confirms it (403 reauthentication_required ' +
+      'otherwise, and always with an API key). Every session and API key ends and ' +
       'live sockets are cut at once; a subscription stops renewing. POST /account/restore undoes it until ' +
       'scheduled_for (ACCOUNT_ERASURE_GRACE_DAYS, 30 by default); then everything is erased (docs/privacy.md).',
   })
   @ApiAcceptedResponse({ type: ErasureScheduledDto })
-  @ApiErrors(400, { status: 401, description: 'Wrong password (code invalid_credentials)' }, 429)
+  @ApiErrors(
+    400,
+    { status: 401, description: 'Wrong password (code invalid_credentials)' },
+    {
+      status: 403,
+      description:
+        'An account without a password, not signed in through SSO or GitHub in the last 10 minutes ' +
+        '(code reauthentication_required): sign in again through the provider and retry',
+    },
+    429,
+  )
   deleteAccount(@CurrentUser() user: AuthUser, @Body() dto: DeleteAccountDto): Promise<ErasureScheduledDto> {
     return this.erasures.request(user, dto.password);
   }

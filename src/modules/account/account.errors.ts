@@ -6,6 +6,7 @@ export type AccountCode = Extract<
   ErrorCode,
   | 'validation_failed'
   | 'invalid_credentials'
+  | 'reauthentication_required'
   | 'not_found'
   | 'export_in_progress'
   | 'erasure_not_pending'

@@ -26,7 +26,8 @@ export interface ProfileRow {
   email: string;
   role: 'user' | 'admin';
   tier_override: string | null;
-  password_hash: string;
+  /** Null for accounts made by single sign-on or GitHub. */
+  password_hash: string | null;
   created_at: Date;
   disabled_at: Date | null;
 }

@@ -11,7 +11,7 @@ export interface AccountIdentity {
   id: string;
   email: string;
   disabled: boolean;
-  /** False for accounts that sign in only through SSO (no usable password). */
+  /** False for accounts that sign in only through SSO or GitHub (no usable password). */
   hasPassword: boolean;
 }
 
@@ -42,6 +42,15 @@ export class AccountLifecycleService {
   }
 
   /**
+   * Whether the request's session (of this user, not revoked) was opened by an
+   * SSO or GitHub sign-in at most `withinSeconds` ago: how an account without
+   * a password proves it is its owner's.
+   */
+  freshProviderSignIn(userId: string, sessionId: string, withinSeconds: number): Promise<boolean> {
+    return this.sessions.openedByProviderWithin(userId, sessionId, withinSeconds);
+  }
+
+  /**
    * The account these credentials sign in to, disabled or not (restoring one
    * is the point); null when either is wrong. An unknown email still costs
    * one verification, so the answer's time does not tell which.
@@ -65,17 +74,17 @@ export class AccountLifecycleService {
   }
 }
 
-/** Argon2 hashes start with `$`; an SSO-only account stores a marker that verifies nothing. */
+/** Argon2 hashes start with `$`; an SSO or GitHub account has none (null, or a marker that verifies nothing). */
 function toIdentity(user: {
   id: string;
   email: string;
   disabled_at: Date | null;
-  password_hash: string;
+  password_hash: string | null;
 }): AccountIdentity {
   return {
     id: user.id,
     email: user.email,
     disabled: user.disabled_at !== null,
-    hasPassword: user.password_hash.startsWith('$'),
+    hasPassword: user.password_hash?.startsWith('$') ?? false,
   };
 }

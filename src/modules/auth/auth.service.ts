@@ -168,7 +168,7 @@ export class AuthService {
   }
 
   private async openSession(tx: Tx, userId: string, deviceName: string | null): Promise<AuthTokensDto> {
-    const session = await this.sessions.open(tx, userId, deviceName);
+    const session = await this.sessions.open(tx, userId, deviceName, 'password');
     return this.issueRefresh(tx, userId, session.id);
   }
 

@@ -19,7 +19,7 @@ export interface ExternalAccount {
   disabled: boolean;
 }
 
-/** How an account came to be, for the audit log. */
+/** How an account came to be, for the audit log; and how a provider's session was opened. */
 export type SignUpVia = 'sso' | 'github';
 
 /**
@@ -71,11 +71,20 @@ export class ExternalAccountsService {
     return this.passwords.verify(user?.passwordHash ?? null, password);
   }
 
-  /** A new session of the account, as /auth/login opens one; a disabled account is refused. */
-  async openSession(tx: Tx, userId: string, deviceName: string | null): Promise<AuthTokensDto> {
+  /**
+   * A new session of the account, as /auth/login opens one, remembered as
+   * opened through `via` (a fresh one confirms a passwordless account's
+   * deletion); a disabled account is refused.
+   */
+  async openSession(
+    tx: Tx,
+    userId: string,
+    deviceName: string | null,
+    via: SignUpVia,
+  ): Promise<AuthTokensDto> {
     const user = await this.accounts.lockById(tx, userId);
     if (!user || user.disabledAt) throw new AuthException('forbidden', 'This account is disabled');
-    const session = await this.sessions.open(tx, userId, deviceName);
+    const session = await this.sessions.open(tx, userId, deviceName, via);
     const refresh = this.tokens.newRefreshToken();
     await this.sessions.addRefreshToken(tx, session.id, refresh.hash);
     return this.tokens.authTokens(userId, session.id, refresh.token);

@@ -4,7 +4,7 @@ import type { Repository } from 'typeorm';
 import { returningRows } from '../../database/sql.js';
 import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
-import { Session } from './entities/session.entity.js';
+import { Session, type SignInMethod } from './entities/session.entity.js';
 
 /** A session as the refresh step sees it, locked. */
 export interface RefreshableSession {
@@ -21,11 +21,12 @@ export interface RefreshableSession {
 export class SessionsRepository {
   constructor(@InjectRepository(Session) private readonly sessions: Repository<Session>) {}
 
-  async open(tx: Tx, userId: string, deviceName: string | null): Promise<Session> {
+  async open(tx: Tx, userId: string, deviceName: string | null, method: SignInMethod): Promise<Session> {
     const manager = managerOf(tx);
     const session = manager.create(Session, {
       userId,
       deviceName,
+      signInMethod: method,
       lastUsedAt: new Date(),
       revokedAt: null,
       revokedReason: null,
@@ -76,6 +77,20 @@ export class SessionsRepository {
       [sessionId, idleDays],
     );
     return row ? { id: row.id, userId: row.user_id, ended: row.ended, idleExpired: row.idle_expired } : null;
+  }
+
+  /**
+   * Whether the user's live session was opened by a provider's sign-in (SSO,
+   * GitHub) at most `withinSeconds` ago, by the database's clock.
+   */
+  async openedByProviderWithin(userId: string, sessionId: string, withinSeconds: number): Promise<boolean> {
+    const rows = await this.sessions.query<unknown[]>(
+      `SELECT 1 FROM sessions
+        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND sign_in_method IN ('sso', 'github')
+          AND created_at >= now() - make_interval(secs => $3)`,
+      [sessionId, userId, withinSeconds],
+    );
+    return rows.length > 0;
   }
 
   async touch(tx: Tx, sessionId: string): Promise<void> {

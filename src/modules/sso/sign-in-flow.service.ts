@@ -202,7 +202,7 @@ export class SignInFlow {
     return this.unitOfWork.run(async (tx) => {
       const used = await this.repository.useCode(tx, hash, provider);
       if (!used || used.kind !== 'sign_in') throw codeInvalid();
-      return this.accounts.openSession(tx, used.userId, deviceName);
+      return this.accounts.openSession(tx, used.userId, deviceName, signInVia(provider));
     });
   }
 
@@ -231,7 +231,7 @@ export class SignInFlow {
       const identity = { provider, issuer: used.linkIssuer!, subject: used.linkSubject!, email: '' };
       await this.linkIdentity(tx, identity, used.userId);
       await onLinked(tx, used);
-      return this.accounts.openSession(tx, used.userId, deviceName);
+      return this.accounts.openSession(tx, used.userId, deviceName, signInVia(provider));
     });
   }
 
@@ -252,6 +252,11 @@ export class SignInFlow {
       tx,
     );
   }
+}
+
+/** How a session opened through `provider` is remembered (team SSO is OIDC). */
+function signInVia(provider: SignInProvider): SignUpVia {
+  return provider === 'oidc' ? 'sso' : 'github';
 }
 
 function codeInvalid(): SsoException {

@@ -95,7 +95,12 @@ export class ExportLinkQueryDto {
 }
 
 export class DeleteAccountDto {
-  @ApiProperty({ description: "The account's password, confirming the request" })
+  @ApiPropertyOptional({
+    description:
+      "The account's password, confirming the request; required when the account has one. An account " +
+      'made by SSO or GitHub has none: a sign-in through its provider within the last 10 minutes confirms it.',
+  })
+  @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(1024)

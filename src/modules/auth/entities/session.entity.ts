@@ -11,6 +11,9 @@ import {
 } from 'typeorm';
 import { User } from './user.entity.js';
 
+/** How a session was opened: a password (register, login) or a provider's sign-in. */
+export type SignInMethod = 'password' | 'sso' | 'github';
+
 /** One device login; owns one family of rotating refresh tokens. */
 @Entity('sessions')
 export class Session {
@@ -27,6 +30,14 @@ export class Session {
 
   @Column('varchar', { length: 100, nullable: true })
   deviceName!: string | null;
+
+  /**
+   * How the session was opened; with created_at (a refresh keeps both), it
+   * tells a fresh provider sign-in, which an account without a password
+   * confirms its deletion with. Null for sessions older than the column.
+   */
+  @Column('varchar', { length: 16, nullable: true })
+  signInMethod!: SignInMethod | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
