@@ -92,9 +92,11 @@ describe('runSubmissionChecks', () => {
   });
 
   it('times out: a scanner that hangs past the deadline makes the check errored (check_timeout)', async () => {
-    // A scanner that never settles: the run still ends (a hang would time the test out).
+    // A scanner that never settles: the run still ends (a hang would time the test out). The
+    // deadline is the whole run's, so it leaves the package check, which comes first, ample time
+    // on a loaded machine (with 200 ms, CI's package check once ran out of it and the scan was skipped).
     const report = await runSubmissionChecks(input(), {
-      timeoutMs: 200,
+      timeoutMs: 5_000,
       scanners: { secretlint: () => new Promise(() => undefined) },
     });
     expect(report.verdict).toBe('errored');
