@@ -133,13 +133,13 @@ describe('rate-limit stores', () => {
       it('counts hits per key within a window and resets after it', async () => {
         // A window far longer than the test: both hits fall in it however slow the machine is.
         const key = `contract:${randomUUID()}`;
-        const first = await store.hit(key, 60_000);
-        expect(first.count).toBe(1);
+        const opening = await store.hit(key, 60_000);
+        expect(opening.count).toBe(1);
         const second = await store.hit(key, 60_000);
         expect(second.count).toBe(2);
         // The second hit falls in the first one's window: it does not start a new one.
         expect(second.resetMs).toBeGreaterThan(0);
-        expect(second.resetMs).toBeLessThanOrEqual(first.resetMs);
+        expect(second.resetMs).toBeLessThanOrEqual(opening.resetMs);
         expect((await store.hit(`${key}:other`, 60_000)).count).toBe(1);
 
         // A short window, waited out by the time it reports (later is fine): counting starts again.
