@@ -5,16 +5,16 @@ import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { Device } from './entities/device.entity.js';
 import { StorageChange } from './entities/storage-change.entity.js';
 
-/** A change as the feed reads it: the wire's fields (ChangeDto) and its seq (a bigint, as text). */
+/** A change as the feed reads it (bigints as text, as the pg driver gives them). */
 export interface ChangeRow {
   seq: string;
-  id: string;
-  table: string;
+  record_id: string;
+  table_name: string;
   op: 'upsert' | 'delete';
   version: number;
   checksum: string;
-  size_bytes: number;
-  updated_at: number;
+  size_bytes: string;
+  changed_at: Date;
 }
 
 /** The per-user changes feed and the devices that pull it. */
@@ -66,14 +66,15 @@ export class SyncRepository {
   }
 
   /**
-   * Up to `limit` of the user's changes after `seq`, in commit order, already in
-   * the wire's shape: one primary-key range scan, and no entity hydration or
-   * timestamp parsing per row (a page is up to 1,001 rows, read on every pull).
+   * Up to `limit` of the user's changes after `seq`, in commit order: one
+   * primary-key range scan returning the columns the wire needs as they are
+   * (no entity hydration per row; a page is up to 1,001 rows, read on every
+   * pull). Computing the epoch in SQL costs more than pg's date parser here
+   * (numeric arithmetic per row, and slower still in the embedded engine).
    */
   async changesAfter(userId: string, seq: number, limit: number): Promise<ChangeRow[]> {
     return this.changes.query<ChangeRow[]>(
-      `SELECT seq, record_id AS id, table_name AS "table", op, version, checksum,
-              size_bytes::float8 AS size_bytes, floor(extract(epoch FROM changed_at) * 1000)::float8 AS updated_at
+      `SELECT seq, record_id, table_name, op, version, checksum, size_bytes, changed_at
          FROM storage_changes WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [userId, seq, limit],
     );

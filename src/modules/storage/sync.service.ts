@@ -73,15 +73,15 @@ export class SyncService {
   }
 }
 
-/** A feed row as sent: the row without its seq (the cursor carries that). */
+/** A feed row as sent (the cursor carries its seq). */
 function toWire(row: ChangeRow): ChangeDto {
   return {
-    id: row.id,
-    table: row.table,
+    id: row.record_id,
+    table: row.table_name,
     op: row.op,
     version: row.version,
     checksum: row.checksum,
-    size_bytes: row.size_bytes,
-    updated_at: row.updated_at,
+    size_bytes: Number(row.size_bytes),
+    updated_at: row.changed_at.getTime(),
   };
 }
