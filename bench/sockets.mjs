@@ -31,6 +31,7 @@
 //     account split across both, every write sent to the first: latency to the last socket, as (a).
 //     Baseline: two bare servers with the Redis adapter. Skipped, saying why, without either.
 // Goals: p99 <= 50 ms in (a) and (b), <= 10 KiB RSS per idle socket, p99 <= 80 ms in (d).
+// BENCH_PARTS=a,b,d picks the parts ((c) comes with (a)).
 // BENCH_CPU_PROF=<dir> runs our servers with --cpu-prof (profiles written there when they stop).
 import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -51,6 +52,7 @@ const BURSTS = num('BENCH_BURSTS', 2);
 const CLIENTS = num('BENCH_CLIENTS', 2);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
 const SHARED_DATABASE_URL = process.env.BENCH_SHARED_DATABASE_URL ?? process.env.DATABASE_URL;
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'a,b,d').split(','));
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const WRITE_TIMEOUT_MS = 20_000;
 
@@ -400,38 +402,42 @@ try {
   await closeAll();
 
   // (b) one socket for each of SOCKETS accounts.
-  const accounts = await registerMany(base, SOCKETS, `bench-sockets-${stamp}`);
-  await connectAll(ours.origin, accounts);
-  await connectAll(
-    bare.origin,
-    accounts.map((_, k) => `room-b-${k}`),
-  );
-  await expectEach(clients.map(() => 1));
-  // Account k's socket is the (k div CLIENTS)-th of client k mod CLIENTS, on each server; the bare
-  // server's sockets of a client come after ours there.
-  const perClient = shares;
   const b = { ours: newStats(), bare: newStats() };
-  for (let round = 0; round < BURSTS; round++) {
-    for (const server of round % 2 ? [bare, ours] : [ours, bare]) {
-      const tokens = server === ours ? accounts : accounts.map((_, k) => `room-b-${k}`);
-      const offset = server === ours ? 0 : 1;
-      const r = await burst(
-        server,
-        tokens,
-        (k) => `${k % CLIENTS}:${offset * perClient[k % CLIENTS] + Math.floor(k / CLIENTS)}`,
-      );
-      const s = b[server.name];
-      for (const key of ['last', 'first', 'answered', 'perSocket', 'problems']) s[key].push(...r[key]);
-      s.cpuMs += r.cpuMs;
-      s.wallMs += r.wallMs;
+  if (PARTS.has('b')) {
+    const accounts = await registerMany(base, SOCKETS, `bench-sockets-${stamp}`);
+    await connectAll(ours.origin, accounts);
+    await connectAll(
+      bare.origin,
+      accounts.map((_, k) => `room-b-${k}`),
+    );
+    await expectEach(clients.map(() => 1));
+    // Account k's socket is the (k div CLIENTS)-th of client k mod CLIENTS, on each server; the bare
+    // server's sockets of a client come after ours there.
+    const perClient = shares;
+    for (let round = 0; round < BURSTS; round++) {
+      for (const server of round % 2 ? [bare, ours] : [ours, bare]) {
+        const tokens = server === ours ? accounts : accounts.map((_, k) => `room-b-${k}`);
+        const offset = server === ours ? 0 : 1;
+        const r = await burst(
+          server,
+          tokens,
+          (k) => `${k % CLIENTS}:${offset * perClient[k % CLIENTS] + Math.floor(k / CLIENTS)}`,
+        );
+        const s = b[server.name];
+        for (const key of ['last', 'first', 'answered', 'perSocket', 'problems']) s[key].push(...r[key]);
+        s.cpuMs += r.cpuMs;
+        s.wallMs += r.wallMs;
+      }
     }
+    await closeAll();
   }
-  await closeAll();
   for (const s of running.splice(0)) await s.stop();
 
   // (d) two instances over Redis, the sockets split across them, every write sent to the first.
   let d;
-  if (!SHARED_DATABASE_URL) {
+  if (!PARTS.has('d')) {
+    // not asked for
+  } else if (!SHARED_DATABASE_URL) {
     notes.push('(d) skipped: set BENCH_SHARED_DATABASE_URL (or DATABASE_URL) to a PostgreSQL server');
   } else if (!(await redisAnswers(REDIS_URL))) {
     notes.push(`(d) skipped: Redis at ${REDIS_URL} did not answer`);
@@ -485,29 +491,32 @@ try {
   ];
   rows.push(['figure', 'ours', 'bare Socket.IO', 'ratio', 'goal']);
   rows.push(...latencyRows(`(a) ${SOCKETS} sockets of one account, ${WRITES} writes`, a, 50));
+  if (PARTS.has('b'))
+    rows.push(
+      [
+        `(b) ${SOCKETS} accounts x 1 socket, ${BURSTS} bursts of ${SOCKETS} writes, ${WRITERS} in flight: its socket got it, p50 / p99 ms`,
+        pair(b.ours.last),
+        pair(b.bare.last),
+        `${ratio(percentile(b.ours.last, 0.5), percentile(b.bare.last, 0.5))} / ${ratio(percentile(b.ours.last, 0.99), percentile(b.bare.last, 0.99))}`,
+        `p99 ${goal(percentile(b.ours.last, 0.99), 50)}`,
+      ],
+      ['  the write answered, p50 / p99 ms', pair(b.ours.answered), pair(b.bare.answered), '', ''],
+      [
+        '  writes/s in the burst',
+        f((b.ours.last.length * 1000) / b.ours.wallMs, 0),
+        f((b.bare.last.length * 1000) / b.bare.wallMs, 0),
+        '',
+        '',
+      ],
+      [
+        '  server CPU per write, ms',
+        f(b.ours.cpuMs / Math.max(1, b.ours.last.length), 2),
+        f(b.bare.cpuMs / Math.max(1, b.bare.last.length), 2),
+        '',
+        '',
+      ],
+    );
   rows.push(
-    [
-      `(b) ${SOCKETS} accounts x 1 socket, ${BURSTS} bursts of ${SOCKETS} writes, ${WRITERS} in flight: its socket got it, p50 / p99 ms`,
-      pair(b.ours.last),
-      pair(b.bare.last),
-      `${ratio(percentile(b.ours.last, 0.5), percentile(b.bare.last, 0.5))} / ${ratio(percentile(b.ours.last, 0.99), percentile(b.bare.last, 0.99))}`,
-      `p99 ${goal(percentile(b.ours.last, 0.99), 50)}`,
-    ],
-    ['  the write answered, p50 / p99 ms', pair(b.ours.answered), pair(b.bare.answered), '', ''],
-    [
-      '  writes/s in the burst',
-      f((b.ours.last.length * 1000) / b.ours.wallMs, 0),
-      f((b.bare.last.length * 1000) / b.bare.wallMs, 0),
-      '',
-      '',
-    ],
-    [
-      '  server CPU per write, ms',
-      f(b.ours.cpuMs / Math.max(1, b.ours.last.length), 2),
-      f(b.bare.cpuMs / Math.max(1, b.bare.last.length), 2),
-      '',
-      '',
-    ],
     [
       `(c) RSS per idle socket after GC, KiB (${SOCKETS} sockets)`,
       f(memory.ours.rss),
