@@ -24,7 +24,10 @@
 //     not exist in the product (a write belongs to one account), so a burst is what "1,000 accounts"
 //     means for a push.
 // (c) RSS per idle socket: the server's RSS after a full GC (--expose-gc) with (a)'s sockets connected
-//     and idle, minus before they connected, divided by their count; the JS heap per socket beside it.
+//     and idle, minus before they connected (after 20 sockets came and went, so that the connection
+//     path's compiled code is not counted), divided by their count; the JS heap per socket beside it.
+//     RSS under-counts when the sockets fill pages the heap already held (the app's start-up leaves
+//     many), so the figure held against the goal is the larger of the RSS and the heap growth.
 // (d) Two instances of the server with REDIS_URL (BENCH_REDIS_URL, default redis://127.0.0.1:6379/3)
 //     against one PostgreSQL server (BENCH_SHARED_DATABASE_URL, else DATABASE_URL: the embedded
 //     database serves one session, so two servers cannot share it), BENCH_SOCKETS sockets of one
@@ -380,15 +383,21 @@ try {
   // (c) then (a): one account's sockets, idle, then one write at a time.
   const [owner] = await registerMany(base, 1, `bench-sockets-${stamp}-owner`);
   const memory = {};
+  // The connection path's code compiled first, so that what follows counts only what sockets keep.
+  for (const server of [bare, ours])
+    await connectAll(server.origin, Array(20).fill(server === ours ? owner : 'room-a'));
+  await closeAll();
+  await sleep(500);
   for (const server of [bare, ours]) {
     const before = await server.memGc();
     await connectAll(server.origin, Array(SOCKETS).fill(server === ours ? owner : 'room-a'));
     await sleep(2000);
     const after = await server.memGc();
-    memory[server.name] = {
-      rss: (after.rss - before.rss) / 1024 / SOCKETS,
-      heap: (after.heapUsed - before.heapUsed) / 1024 / SOCKETS,
-    };
+    const rss = (after.rss - before.rss) / 1024 / SOCKETS;
+    const heap = (after.heapUsed - before.heapUsed) / 1024 / SOCKETS;
+    // The heap's pages that hold the sockets are resident: RSS grew by at least that much, even when
+    // it reads less because the sockets filled pages a GC had emptied but the process still held.
+    memory[server.name] = { rss, heap, counted: Math.max(rss, heap) };
   }
   const shares = clients.map((_, i) => Math.floor(SOCKETS / CLIENTS) + (i < SOCKETS % CLIENTS ? 1 : 0));
   await expectEach(shares);
@@ -518,14 +527,15 @@ try {
     );
   rows.push(
     [
-      `(c) RSS per idle socket after GC, KiB (${SOCKETS} sockets)`,
-      f(memory.ours.rss),
-      f(memory.bare.rss),
-      ratio(memory.ours.rss, memory.bare.rss),
-      goal(memory.ours.rss, 10, 'KiB'),
+      `(c) RSS per idle socket, KiB (${SOCKETS} sockets; the larger of the two below)`,
+      f(memory.ours.counted),
+      f(memory.bare.counted),
+      ratio(memory.ours.counted, memory.bare.counted),
+      goal(memory.ours.counted, 10, 'KiB'),
     ],
+    ['  RSS growth after GC, per socket, KiB', f(memory.ours.rss), f(memory.bare.rss), '', ''],
     [
-      '  JS heap per idle socket after GC, KiB',
+      '  JS heap growth after GC, per socket, KiB',
       f(memory.ours.heap),
       f(memory.bare.heap),
       ratio(memory.ours.heap, memory.bare.heap),

@@ -70,6 +70,15 @@ export class CorsIoAdapter extends IoAdapter {
     super.bindMessageHandlers(socket, handlers, transform);
   }
 
+  /**
+   * Called for every gateway of a namespace on every connection. A socket
+   * disconnects once, so a plain listener does what Nest's `once` wrapper does,
+   * without the three objects per socket and gateway that wrapper keeps.
+   */
+  override bindClientDisconnect(client: Socket, callback: (reason: unknown) => void): void {
+    client.on('disconnect', callback);
+  }
+
   override async close(server: Server): Promise<void> {
     await super.close(server);
     await Promise.all(this.clients.splice(0).map((c) => c.quit().catch(() => undefined)));
@@ -97,20 +106,26 @@ function keepLessOfTheRequest(server: Server): void {
   });
 }
 
+/** The request headers a connection keeps (`socket.handshake.headers`); nothing reads the others later. */
+const KEPT_HEADERS = ['origin', 'user-agent'] as const;
+
 /**
  * What a Socket.IO connection keeps of the HTTP request that opened it
- * (`socket.request`, for as long as the connection lives): the headers, the
- * URL and query, whether it came over TLS, and the client's address as
- * `clientAddress` resolves it (TRUST_PROXY honoured), resolved once here and
- * standing as the peer's address for every namespace's handshake later. The
- * request itself (Express's prototype, raw headers, parser state) costs an
- * idle connection a few KiB more.
+ * (`socket.request`, and `socket.handshake` built from it for each namespace,
+ * for as long as the connection lives): the URL and query, whether it came
+ * over TLS, the `KEPT_HEADERS`, and the client's address as `clientAddress`
+ * resolves it (TRUST_PROXY honoured), resolved once here and standing as the
+ * peer's address for every namespace's handshake later. The request itself
+ * (Express's prototype, raw headers, parser state) and the other headers (a
+ * browser's cookies and the like) would cost an idle connection a few KiB more.
  */
 export function handshakeRequest(req: IncomingMessage): IncomingMessage {
   const encrypted = Boolean((req.socket as { encrypted?: boolean } | null)?.encrypted);
   const peer = { remoteAddress: clientAddress(req), encrypted };
+  const headers: IncomingMessage['headers'] = {};
+  for (const name of KEPT_HEADERS) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
   return {
-    headers: req.headers,
+    headers,
     url: req.url,
     method: req.method,
     _query: (req as { _query?: unknown })._query,

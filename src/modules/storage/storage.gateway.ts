@@ -43,7 +43,8 @@ export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnMod
   }
 
   afterInit(server: Server): void {
-    server.use(this.socketAuth.handshake());
+    // Sockets here only receive pushes: nothing checks their token again after the handshake.
+    server.use(this.socketAuth.handshake({ keepToken: false }));
     server.use(this.connections.socketIo());
     this.push.attach(server);
   }
