@@ -71,7 +71,11 @@ export function freePort() {
  */
 export async function startAppProcess(db, env = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/src/main.js', import.meta.url))], {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node flags for the server only,
+  // for profiling a bench run (--cpu-prof is not allowed in NODE_OPTIONS).
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     cwd: env.DATA_DIR,
     env: {
       PATH: process.env.PATH,
