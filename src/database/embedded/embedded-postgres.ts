@@ -78,10 +78,8 @@ export class EmbeddedPostgres {
     }
     try {
       // Loaded here, not at the top: with the engine on a worker the main thread never needs PGlite.
-      const [{ PGlite }, { pgliteOptions }] = await Promise.all([
-        import('@electric-sql/pglite'),
-        import('./pglite-options.js'),
-      ]);
+      // One import (Jest's ESM runtime fails two concurrent dynamic imports of one module graph).
+      const { PGlite, pgliteOptions } = await import('./pglite-options.js');
       this.db = await PGlite.create(pgliteOptions(this.dataDir ?? 'memory://', this.sharedBuffersMb));
       // PGlite has one backend: the socket server queues every connection's
       // queries onto it and keeps a transaction's queries together.

@@ -1,6 +1,8 @@
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
+export { PGlite };
+
 /**
  * PGlite's own start parameters, with the buffer cache's size. A module of its own, so the app's
  * main thread loads PGlite only when it runs the engine itself (thread `main`): with the engine on
