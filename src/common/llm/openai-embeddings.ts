@@ -84,14 +84,7 @@ export class OpenAiEmbeddings extends Embeddings {
   }
 
   async embed(text: string, user?: { id: string; tier: Tier }): Promise<number[]> {
-    if (!this.fields) {
-      throw new AppException(
-        'feature_not_configured',
-        'Text queries need an embeddings model: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
-          'OpenAI-compatible endpoint), or EMBEDDINGS_MODEL=ollama:<model> for a local Ollama. Searching by ' +
-          'vector or query_blob works without one.',
-      );
-    }
+    if (!this.fields) throw notConfigured();
     const model = this.config.llm.models.embeddings.label;
     // Loaded before the reservation: a package that would not load has cost nothing.
     const client = await this.embeddingsClient(this.fields);
@@ -138,6 +131,15 @@ export class OpenAiEmbeddings extends Embeddings {
       maxOutputTokens: 0,
     });
   }
+}
+
+function notConfigured(): AppException {
+  return new AppException(
+    'feature_not_configured',
+    'Text queries need an embeddings model: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
+      'OpenAI-compatible endpoint), or EMBEDDINGS_MODEL=ollama:<model> for a local Ollama. Searching by ' +
+      'vector or query_blob works without one.',
+  );
 }
 
 function providerError(err: unknown, model: string): Error {
