@@ -73,8 +73,11 @@ export function freePort() {
  */
 export async function startAppProcess(db, env = {}, { nodeArgs = [], ipc = false } = {}) {
   const port = await freePort();
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node flags for the server only,
+  // for profiling a bench run (--cpu-prof is not allowed in NODE_OPTIONS); after the caller's own.
+  const profiling = process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
   const script = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
-  const child = spawn(process.execPath, [...nodeArgs, script], {
+  const child = spawn(process.execPath, [...nodeArgs, ...profiling, script], {
     cwd: env.DATA_DIR,
     env: {
       PATH: process.env.PATH,

@@ -39,22 +39,34 @@ export class RecordsRepository {
     });
   }
 
-  async insert(tx: Tx, record: StorageRecord): Promise<StorageRecord> {
+  /**
+   * Inserts new records in one statement (a batch of creates, see WriteBatcher):
+   * one array parameter per column, so the statement's text and parameter count
+   * are the same for any batch size. Fills in each record's created_at and updated_at.
+   */
+  async insertMany(tx: Tx, records: StorageRecord[]): Promise<void> {
     const manager = managerOf(tx);
-    const [row] = await manager.query<Array<{ created_at: Date; updated_at: Date }>>(
+    const rows = await manager.query<Array<{ id: string; created_at: Date; updated_at: Date }>>(
       `INSERT INTO storage_records (id, user_id, table_name, blob_key, checksum, size_bytes, version, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, now()) RETURNING created_at, updated_at`,
+       SELECT id, user_id, table_name, blob_key, checksum, size_bytes, version, now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::varchar[], $4::varchar[], $5::char(64)[], $6::bigint[], $7::int[])
+           AS r(id, user_id, table_name, blob_key, checksum, size_bytes, version)
+       RETURNING id, created_at, updated_at`,
       [
-        record.id,
-        record.userId,
-        record.tableName,
-        record.blobKey,
-        record.checksum,
-        record.sizeBytes,
-        record.version,
+        records.map((r) => r.id),
+        records.map((r) => r.userId),
+        records.map((r) => r.tableName),
+        records.map((r) => r.blobKey),
+        records.map((r) => r.checksum),
+        records.map((r) => r.sizeBytes),
+        records.map((r) => r.version),
       ],
     );
-    return Object.assign(record, { createdAt: row.created_at, updatedAt: row.updated_at });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const record of records) {
+      const row = byId.get(record.id)!;
+      Object.assign(record, { createdAt: row.created_at, updatedAt: row.updated_at });
+    }
   }
 
   /** Points the record at its new bytes; answers the new updated_at. */

@@ -17,18 +17,29 @@ import {
   type RecordUpdatedDto,
   type UpdateRecordDto,
 } from './dto/storage.dto.js';
+import type { StorageChange } from './entities/storage-change.entity.js';
 import { StorageRecord } from './entities/storage-record.entity.js';
 import { AttachmentsService } from './attachments.service.js';
 import { parseIfMatch } from './if-match.js';
 import { RecordsRepository } from './records.repository.js';
-import type { UsageLock } from './storage-quota.js';
+import { assertRoomFor, type UsageLock } from './storage-quota.js';
 import { StorageQuotaService, type UsageChange } from './storage-quota.service.js';
 import { type StorageChangedEvent, StorageEvents } from './storage.events.js';
 import { StorageException } from './storage.errors.js';
 import { SyncRepository } from './sync.repository.js';
+import { type ItemOutcome, WriteBatcher } from './write-batcher.js';
 
 /** How long tombstones and conflict copies are kept. */
 export const RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/** Creates in one transaction at most (their metadata only: the bytes are already in the blob store). */
+const MAX_CREATE_BATCH = 100;
+
+/** A create waiting for its batch: the record, its blob already stored. */
+interface PendingCreate {
+  user: AuthUser;
+  record: StorageRecord;
+}
 
 interface NewContent {
   bytes: Buffer;
@@ -44,6 +55,12 @@ interface NewContent {
  */
 @Injectable()
 export class StorageService {
+  /** Creates of one user wait here while that user's previous batch commits, and go as the next. */
+  private readonly creates = new WriteBatcher<PendingCreate, StorageRecord>(
+    (_key, items) => this.createBatch(items),
+    MAX_CREATE_BATCH,
+  );
+
   constructor(
     private readonly records: RecordsRepository,
     private readonly sync: SyncRepository,
@@ -66,11 +83,8 @@ export class StorageService {
     });
     record.blobKey = this.newKey(user.id, dto.table, record.id);
     const created = await this.withNewBlob({ bytes, checksum: dto.checksum, blobKey: record.blobKey }, () =>
-      this.quota.withUsageLock(user, async (tx, lock) => {
-        await this.records.insert(tx, record);
-        await this.appendChange(tx, lock, record, 'upsert');
-        return { value: record, deltaBytes: bytes.length, seqsUsed: 1 };
-      }),
+      // Same user and tier: the quota of the batch is checked against one tier.
+      this.creates.submit(`${user.id}:${user.tier}`, { user, record }),
     );
     this.notify(created, 'upsert');
     return { id: created.id, created_at: created.createdAt.getTime(), version: 1 };
@@ -203,6 +217,41 @@ export class StorageService {
   }
 
   /**
+   * One transaction for a batch of one user's creates (WriteBatcher): the usage
+   * lock once, each record's quota checked in arrival order as if it ran alone
+   * (a record that does not fit is refused with 402 and the others go on), the
+   * rows and their changes in one statement each, consecutive seqs, one commit.
+   */
+  private async createBatch(items: PendingCreate[]): Promise<Array<ItemOutcome<StorageRecord>>> {
+    const { user } = items[0];
+    return this.quota.withUsageLock(user, async (tx, lock) => {
+      const outcomes: Array<ItemOutcome<StorageRecord>> = [];
+      const accepted: StorageRecord[] = [];
+      let added = 0;
+      for (const { record } of items) {
+        const size = Number(record.sizeBytes);
+        try {
+          assertRoomFor(lock.usedBytes + added, size, user.tier);
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+          continue;
+        }
+        added += size;
+        accepted.push(record);
+        outcomes.push({ ok: true, value: record });
+      }
+      if (accepted.length) {
+        await this.records.insertMany(tx, accepted);
+        await this.sync.appendChanges(
+          tx,
+          accepted.map((record, i) => changeOf(record, lock.nextSeq + i, 'upsert')),
+        );
+      }
+      return { value: outcomes, deltaBytes: added, seqsUsed: accepted.length };
+    });
+  }
+
+  /**
    * Stores the new blob, runs `write`, and removes the blob again if the
    * write fails. Not when the database went away mid-write: its commit may
    * have landed without the answer reaching us, and removing the blob then
@@ -225,16 +274,7 @@ export class StorageService {
     record: StorageRecord,
     op: StorageChangedEvent['op'],
   ): Promise<void> {
-    await this.sync.appendChange(tx, {
-      userId: record.userId,
-      seq: String(lock.nextSeq),
-      recordId: record.id,
-      tableName: record.tableName,
-      op,
-      version: record.version,
-      checksum: record.checksum,
-      sizeBytes: record.sizeBytes,
-    });
+    await this.sync.appendChange(tx, changeOf(record, lock.nextSeq, op));
   }
 
   private async liveOrThrow(userId: string, id: string, tx?: Tx): Promise<StorageRecord> {
@@ -269,6 +309,24 @@ export class StorageService {
       op,
     });
   }
+}
+
+/** The change row of a write of `record` at `seq`. */
+function changeOf(
+  record: StorageRecord,
+  seq: number,
+  op: StorageChangedEvent['op'],
+): Omit<StorageChange, 'changedAt'> {
+  return {
+    userId: record.userId,
+    seq: String(seq),
+    recordId: record.id,
+    tableName: record.tableName,
+    op,
+    version: record.version,
+    checksum: record.checksum,
+    sizeBytes: record.sizeBytes,
+  };
 }
 
 /** 409 when the client's base version is not the record's current one. */

@@ -1,9 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MoreThan, type Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
 import { managerOf, type Tx } from '../../database/unit-of-work.js';
 import { Device } from './entities/device.entity.js';
 import { StorageChange } from './entities/storage-change.entity.js';
+
+/** A change as the feed reads it (bigints as text, as the pg driver gives them). */
+export interface ChangeRow {
+  seq: string;
+  record_id: string;
+  table_name: string;
+  op: 'upsert' | 'delete';
+  version: number;
+  checksum: string;
+  size_bytes: string;
+  changed_at: Date;
+}
 
 /** The per-user changes feed and the devices that pull it. */
 @Injectable()
@@ -32,13 +44,40 @@ export class SyncRepository {
     );
   }
 
-  /** Up to `limit` of the user's changes after `seq`, in commit order. */
-  async changesAfter(userId: string, seq: number, limit: number): Promise<StorageChange[]> {
-    return this.changes.find({
-      where: { userId, seq: MoreThan(String(seq)) },
-      order: { seq: 'ASC' },
-      take: limit,
-    });
+  /** Appends several changes in one statement (a batch of creates), each at its own seq from the lock. */
+  async appendChanges(tx: Tx, changes: Array<Omit<StorageChange, 'changedAt'>>): Promise<void> {
+    const manager = managerOf(tx);
+    await manager.query(
+      `INSERT INTO storage_changes (user_id, seq, record_id, table_name, op, version, checksum, size_bytes, changed_at)
+       SELECT user_id, seq, record_id, table_name, op, version, checksum, size_bytes, now()
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::varchar[], $5::varchar[], $6::int[], $7::char(64)[], $8::bigint[])
+           AS c(user_id, seq, record_id, table_name, op, version, checksum, size_bytes)`,
+      [
+        changes.map((c) => c.userId),
+        changes.map((c) => c.seq),
+        changes.map((c) => c.recordId),
+        changes.map((c) => c.tableName),
+        changes.map((c) => c.op),
+        changes.map((c) => c.version),
+        changes.map((c) => c.checksum),
+        changes.map((c) => c.sizeBytes),
+      ],
+    );
+  }
+
+  /**
+   * Up to `limit` of the user's changes after `seq`, in commit order: one
+   * primary-key range scan returning the columns the wire needs as they are
+   * (no entity hydration per row; a page is up to 1,001 rows, read on every
+   * pull). Computing the epoch in SQL costs more than pg's date parser here
+   * (numeric arithmetic per row, and slower still in the embedded engine).
+   */
+  async changesAfter(userId: string, seq: number, limit: number): Promise<ChangeRow[]> {
+    return this.changes.query<ChangeRow[]>(
+      `SELECT seq, record_id, table_name, op, version, checksum, size_bytes, changed_at
+         FROM storage_changes WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [userId, seq, limit],
+    );
   }
 
   /** Records that the device has pulled up to `seq` (a cursor never moves back). */

@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { AuthUser } from '../../common/auth/auth-user.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ChangeCursor } from './change-cursor.js';
-import { type ChangesPageDto, type DeviceInfoDto, mapChange, mapDevice } from './dto/storage.dto.js';
+import type { ChangeDto, ChangesPageDto, DeviceInfoDto } from './dto/storage.dto.js';
+import { mapDevice } from './dto/storage.dto.js';
 import { StorageException } from './storage.errors.js';
-import { SyncRepository } from './sync.repository.js';
+import { type ChangeRow, SyncRepository } from './sync.repository.js';
 
 /** Devices a user may register. */
 const MAX_DEVICES = 100;
@@ -46,7 +47,7 @@ export class SyncService {
       await this.sync.recordSync(user.id, deviceId, last);
     }
     return {
-      changes: page.map(mapChange),
+      changes: page.map(toWire),
       next_cursor: this.cursors.sign(user.id, last),
       has_more: rows.length > limit,
     };
@@ -70,4 +71,17 @@ export class SyncService {
       throw new StorageException('limit_reached', `At most ${MAX_DEVICES} devices per account`);
     }
   }
+}
+
+/** A feed row as sent (the cursor carries its seq). */
+function toWire(row: ChangeRow): ChangeDto {
+  return {
+    id: row.record_id,
+    table: row.table_name,
+    op: row.op,
+    version: row.version,
+    checksum: row.checksum,
+    size_bytes: Number(row.size_bytes),
+    updated_at: row.changed_at.getTime(),
+  };
 }

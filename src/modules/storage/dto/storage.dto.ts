@@ -3,7 +3,6 @@ import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { CHECKSUM_PATTERN } from '../../../common/checksum.js';
 import type { Device } from '../entities/device.entity.js';
-import type { StorageChange } from '../entities/storage-change.entity.js';
 import type { StorageConflict } from '../entities/storage-conflict.entity.js';
 import type { StorageRecord } from '../entities/storage-record.entity.js';
 import { IsBase64Payload } from '../../../common/input/base64.js';
@@ -181,18 +180,6 @@ export function mapRecordMeta(record: StorageRecord): RecordMetaDto {
     version: record.version,
     created_at: record.createdAt.getTime(),
     updated_at: record.updatedAt.getTime(),
-  };
-}
-
-export function mapChange(change: StorageChange): ChangeDto {
-  return {
-    id: change.recordId,
-    table: change.tableName,
-    op: change.op as ChangeDto['op'],
-    version: change.version,
-    checksum: change.checksum,
-    size_bytes: Number(change.sizeBytes),
-    updated_at: change.changedAt.getTime(),
   };
 }
 
