@@ -68,10 +68,16 @@ export function freePort() {
  * Only PATH is inherited from this process's environment, and it runs in `env.DATA_DIR` (when given),
  * so no .env file is read. `base` ends in /api/v1; `cpuMs()` is the child's CPU time so far (user +
  * system, all its threads, from /proc, 10 ms steps); `logs()` the tail of its output.
+ * `nodeArgs` go before the script (e.g. --expose-gc, --cpu-prof); `ipc` opens an IPC channel
+ * (`child.send`, for a module preloaded with --import that answers over it).
  */
-export async function startAppProcess(db, env = {}) {
+export async function startAppProcess(db, env = {}, { nodeArgs = [], ipc = false } = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../dist/src/main.js', import.meta.url))], {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node flags for the server only,
+  // for profiling a bench run (--cpu-prof is not allowed in NODE_OPTIONS); after the caller's own.
+  const profiling = process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const script = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+  const child = spawn(process.execPath, [...nodeArgs, ...profiling, script], {
     cwd: env.DATA_DIR,
     env: {
       PATH: process.env.PATH,
@@ -83,7 +89,7 @@ export async function startAppProcess(db, env = {}) {
       LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
   });
   let logs = '';
   const keep = (d) => (logs = (logs + d.toString()).slice(-20_000));

@@ -71,7 +71,11 @@ export async function createApp(
   app.useWebSocketAdapter(new CorsIoAdapter(app, config.corsOrigins, config.redisUrl, MAX_CHAT_EVENT_BYTES));
   useValidationAndErrors(app);
   if (config.swaggerEnabled) {
-    SwaggerModule.setup('docs', app, buildOpenApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
+    // Built on the first request for the docs, not at start: the document and what Swagger makes of
+    // it (the UI's init script embeds a copy) are megabytes an idle server need not hold (issue 38).
+    SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, config), {
+      jsonDocumentUrl: 'docs-json',
+    });
   }
   return app;
 }

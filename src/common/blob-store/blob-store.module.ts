@@ -5,7 +5,6 @@ import { BlobStore } from './blob-store.js';
 import { BlobSweepRepository } from './blob-sweep.repository.js';
 import { BlobSweepService } from './blob-sweep.service.js';
 import { FileBlobStore } from './file-blob-store.js';
-import { S3BlobStore } from './s3-blob-store.js';
 
 /**
  * S3 when S3_BUCKET is set, else files under DATA_DIR/blobs. Readiness reports whether it answers.
@@ -18,10 +17,12 @@ import { S3BlobStore } from './s3-blob-store.js';
     {
       provide: BlobStore,
       inject: [AppConfig],
-      useFactory: (config: AppConfig): BlobStore =>
-        config.s3.bucket
-          ? new S3BlobStore(config.s3.bucket, config.s3)
-          : new FileBlobStore(join(config.dataDir, 'blobs')),
+      // The AWS SDK (a few MiB of code and heap) is loaded only when S3 is the driver.
+      useFactory: async (config: AppConfig): Promise<BlobStore> => {
+        if (!config.s3.bucket) return new FileBlobStore(join(config.dataDir, 'blobs'));
+        const { S3BlobStore } = await import('./s3-blob-store.js');
+        return new S3BlobStore(config.s3.bucket, config.s3);
+      },
     },
     BlobSweepRepository,
     BlobSweepService,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { OpenAIEmbeddings } from '@langchain/openai';
+import type { ClientOptions, OpenAIEmbeddingsParams } from '@langchain/openai';
 import { AppConfig } from '../../config/app-config.js';
 import type { Tier } from '../tiers/tiers.js';
 import { Embeddings } from './embeddings.js';
@@ -8,17 +8,31 @@ import { providerFetch, reachedProvider } from './call-billing.js';
 import { countTokens, estimatePromptTokens } from './tokens.js';
 import { OLLAMA_DEFAULT_URL } from './provider-clients.js';
 
-/** LangChain's client, with the provider's usage kept (embedQuery drops it). */
-class OpenAIEmbeddingsWithUsage extends OpenAIEmbeddings {
-  async embedWithUsage(text: string): Promise<{ vector: number[]; promptTokens: number | undefined }> {
-    const response = await this.embeddingWithRetry({
-      model: this.model,
-      input: this.stripNewLines ? text.replace(/\n/g, ' ') : text,
-      ...(this.dimensions ? { dimensions: this.dimensions } : {}),
-      ...(this.encodingFormat ? { encoding_format: this.encodingFormat } : {}),
-    });
-    return { vector: response.data[0].embedding, promptTokens: response.usage?.prompt_tokens };
+interface EmbeddingsClient {
+  embedWithUsage(text: string): Promise<{ vector: number[]; promptTokens: number | undefined }>;
+}
+
+/**
+ * LangChain's client, with the provider's usage kept (embedQuery drops it). Built on the first
+ * embedding: @langchain/openai and the OpenAI SDK (about a megabyte of code) are loaded then, not
+ * at start (issue 38: an idle server need not hold them).
+ */
+async function buildClient(
+  fields: Partial<OpenAIEmbeddingsParams> & { apiKey: string; configuration: ClientOptions },
+): Promise<EmbeddingsClient> {
+  const { OpenAIEmbeddings } = await import('@langchain/openai');
+  class OpenAIEmbeddingsWithUsage extends OpenAIEmbeddings {
+    async embedWithUsage(text: string): Promise<{ vector: number[]; promptTokens: number | undefined }> {
+      const response = await this.embeddingWithRetry({
+        model: this.model,
+        input: this.stripNewLines ? text.replace(/\n/g, ' ') : text,
+        ...(this.dimensions ? { dimensions: this.dimensions } : {}),
+        ...(this.encodingFormat ? { encoding_format: this.encodingFormat } : {}),
+      });
+      return { vector: response.data[0].embedding, promptTokens: response.usage?.prompt_tokens };
+    }
   }
+  return new OpenAIEmbeddingsWithUsage(fields);
 }
 
 const TIMEOUT_MS = 30_000;
@@ -32,7 +46,9 @@ const TIMEOUT_MS = 30_000;
  */
 @Injectable()
 export class OpenAiEmbeddings extends Embeddings {
-  private readonly client?: OpenAIEmbeddingsWithUsage;
+  /** The client's settings when a provider is configured; the client itself once built. */
+  private readonly fields?: Parameters<typeof buildClient>[0];
+  private client?: Promise<EmbeddingsClient>;
 
   constructor(private readonly config: AppConfig) {
     super();
@@ -45,7 +61,7 @@ export class OpenAiEmbeddings extends Embeddings {
           }
         : config.llm.models.providers.openai;
     if (!apiKey && !baseUrl) return;
-    this.client = new OpenAIEmbeddingsWithUsage({
+    this.fields = {
       model: name,
       // A self-hosted endpoint (Ollama, vLLM) may need no key; the client insists on one.
       apiKey: apiKey ?? 'unused',
@@ -55,23 +71,27 @@ export class OpenAiEmbeddings extends Embeddings {
       dimensions: name.startsWith('text-embedding-3') ? config.vectorDimensions : undefined,
       timeout: TIMEOUT_MS,
       maxRetries: 2,
-    });
+    };
+  }
+
+  private embeddingsClient(fields: Parameters<typeof buildClient>[0]): Promise<EmbeddingsClient> {
+    if (!this.client) {
+      this.client = buildClient(fields);
+      // A failed load is not kept: the next call tries again.
+      this.client.catch(() => (this.client = undefined));
+    }
+    return this.client;
   }
 
   async embed(text: string, user?: { id: string; tier: Tier }): Promise<number[]> {
-    if (!this.client) {
-      throw new AppException(
-        'feature_not_configured',
-        'Text queries need an embeddings model: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
-          'OpenAI-compatible endpoint), or EMBEDDINGS_MODEL=ollama:<model> for a local Ollama. Searching by ' +
-          'vector or query_blob works without one.',
-      );
-    }
+    if (!this.fields) throw notConfigured();
     const model = this.config.llm.models.embeddings.label;
+    // Loaded before the reservation: a package that would not load has cost nothing.
+    const client = await this.embeddingsClient(this.fields);
     const reservation = await this.reserve(text, model, user);
     let vector: number[];
     try {
-      const { vector: embedded, promptTokens: reported } = await this.client.embedWithUsage(text);
+      const { vector: embedded, promptTokens: reported } = await client.embedWithUsage(text);
       vector = embedded;
       await reservation?.settle(
         reported === undefined
@@ -111,6 +131,15 @@ export class OpenAiEmbeddings extends Embeddings {
       maxOutputTokens: 0,
     });
   }
+}
+
+function notConfigured(): AppException {
+  return new AppException(
+    'feature_not_configured',
+    'Text queries need an embeddings model: set OPENAI_API_KEY (and OPENAI_BASE_URL for another ' +
+      'OpenAI-compatible endpoint), or EMBEDDINGS_MODEL=ollama:<model> for a local Ollama. Searching by ' +
+      'vector or query_blob works without one.',
+  );
 }
 
 function providerError(err: unknown, model: string): Error {

@@ -6,6 +6,7 @@ import { AppConfig } from '../../config/app-config.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { RedisService } from '../redis/redis.service.js';
+import { UserPush } from './user-push.js';
 
 /** Whose credentials ended: one session or one API key of an account, or (neither named) all of them. */
 export interface RevokedPrincipal {
@@ -26,9 +27,9 @@ interface Connection {
   cut(reason: RevocationReason): void;
 }
 
-/** A registered connection: `release` when it closes. */
+/** A registered connection: `release` when it closes (a function of its own: it may be passed as a listener). */
 export interface ConnectionHandle {
-  release(): void;
+  release: () => void;
 }
 
 const CHANNEL = 'adiuva:realtime:revoked';
@@ -95,6 +96,7 @@ export class ConnectionsService implements OnModuleInit, OnModuleDestroy {
     if (live.size >= this.maxPerAccount) return undefined;
     const connection: Connection = { user, cut };
     live.add(connection);
+    // Idempotent: the caller may release on more than one signal of the same close.
     return {
       release: () => {
         live.delete(connection);
@@ -127,8 +129,11 @@ export class ConnectionsService implements OnModuleInit, OnModuleDestroy {
         );
       }
       // A client gone before the connection completed never fires 'disconnect': its transport's close does.
-      socket.once('disconnect', () => handle.release());
-      socket.conn.once('close', () => handle.release());
+      // One listener for both, added with `on` (releasing twice is harmless): `once` wraps each in two
+      // more objects that an idle socket would keep for its whole life.
+      const release = handle.release;
+      socket.on('disconnect', release);
+      socket.conn.on('close', release);
       next();
     };
   }
@@ -193,9 +198,9 @@ export class ConnectionsService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** Global: the auth module revokes, the gateways and the WebSocket server register. */
+/** Global: the auth module revokes, the gateways and the WebSocket server register, modules push. */
 @Global()
-@Module({ providers: [ConnectionsService], exports: [ConnectionsService] })
+@Module({ providers: [ConnectionsService, UserPush], exports: [ConnectionsService, UserPush] })
 export class RealtimeModule {}
 
 /**

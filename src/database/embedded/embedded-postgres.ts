@@ -2,9 +2,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
+import { execFile } from 'node:child_process';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
+import type { PGlite } from '@electric-sql/pglite';
 import { PgliteWireServer, type WireAddress, type WireServerOptions } from './pglite-wire-server.js';
 import { PortLink } from './port-link.js';
 
@@ -67,8 +67,8 @@ export class EmbeddedPostgres {
     if (this.thread === 'worker') {
       try {
         // initdb's engine would stay in the serving worker's memory (~150 MB): a fresh data dir is
-        // initialised by a worker of its own, which exits before the serving one starts.
-        if (this.dataDir && !existsSync(join(this.dataDir, 'PG_VERSION'))) await this.runWorker('initialise');
+        // initialised by a process of its own (a thread's memory is not all given back when it exits).
+        if (this.dataDir && !existsSync(join(this.dataDir, 'PG_VERSION'))) await this.initialise();
         this.url = connectionUrl(await this.startWorker());
         return this.url;
       } catch (err) {
@@ -77,6 +77,9 @@ export class EmbeddedPostgres {
       }
     }
     try {
+      // Loaded here, not at the top: with the engine on a worker the main thread never needs PGlite.
+      // One import (Jest's ESM runtime fails two concurrent dynamic imports of one module graph).
+      const { PGlite, pgliteOptions } = await import('./pglite-options.js');
       this.db = await PGlite.create(pgliteOptions(this.dataDir ?? 'memory://', this.sharedBuffersMb));
       // PGlite has one backend: the socket server queues every connection's
       // queries onto it and keeps a transaction's queries together.
@@ -89,31 +92,25 @@ export class EmbeddedPostgres {
     return this.url;
   }
 
-  /** Initialises the data dir on a worker that then exits. */
-  private async runWorker(task: 'initialise'): Promise<void> {
-    const worker = new Worker(WORKER_FILE, {
-      workerData: { task, dataDir: this.dataDir, sharedBuffersMb: this.sharedBuffersMb },
+  /** Initialises the data dir in a child process (embedded-postgres.initdb.ts) that then exits. */
+  private initialise(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [INITDB_FILE, this.dataDir!, String(this.sharedBuffersMb)],
+        { maxBuffer: 1024 * 1024 },
+        (err, _stdout, stderr) =>
+          err
+            ? reject(new Error(`Embedded Postgres failed to initialise: ${stderr.trim() || err.message}`))
+            : resolve(),
+      );
     });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        worker.once('message', (msg: { initialised?: true; error?: string }) =>
-          msg.initialised
-            ? resolve()
-            : reject(new Error(`Embedded Postgres failed to initialise: ${msg.error}`)),
-        );
-        worker.once('error', reject);
-        worker.once('exit', (code) => reject(new Error(`Embedded Postgres worker exited with ${code}`)));
-      });
-    } finally {
-      await worker.terminate();
-    }
   }
 
   private startWorker(): Promise<WireAddress> {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_FILE, {
       workerData: {
-        task: 'serve',
         sharedBuffersMb: this.sharedBuffersMb,
         dataDir: this.dataDir ?? 'memory://',
         maxConnections: MAX_CONNECTIONS,
@@ -171,19 +168,8 @@ export class EmbeddedPostgres {
  */
 export const DEFAULT_SHARED_BUFFERS_MB = 32;
 
-/** PGlite's own start parameters, with the buffer cache's size. */
-export function pgliteOptions(
-  dataDir: string,
-  sharedBuffersMb: number,
-): PGliteOptions<{ vector: typeof vector }> {
-  return {
-    dataDir,
-    extensions: { vector },
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`],
-  };
-}
-
 const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'embedded-postgres.worker.js');
+const INITDB_FILE = join(dirname(fileURLToPath(import.meta.url)), 'embedded-postgres.initdb.js');
 /** Above the app's pool (EMBEDDED_POOL_SIZE), with room for reconnects racing the old sockets' close, and for tools. */
 const MAX_CONNECTIONS = 64;
 

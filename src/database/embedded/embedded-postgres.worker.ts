@@ -1,6 +1,6 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
-import { pgliteOptions } from './embedded-postgres.js';
+import { pgliteOptions } from './pglite-options.js';
 import { PgliteWireServer, type WireServerOptions } from './pglite-wire-server.js';
 import { PortLink } from './port-link.js';
 
@@ -8,13 +8,11 @@ import { PortLink } from './port-link.js';
  * Runs PGlite and its socket server on a worker thread, so the database's
  * WASM engine uses another core instead of the app's event loop. The app's
  * own connections come over `link` (a PortLink); anything else connects to the
- * socket (task `serve`; task `initialise` only creates a fresh data dir and says
- * `{ initialised: true }`). Messages: in `stop`; out `{ ready: WireAddress }`, `{ error }`,
+ * socket (a fresh data dir is initialised first by embedded-postgres.initdb.ts, in a process of
+ * its own). Messages: in `stop`; out `{ ready: WireAddress }`, `{ error }`,
  * `{ stopped: true }`.
  */
-const { task, dataDir, sharedBuffersMb, maxConnections, serverOptions, link } = workerData as {
-  /** initialise: create the data dir's files (initdb), then say `{ initialised: true }`. */
-  task: 'initialise' | 'serve';
+const { dataDir, sharedBuffersMb, maxConnections, serverOptions, link } = workerData as {
   dataDir: string;
   sharedBuffersMb: number;
   maxConnections: number;
@@ -24,11 +22,6 @@ const { task, dataDir, sharedBuffersMb, maxConnections, serverOptions, link } = 
 
 async function main(): Promise<void> {
   const db = await PGlite.create(pgliteOptions(dataDir, sharedBuffersMb));
-  if (task === 'initialise') {
-    await db.close();
-    parentPort!.postMessage({ initialised: true });
-    return;
-  }
   const server = new PgliteWireServer(db, maxConnections, serverOptions);
   const address = await server.start();
   const connections = new PortLink(link, (socket) => server.serve(socket));

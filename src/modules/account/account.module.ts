@@ -10,7 +10,7 @@ import { AccountAccountData } from './account.account-data.js';
 import { AccountBlobReferences } from './account.blob-references.js';
 import { AccountController } from './account.controller.js';
 import { AccountEvents } from './account.events.js';
-import { AccountGateway } from './account.gateway.js';
+import { ExportReadyPush } from './export-ready.push.js';
 import { AccountRepository } from './account.repository.js';
 import { AdminErasuresController } from './admin-erasures.controller.js';
 import { AccountErasure } from './entities/account-erasure.entity.js';
@@ -31,7 +31,7 @@ import { ExportLinksService } from './export-links.service.js';
     AccountErasureService,
     AccountJobsService,
     AccountEvents,
-    AccountGateway,
+    ExportReadyPush,
     ExportLinksService,
     ...provideBlobReferences(AccountBlobReferences),
     ...provideAccountDataParticipant(AccountAccountData),

@@ -29,14 +29,18 @@ export class SocketAuthService {
    * token on `socket.data` (the token lets a gateway check the session again later).
    * The connect_error's `data` says `{code, message}` (and `retry_after` for
    * `rate_limited`: too many failed attempts from the client's address).
+   * `keepToken: false` (a namespace that never checks again, only pushes) keeps
+   * the user alone and drops the token from `socket.handshake.auth` too: a few
+   * hundred bytes an idle socket would hold for nothing.
    */
-  handshake(): (socket: Socket, next: (err?: Error) => void) => void {
+  handshake({ keepToken = true } = {}): (socket: Socket, next: (err?: Error) => void) => void {
     return (socket, next) => {
-      const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      const token = typeof raw === 'string' ? raw : undefined;
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const token = typeof auth?.token === 'string' ? auth.token : undefined;
       this.authenticateConnection(token, socket.request).then(
         (user) => {
-          Object.assign(socket.data as SocketPrincipal, { user, token });
+          if (!keepToken && auth) delete auth.token;
+          Object.assign(socket.data as SocketPrincipal, keepToken ? { user, token } : { user });
           next();
         },
         (err: Error) => next(connectError(err)),

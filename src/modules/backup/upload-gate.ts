@@ -19,7 +19,12 @@ export interface UploadGateOptions {
  */
 export class UploadGate extends Transform {
   private readonly hash = new OffThreadHash();
-  private size = 0;
+  /**
+   * Bytes seen so far. Not named `size`: the S3 driver's multipart Upload (lib-storage) reads a
+   * body's `size` as its total length, and a gate saying 0 there failed every upload of more than
+   * one part ("Expected 0 part(s) but uploaded 4"), answered 400 upload_incomplete.
+   */
+  private received = 0;
 
   constructor(private readonly options: UploadGateOptions) {
     // Room for a few MiB between the socket and the store, so neither side waits on the other per chunk.
@@ -28,12 +33,12 @@ export class UploadGate extends Transform {
 
   /** Bytes seen so far. */
   get bytes(): number {
-    return this.size;
+    return this.received;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.options.room) return done(this.options.tooLarge(this.size));
+    this.received += chunk.length;
+    if (this.received > this.options.room) return done(this.options.tooLarge(this.received));
     this.hash.update(chunk);
     // Passed on as they come (no copying into bigger buffers): the store batches them itself.
     // When the hashing worker falls behind, wait for it (bounded memory).

@@ -1,5 +1,6 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
-import Stripe from 'stripe';
+import { createRequire } from 'node:module';
+import type Stripe from 'stripe';
 import { AppConfig } from '../../config/app-config.js';
 import { BillingException } from './billing.errors.js';
 
@@ -164,7 +165,10 @@ export class StripePaymentsGateway extends PaymentsGateway {
     const { secretKey, apiUrl } = config.stripe;
     if (!secretKey) return;
     const url = apiUrl ? new URL(apiUrl) : undefined;
-    this.stripe = new Stripe(secretKey, {
+    // Stripe's SDK (some 200 files, 1 MB of code) is loaded only when billing is configured (issue 38: an idle
+    // self-hosted server without billing need not hold it); its CommonJS build, so the constructor stays synchronous.
+    const StripeClient = createRequire(import.meta.url)('stripe') as typeof Stripe;
+    this.stripe = new StripeClient(secretKey, {
       maxNetworkRetries: 2,
       timeout: 15_000,
       telemetry: false,

@@ -9,6 +9,7 @@ import type { Server, Socket } from 'socket.io';
 import { type SocketPrincipal, SocketAuthService } from '../auth/index.js';
 import { ConnectionsService } from '../../common/realtime/connections.service.js';
 import { userRoom } from '../../common/realtime/rooms.js';
+import { UserPush } from '../../common/realtime/user-push.js';
 import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from './storage.events.js';
 
 /**
@@ -17,28 +18,35 @@ import { StorageEvents, type StorageChangedEvent, type StorageQuotaEvent } from 
  * committed changes arrive as `storage:changed`, quota alerts as
  * `storage:quota`. The changes feed stays the truth: a client that was away
  * catches up from its cursor.
+ *
+ * The only gateway on `/`: it attaches the server to UserPush, through which
+ * the other modules push to the same rooms (see UserPush for why they are not
+ * gateways of their own).
  */
 @WebSocketGateway()
 export class StorageGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   @WebSocketServer() server!: Server;
 
   private readonly onChanged = (userId: string, e: StorageChangedEvent) =>
-    this.server.to(userRoom(userId)).emit('storage:changed', e);
+    this.push.toUser(userId, 'storage:changed', e);
   private readonly onQuota = (userId: string, e: StorageQuotaEvent) =>
-    this.server.to(userRoom(userId)).emit('storage:quota', e);
+    this.push.toUser(userId, 'storage:quota', e);
 
   constructor(
     private readonly events: StorageEvents,
     private readonly socketAuth: SocketAuthService,
     private readonly connections: ConnectionsService,
+    private readonly push: UserPush,
   ) {
     events.on('changed', this.onChanged);
     events.on('quota', this.onQuota);
   }
 
   afterInit(server: Server): void {
-    server.use(this.socketAuth.handshake());
+    // Sockets here only receive pushes: nothing checks their token again after the handshake.
+    server.use(this.socketAuth.handshake({ keepToken: false }));
     server.use(this.connections.socketIo());
+    this.push.attach(server);
   }
 
   async handleConnection(socket: Socket): Promise<void> {

@@ -8,7 +8,7 @@ import { UsageCall } from './entities/usage-call.entity.js';
 import { UsageDay } from './entities/usage-day.entity.js';
 import { AdminUsageController, UsageController } from './usage.controller.js';
 import { UsageEvents } from './usage.events.js';
-import { UsageGateway } from './usage.gateway.js';
+import { UsageAlertPush } from './usage-alert.push.js';
 import { UsageRepository } from './usage.repository.js';
 import { UsageService } from './usage.service.js';
 
@@ -24,7 +24,7 @@ import { UsageService } from './usage.service.js';
     UsageService,
     UsageRepository,
     UsageEvents,
-    UsageGateway,
+    UsageAlertPush,
     UsageAccountDataRepository,
     ...provideAccountDataParticipant(UsageAccountData),
   ],

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type DataSource, MoreThan } from 'typeorm';
+import { DatabaseService } from '../../database/database.service.js';
 import { returningRows } from '../../database/sql.js';
 import { UsageCall } from './entities/usage-call.entity.js';
 import { UsageDay } from './entities/usage-day.entity.js';
@@ -22,10 +23,19 @@ export interface UserDayTotals extends DayTotals {
 
 const num = (v: unknown) => Number(v ?? 0);
 
-/** The usage tables: the per-call ledger and the per-day totals and reservations. */
+/**
+ * The usage tables: the per-call ledger and the per-day totals and reservations.
+ * The statements every metered model call runs (reserve, settle, and the budget
+ * check of a stream) are named prepared statements on the driver's pool: a chat
+ * request makes up to seven model calls, and parsing, planning and TypeORM's
+ * query-runner bookkeeping for each cost more than running them (issue 38).
+ */
 @Injectable()
 export class UsageRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly database: DatabaseService,
+  ) {}
 
   /**
    * Holds `amount` against the day's budget if spent + held + amount stays
@@ -34,8 +44,8 @@ export class UsageRepository {
    */
   async reserve(userId: string, day: string, amount: number, budget: number): Promise<boolean> {
     // One statement: the day's first call creates the row, later ones add to it while it fits.
-    const rows = await returningRows(
-      this.dataSource,
+    const rows = await this.database.preparedQuery(
+      'usage_reserve',
       `INSERT INTO usage_days (user_id, day, reserved_micro_usd)
            SELECT $1::uuid, $2::date, $3::bigint WHERE $3::bigint <= $4::bigint
          ON CONFLICT (user_id, day) DO UPDATE
@@ -49,7 +59,8 @@ export class UsageRepository {
 
   /** What the day has spent plus what running calls hold (0 for a day without calls). */
   async committed(userId: string, day: string): Promise<number> {
-    const [row] = await this.dataSource.query<Array<{ total: string }>>(
+    const [row] = await this.database.preparedQuery<{ total: string }>(
+      'usage_committed',
       `SELECT cost_micro_usd + reserved_micro_usd AS total FROM usage_days WHERE user_id = $1 AND day = $2`,
       [userId, day],
     );
@@ -71,8 +82,8 @@ export class UsageRepository {
    */
   async settle(call: Omit<UsageCall, 'id' | 'createdAt' | 'user'>, reserved: number): Promise<number> {
     // One statement (so one implicit transaction): the ledger row and the totals land together.
-    const [row] = await returningRows<{ cost: string }>(
-      this.dataSource,
+    const [row] = await this.database.preparedQuery<{ cost: string }>(
+      'usage_settle',
       `WITH call AS (
            INSERT INTO usage_calls
              (id, user_id, day, model, kind, prompt_tokens, completion_tokens, cost_micro_usd, estimated)

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
-import { interruptedReport } from './run-checks.js';
+import { interruptedReport } from './report.js';
 import { sharedView } from './shared-bytes.js';
 import type { ChecksInput, ChecksProgress, ChecksReport, PackageLimits } from './types.js';
 import { checkWorkerFileOrThrow } from './worker-file.js';

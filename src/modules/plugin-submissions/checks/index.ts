@@ -15,7 +15,7 @@ export {
   type SecretFinding,
   type TextFile,
 } from './types.js';
-export { type ChecksOptions, DEFAULT_CHECKS_TIMEOUT_MS, runSubmissionChecks } from './run-checks.js';
+export { type ChecksOptions, DEFAULT_CHECKS_TIMEOUT_MS, runSubmissionChecks } from './run-checks-lazily.js';
 export {
   AccountQueueFullError,
   CheckPool,

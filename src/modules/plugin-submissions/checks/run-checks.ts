@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CheckTimeoutError, Deadline } from './deadline.js';
+import { Deadline } from './deadline.js';
 import { scanEntropy } from './entropy.js';
 import { checkManifest } from './manifest-check.js';
 import { checkPackage } from './package-check.js';
+import { DEFAULT_CHECKS_TIMEOUT_MS, erroredResult, verdictOf } from './report.js';
 import { checkSecrets, scanWithSecretlint } from './secrets-check.js';
 import { checkSquatting } from './squatting-check.js';
 import {
@@ -15,8 +16,6 @@ import {
   type PackageLimits,
   type Scanners,
 } from './types.js';
-
-export const DEFAULT_CHECKS_TIMEOUT_MS = 20_000;
 
 const DEFAULT_SCANNERS: Scanners = { secretlint: scanWithSecretlint, entropy: scanEntropy };
 
@@ -50,35 +49,9 @@ async function runCheck(check: CheckName, results: CheckResult[], body: (sink: C
   results.push(...(sink.length > 0 ? sink : [passed]));
 }
 
-function erroredResult(check: CheckName, error: unknown): CheckResult {
-  if (error instanceof CheckTimeoutError) {
-    return {
-      check,
-      status: 'errored',
-      code: 'check_timeout',
-      message: `the ${check} check did not finish in time`,
-    };
-  }
-  // The reason is the error's class, never its message: messages of parsers and scanners may quote the input.
-  const reason = error instanceof Error ? error.name : 'unknown error';
-  return {
-    check,
-    status: 'errored',
-    code: 'check_errored',
-    message: `the ${check} check could not run: ${reason}`,
-  };
-}
-
 function checksumMatches(claimed: string, actual: string): boolean {
   if (typeof claimed !== 'string' || !/^[0-9a-fA-F]{64}$/.test(claimed)) return false;
   return timingSafeEqual(Buffer.from(claimed.toLowerCase(), 'hex'), Buffer.from(actual, 'hex'));
-}
-
-function verdictOf(results: CheckResult[]): ChecksReport['verdict'] {
-  for (const status of ['failed', 'errored', 'held'] as const) {
-    if (results.some((result) => result.status === status)) return status;
-  }
-  return 'passed';
 }
 
 /** The automated checks of a plugin submission, every finding listed (see CheckResult). */
@@ -116,34 +89,4 @@ export async function runSubmissionChecks(
   const named = manifest;
   if (named) await step('squatting', (sink) => sink.push(...checkSquatting(named, input.existing)));
   return { results, verdict: verdictOf(results), ...(manifest ? { manifest } : {}), sha256 };
-}
-
-/**
- * The report of a run stopped from outside at `progress` (the last one told, if any): what finished
- * is kept, and the check that was running is `errored` — `check_timeout` when it was stopped at the
- * deadline, `check_errored` when its worker died. Never a pass; without any progress the manifest is
- * unknown, so the submission cannot be stored (the caller answers "submit again").
- */
-export function interruptedReport(
-  progress: ChecksProgress | undefined,
-  cause: 'timeout' | 'worker_exit',
-): ChecksReport {
-  const check = progress?.check ?? 'manifest';
-  const stopped: CheckResult =
-    cause === 'timeout'
-      ? erroredResult(check, new CheckTimeoutError())
-      : {
-          check,
-          status: 'errored',
-          code: 'check_errored',
-          message: `the ${check} check could not run: its worker stopped`,
-        };
-  const results = [...(progress?.results ?? []), stopped];
-  const manifest = progress?.manifest;
-  return {
-    results,
-    verdict: verdictOf(results),
-    ...(manifest ? { manifest } : {}),
-    sha256: progress?.sha256 ?? '',
-  };
 }

@@ -1,7 +1,5 @@
-import type { OnModuleDestroy } from '@nestjs/common';
-import { WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
-import type { Server } from 'socket.io';
-import { userRoom } from '../../common/realtime/rooms.js';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { UserPush } from '../../common/realtime/user-push.js';
 import { AccountEvents, type ExportReadyEvent } from './account.events.js';
 
 /**
@@ -9,14 +7,15 @@ import { AccountEvents, type ExportReadyEvent } from './account.events.js';
  * (the storage gateway authenticates them and joins each to its user's
  * room); the client then asks GET /account/export/{id} for its link.
  */
-@WebSocketGateway()
-export class AccountGateway implements OnModuleDestroy {
-  @WebSocketServer() server!: Server;
-
+@Injectable()
+export class ExportReadyPush implements OnModuleDestroy {
   private readonly onReady = (userId: string, event: ExportReadyEvent) =>
-    this.server.to(userRoom(userId)).emit('account:export_ready', event);
+    this.push.toUser(userId, 'account:export_ready', event);
 
-  constructor(private readonly events: AccountEvents) {
+  constructor(
+    private readonly events: AccountEvents,
+    private readonly push: UserPush,
+  ) {
     events.on('exportReady', this.onReady);
   }
 
