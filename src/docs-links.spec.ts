@@ -14,16 +14,24 @@ const PAGES = [
     .map((f) => `docs/${f}`),
 ];
 
-/** The text outside fenced blocks and inline code, where links are links. */
-function prose(text: string): string {
-  return text.replace(/^\s*```[\s\S]*?^\s*```\s*$/gm, '').replace(/`[^`\n]*`/g, '');
+/** The text outside fenced blocks, where headings are headings. */
+function outsideFences(text: string): string {
+  return text.replace(/^\s*```[\s\S]*?^\s*```\s*$/gm, '');
 }
 
-/** GitHub's heading anchors: lowercased, punctuation dropped, spaces to dashes, repeats numbered. */
+/** The text outside fenced blocks and inline code, where links are links. */
+function prose(text: string): string {
+  return outsideFences(text).replace(/`[^`\n]*`/g, '');
+}
+
+/**
+ * GitHub's heading anchors: lowercased, punctuation dropped (inline code keeps its text, its
+ * backticks go), spaces to dashes, repeats numbered.
+ */
 function anchors(file: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
-  for (const m of prose(readFileSync(file, 'utf8')).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+  for (const m of outsideFences(readFileSync(file, 'utf8')).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
     const slug = m[1]
       .toLowerCase()
       .replace(/[^\p{L}\p{N}\s_-]/gu, '')
