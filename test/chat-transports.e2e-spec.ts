@@ -288,8 +288,11 @@ describe('chat transports: plain WebSocket, idempotent start, stream caps, cance
     it("attaches a Socket.IO chat from another of the user's connections", async () => {
       const answer = words(20);
       fake.reply({ content: 'task_agent' }, { content: answer, chunkDelayMs: 30 });
-      const a = await connect(pro.tokens.access_token);
-      const b = await connect(pro.tokens.access_token);
+      // Its own user: the streams the tests above cut give their slots back only after their usage is
+      // settled, which on a loaded machine can still be under way (CI saw `rate_limited` here once).
+      const user = await newUser(t, { tier: 'pro' });
+      const a = await connect(user.tokens.access_token);
+      const b = await connect(user.tokens.access_token);
       const doneOf = (s: Socket) =>
         new Promise<Record<string, unknown>>((resolve) =>
           s.on('done', (d: Record<string, unknown>) => resolve(d)),
