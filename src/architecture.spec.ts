@@ -19,7 +19,9 @@ import ts from 'typescript';
  * - common code queries no module's tables (the blob sweep asks each module that writes blobs,
  *   through its BlobReferences), and reads no schema catalogue to find them;
  * - a module whose rows hold blob keys declares its BlobReferences (`provideBlobReferences`);
- * - functions stay short enough to read in one screen.
+ * - functions stay short enough to read in one screen;
+ * - LangChain is loaded by the first model call, not at start: its packages are imported as values
+ *   only through `import()` or by files that are themselves reached only through `import()`.
  */
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const SRC = join(ROOT, 'src');
@@ -113,6 +115,21 @@ function specifiersOf(file: SourceFile): Array<{ specifier: string; names: strin
   return found;
 }
 
+/** Whether an import declaration brings in values (not `import type`, not only `type` names). */
+function importsValues(node: ts.ImportDeclaration): boolean {
+  const clause = node.importClause;
+  if (!clause) return true; // a side-effect import
+  if (clause.isTypeOnly) return false;
+  if (clause.name) return true;
+  const bindings = clause.namedBindings;
+  if (!bindings || ts.isNamespaceImport(bindings)) return true;
+  return bindings.elements.some((e) => !e.isTypeOnly);
+}
+
+/** Files that import LangChain as values, each reached only through `import()` (checked below). */
+const LAZY_LANGCHAIN_FILES = new Set(['src/modules/agents/tool-loop.ts']);
+const LANGCHAIN = /^(@langchain\/|langchain(\/|$)|langsmith(\/|$))/;
+
 describe('architecture', () => {
   it('reaches another module only through its index.ts', () => {
     const violations: string[] = [];
@@ -202,6 +219,22 @@ describe('architecture', () => {
     for (const node of edges.keys()) visit(node, []);
     expect(commonToModules).toEqual([]);
     expect([...new Set(cycles)]).toEqual([]);
+  });
+
+  it('loads LangChain on the first model call, not at start (an idle server holds none of it)', () => {
+    const violations: string[] = [];
+    for (const file of FILES) {
+      file.ast.forEachChild((node) => {
+        if (!ts.isImportDeclaration(node) || !ts.isStringLiteral(node.moduleSpecifier)) return;
+        const specifier = node.moduleSpecifier.text;
+        if (LANGCHAIN.test(specifier) && importsValues(node) && !LAZY_LANGCHAIN_FILES.has(file.rel))
+          violations.push(`${file.rel} imports ${specifier}`);
+      });
+      for (const target of importsOf(file)) {
+        if (LAZY_LANGCHAIN_FILES.has(target)) violations.push(`${file.rel} imports ${target} statically`);
+      }
+    }
+    expect(violations).toEqual([]);
   });
 
   it('keeps the embedded database inside src/database', () => {

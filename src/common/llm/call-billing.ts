@@ -1,6 +1,5 @@
 import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { StructuredToolInterface } from '@langchain/core/tools';
-import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import type { MeterReservation } from './llm-meter.js';
 import { currentCallSignal, statusOf } from './provider-calls.js';
 import { countPromptTokens, countTokens, estimatePromptTokens } from './tokens.js';
@@ -182,7 +181,8 @@ export class CallBill {
   }
 
   /** The prompt as sent, with the tokenizer: messages, their tool calls, and the tools' definitions. */
-  private promptTokens(): Promise<number> {
+  private async promptTokens(): Promise<number> {
+    const { convertToOpenAITool } = await import('@langchain/core/utils/function_calling');
     const messages = this.messages;
     const tools = this.tools.length ? JSON.stringify(this.tools.map((t) => convertToOpenAITool(t))) : '';
     return tokensOr(countPromptTokens(messages, tools), () => estimatePromptTokens(messages, tools));

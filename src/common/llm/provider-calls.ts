@@ -1,10 +1,4 @@
-import {
-  type AIMessage,
-  type AIMessageChunk,
-  type BaseMessage,
-  HumanMessage,
-  SystemMessage,
-} from '@langchain/core/messages';
+import type { AIMessage, AIMessageChunk, BaseMessage } from '@langchain/core/messages';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChatProvider } from '../../config/model-ref.js';
 
@@ -105,8 +99,9 @@ export function retryAfterMs(err: unknown): number | undefined {
  * role in its messages), so a system note added mid-turn (the tool cap's) goes as the user's
  * words there; OpenAI and Ollama take it where it is.
  */
-export function forProvider(messages: BaseMessage[], provider: ChatProvider): BaseMessage[] {
+export async function forProvider(messages: BaseMessage[], provider: ChatProvider): Promise<BaseMessage[]> {
   if (provider === 'openai' || provider === 'ollama') return messages;
+  const { HumanMessage, SystemMessage } = await import('@langchain/core/messages');
   return messages.map((m, i) =>
     i > 0 && SystemMessage.isInstance(m) ? new HumanMessage({ content: m.content }) : m,
   );

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
-import { initChatModel } from 'langchain/chat_models/universal';
+import type { AIMessage, AIMessageChunk, BaseMessage } from '@langchain/core/messages';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config.js';
 import { providerConfigured } from '../../config/llm-config.js';
@@ -143,7 +142,7 @@ export class ProviderChatModel extends ChatModel {
     options: ChatCallOptions,
   ): Promise<AIMessage> {
     const client = await this.client(model);
-    const sent = forProvider(messages, model.provider);
+    const sent = await forProvider(messages, model.provider);
     const started = performance.now();
     const reservation = await this.reserveOrRecord(model, messages, options, started);
     const bill = new CallBill(reservation, messages, options.tools ?? []);
@@ -227,7 +226,7 @@ export class ProviderChatModel extends ChatModel {
     options: ChatCallOptions,
     { call, bill, progress }: { call: CallSignal; bill: CallBill; progress: StreamProgress },
   ): AsyncGenerator<ChatStreamEvent> {
-    const sent = forProvider(messages, model.provider);
+    const sent = await forProvider(messages, model.provider);
     const chunks = await withCallSignal(call.signal, () =>
       client.stream(sent, callOptions(model, call, options)),
     );
@@ -247,7 +246,7 @@ export class ProviderChatModel extends ChatModel {
     }
     // An aborted stream may end quietly: make it an error like the rest.
     call.signal.throwIfAborted();
-    const message = toMessage(full ?? new AIMessageChunk({ content: '' }));
+    const message = await toMessage(full);
     usage.correct(message);
     this.report(model, options, message, true);
     progress.outcome = 'completed';
@@ -369,6 +368,8 @@ export class ProviderChatModel extends ChatModel {
  * call options.
  */
 async function build(model: ModelRef, llm: AppConfig['llm']): Promise<BaseChatModel> {
+  // LangChain is loaded by the first model built, not at start (most of an idle server's modules).
+  const { initChatModel } = await import('langchain/chat_models/universal');
   const configurable = await initChatModel(model.id, clientParams(model, llm));
   const built = await configurable._getModelInstance();
   settleUnreadResponses(built);
@@ -411,15 +412,16 @@ function textOfChunk(chunk: AIMessageChunk): string {
     .join('');
 }
 
-/** The concatenated stream as the AIMessage an `invoke` would have returned (tool calls parsed). */
-function toMessage(chunk: AIMessageChunk): AIMessage {
+/** The concatenated stream (none: nothing arrived) as the AIMessage an `invoke` would have returned. */
+async function toMessage(chunk: AIMessageChunk | undefined): Promise<AIMessage> {
+  const { AIMessage } = await import('@langchain/core/messages');
   return new AIMessage({
-    content: chunk.content,
-    tool_calls: chunk.tool_calls ?? [],
-    invalid_tool_calls: chunk.invalid_tool_calls ?? [],
-    usage_metadata: chunk.usage_metadata,
-    response_metadata: chunk.response_metadata,
-    id: chunk.id,
+    content: chunk?.content ?? '',
+    tool_calls: chunk?.tool_calls ?? [],
+    invalid_tool_calls: chunk?.invalid_tool_calls ?? [],
+    usage_metadata: chunk?.usage_metadata,
+    response_metadata: chunk?.response_metadata ?? {},
+    id: chunk?.id,
   });
 }
 

@@ -1,4 +1,4 @@
-import { tool, type StructuredToolInterface } from '@langchain/core/tools';
+import type { StructuredToolInterface } from '@langchain/core/tools';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { z } from 'zod';
 import type { ActionTable, ChatContext, PlanAction } from './agent.types.js';
@@ -16,6 +16,13 @@ export interface ToolSpec<S extends z.ZodObject> {
   run(args: z.output<S>, context: ChatContext): ToolOutcome;
 }
 
+/**
+ * An agent's tool as declared: its name, description and zod schema, and what it does. It becomes
+ * a LangChain tool (`langChainTools`) on the first turn that offers it to a model, so a server that
+ * never chats never loads LangChain (~700 modules, ~20 MiB of an idle server's memory).
+ */
+export type AgentTool = Readonly<ToolSpec<z.ZodObject>>;
+
 /** The key under which a turn passes its ChatContext to the tools (LangChain's `configurable`). */
 const CONTEXT_KEY = 'chat_context';
 
@@ -23,25 +30,40 @@ export function toolConfig(context: ChatContext): RunnableConfig {
   return { configurable: { [CONTEXT_KEY]: context } };
 }
 
+/** Declares a tool; typed by its schema, so `run` receives the parsed arguments. */
+export function defineTool<S extends z.ZodObject>(spec: ToolSpec<S>): AgentTool {
+  return Object.freeze({ ...spec });
+}
+
+const built = new WeakMap<AgentTool, StructuredToolInterface>();
+
 /**
- * A LangChain tool with a zod schema. The context arrives through the call's
- * config, so one tool instance serves every request; the proposed actions are
- * the ToolMessage's artifact, never shown to the model.
+ * The tools as LangChain tools with zod schemas, each built once. The context arrives through
+ * the call's config, so one tool instance serves every request; the proposed actions are the
+ * ToolMessage's artifact, never shown to the model.
  */
-export function defineTool<S extends z.ZodObject>(spec: ToolSpec<S>): StructuredToolInterface {
-  return tool(
-    (args: z.output<S>, config?: RunnableConfig): [string, PlanAction[]] => {
-      const context = (config?.configurable?.[CONTEXT_KEY] ?? {}) as ChatContext;
-      const outcome = spec.run(args, context);
-      return [JSON.stringify(outcome.result), outcome.actions ?? []];
-    },
-    {
-      name: spec.name,
-      description: spec.description,
-      schema: spec.schema,
-      responseFormat: 'content_and_artifact',
-    },
-  );
+export async function langChainTools(tools: readonly AgentTool[]): Promise<StructuredToolInterface[]> {
+  const { tool } = await import('@langchain/core/tools');
+  return tools.map((spec) => {
+    let made = built.get(spec);
+    if (!made) {
+      made = tool(
+        (args: Record<string, unknown>, config?: RunnableConfig): [string, PlanAction[]] => {
+          const context = (config?.configurable?.[CONTEXT_KEY] ?? {}) as ChatContext;
+          const outcome = spec.run(args, context);
+          return [JSON.stringify(outcome.result), outcome.actions ?? []];
+        },
+        {
+          name: spec.name,
+          description: spec.description,
+          schema: spec.schema,
+          responseFormat: 'content_and_artifact',
+        },
+      ) as StructuredToolInterface;
+      built.set(spec, made);
+    }
+    return made;
+  });
 }
 
 // ---- argument schemas shared by the agents ----

@@ -1,11 +1,10 @@
 import { Inject } from '@nestjs/common';
-import { AIMessage, type BaseMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
-import type { StructuredToolInterface } from '@langchain/core/tools';
+import type { BaseMessage } from '@langchain/core/messages';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import type { Tier } from '../../common/tiers/tiers.js';
 import type { AgentResult, Caller, ChatContext, TokenSink } from './agent.types.js';
+import { type AgentTool, langChainTools } from './agent-tools.js';
 import { PromptTemplates, type TemplateId } from './plans/prompt-templates.js';
-import { runToolLoop } from './tool-loop.js';
 
 /** Earlier turns the model sees (the client's conversation_history, newest last). */
 const HISTORY_TURNS = 20;
@@ -20,7 +19,7 @@ export abstract class ChatAgent {
   abstract readonly name: string;
   abstract readonly description: string;
   abstract readonly templateId: TemplateId;
-  abstract readonly tools: StructuredToolInterface[];
+  abstract readonly tools: readonly AgentTool[];
   /** The cheapest tier that may use the agent. */
   readonly minTier: Tier = 'free';
 
@@ -31,21 +30,28 @@ export abstract class ChatAgent {
     return this.tools.map((t) => t.name);
   }
 
-  /** One agent turn: the message, with the context its read tools answer from. */
-  handle(query: string, context: ChatContext, caller: Caller, onToken?: TokenSink): Promise<AgentResult> {
-    return runToolLoop(this.messages(query, context), {
+  /**
+   * One agent turn: the message, with the context its read tools answer from. LangChain and the
+   * tool loop are loaded by the first turn (`import()` answers from the module cache after it).
+   */
+  async handle(query: string, context: ChatContext, caller: Caller, onToken?: TokenSink): Promise<AgentResult> {
+    const [{ runToolLoop }, tools, messages] = await Promise.all([
+      import('./tool-loop.js'),
+      langChainTools(this.tools),
+      this.messages(query, context),
+    ]);
+    const { response, actions } = await runToolLoop(messages, {
       llm: this.llm,
-      tools: this.tools,
+      tools,
       context,
       caller,
       onToken,
-    }).then(({ response, actions }) => ({
-      response,
-      actions: actions.map((a) => ({ ...a, agent: this.name })),
-    }));
+    });
+    return { response, actions: actions.map((a) => ({ ...a, agent: this.name })) };
   }
 
-  protected messages(query: string, context: ChatContext): BaseMessage[] {
+  protected async messages(query: string, context: ChatContext): Promise<BaseMessage[]> {
+    const { AIMessage, HumanMessage, SystemMessage } = await import('@langchain/core/messages');
     const system = [this.templates.text(this.templateId), `Now: ${new Date().toISOString()}.`];
     const profile = context.user_profile;
     if (profile && typeof profile === 'object') system.push(`User profile: ${JSON.stringify(profile)}`);
@@ -58,20 +64,20 @@ export abstract class ChatAgent {
     }
     return [
       new SystemMessage(this.templates.system(system.join('\n\n'))),
-      ...history(context),
+      ...history(context).map((turn) =>
+        turn.role === 'user' ? new HumanMessage(turn.content) : new AIMessage(turn.content),
+      ),
       new HumanMessage(query),
     ];
   }
 }
 
 /** Only user and assistant turns with text: a client cannot smuggle in a system message. */
-function history(context: ChatContext): BaseMessage[] {
+function history(context: ChatContext): { role: 'user' | 'assistant'; content: string }[] {
   const turns = Array.isArray(context.conversation_history) ? context.conversation_history : [];
-  return turns.slice(-HISTORY_TURNS).flatMap((turn): BaseMessage[] => {
+  return turns.slice(-HISTORY_TURNS).flatMap((turn) => {
     const content = turn?.content;
     if (typeof content !== 'string' || content.length === 0) return [];
-    if (turn.role === 'user') return [new HumanMessage(content)];
-    if (turn.role === 'assistant') return [new AIMessage(content)];
-    return [];
+    return turn.role === 'user' || turn.role === 'assistant' ? [{ role: turn.role, content }] : [];
   });
 }

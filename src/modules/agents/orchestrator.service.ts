@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatModel } from '../../common/llm/chat-model.js';
 import type { AgentResult, Caller, ChatContext, PlanAction, TokenSink } from './agent.types.js';
 import { AgentRegistry } from './agent-registry.service.js';
@@ -7,7 +6,7 @@ import type { ExecutionPlan } from './plans/execution-plan.js';
 import { PlansService } from './plans/plans.service.js';
 import { PromptTemplates, ROUTER_PROMPT, SYNTHESIS_PROMPT } from './plans/prompt-templates.js';
 import { parseRouterAnswer } from './router-answer.js';
-import { textOf } from './tool-loop.js';
+import { textOf } from './message-text.js';
 
 export type ExecutionMode = 'direct' | 'plan';
 
@@ -44,6 +43,7 @@ export class OrchestratorService {
   async classifyIntent(message: string, caller: Caller): Promise<string[]> {
     const allowed = this.registry.allowed(caller.tier);
     const agents = allowed.map((a) => `${a.name}: ${a.description}`).join('\n');
+    const { HumanMessage, SystemMessage } = await import('@langchain/core/messages');
     const answer = await this.llm.invoke(
       [
         new SystemMessage(this.templates.system(ROUTER_PROMPT.replace('{{agents}}', agents))),
@@ -97,6 +97,7 @@ export class OrchestratorService {
     caller: Caller,
     onToken?: TokenSink,
   ): Promise<string> {
+    const { HumanMessage, SystemMessage } = await import('@langchain/core/messages');
     const synthesis = [
       new SystemMessage(this.templates.system(SYNTHESIS_PROMPT)),
       new HumanMessage(

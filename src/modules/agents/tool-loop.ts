@@ -11,6 +11,7 @@ import type { Caller, ChatContext, PlanAction, TokenSink } from './agent.types.j
 import { toolConfig } from './agent-tools.js';
 import { TOOL_CAP_NOTE } from './plans/prompt-templates.js';
 import { AppException } from '../../common/errors/app.exception.js';
+import { textOf } from './message-text.js';
 
 /** Model calls with tools per agent turn; after them the agent answers without tools. */
 export const MAX_TOOL_CALLS = 5;
@@ -166,11 +167,4 @@ async function runTool(
     const reason = err instanceof Error ? err.message : String(err);
     return fail(`Error: invalid arguments for ${call.name}: ${reason}. Fix the arguments and call it again.`);
   }
-}
-
-export function textOf(message: AIMessage): string {
-  if (typeof message.content === 'string') return message.content;
-  return message.content
-    .map((part) => (typeof part === 'string' ? part : part.type === 'text' ? String(part.text) : ''))
-    .join('');
 }

@@ -1,15 +1,16 @@
 import type { ToolMessage } from '@langchain/core/messages';
-import type { StructuredToolInterface } from '@langchain/core/tools';
 import { FEATURES } from '../../../common/tiers/tiers.js';
-import { toolConfig } from '../agent-tools.js';
+import { type AgentTool, langChainTools, toolConfig } from '../agent-tools.js';
 import type { ChatContext } from '../agent.types.js';
 import { CHECKPOINT_TOOLS, CheckpointAgent } from './checkpoint.agent.js';
 import { NOTE_TOOLS, NoteAgent } from './note.agent.js';
 import { PROJECT_TOOLS, ProjectAgent } from './project.agent.js';
 import { TASK_TOOLS, TaskAgent } from './task.agent.js';
 
-const find = (tools: StructuredToolInterface[], name: string) => tools.find((t) => t.name === name)!;
-const run = async (t: StructuredToolInterface, args: Record<string, unknown>, context: ChatContext = {}) => {
+const find = (tools: readonly AgentTool[], name: string) => tools.find((t) => t.name === name)!;
+/** The tool as the tool loop runs it: built into its LangChain tool, invoked with a tool call. */
+const run = async (spec: AgentTool, args: Record<string, unknown>, context: ChatContext = {}) => {
+  const [t] = await langChainTools([spec]);
   const message = (await t.invoke(
     { id: 'c1', name: t.name, args, type: 'tool_call' },
     toolConfig(context),
