@@ -11,6 +11,7 @@
 // warm-up, both measured here), and the tokenizer worker (a process loading it, RSS before/after:
 // it is not loaded by an idle server, only by the first call recorded without the provider's
 // figures, and it stops after 5 idle minutes).
+// Prints each server's warm RSS as a ratio to bare node:http's beside it.
 // Goals (issue 38): idle ≤ 200 MiB against PostgreSQL, ≤ 450 MiB embedded.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -133,12 +134,13 @@ async function main() {
   const tokenizerMiB = await tokenizer();
 
   console.log(`\nIdle footprint (MiB; settled ${SETTLE_MS} ms; Node ${process.version})`);
-  console.log('server                    RSS start  RSS warm  main heap  threads  goal  ');
-  console.log(`bare node:http            ${fmt(bare)}                                       `);
+  console.log('server                    RSS start  RSS warm  × bare (warm)  main heap  threads  goal  ');
+  console.log(`bare node:http            ${fmt(bare)}                                                     `);
   for (const r of rows) {
     const ok = r.warm.rss <= r.goal ? 'met' : 'NOT met';
+    const ratio = `${(r.warm.rss / bare).toFixed(2)}x`.padStart(13);
     console.log(
-      `${r.label.padEnd(24)}  ${fmt(r.started.rss)}     ${fmt(r.warm.rss)}     ${fmt(r.warm.heap)}      ${String(r.warm.threads).padStart(3)}   ≤${r.goal} ${ok}`,
+      `${r.label.padEnd(24)}  ${fmt(r.started.rss)}     ${fmt(r.warm.rss)}     ${ratio}      ${fmt(r.warm.heap)}      ${String(r.warm.threads).padStart(3)}   ≤${r.goal} ${ok}`,
     );
   }
   const pg = rows.find((r) => r.label === 'PostgreSQL');
