@@ -34,7 +34,12 @@ export abstract class ChatAgent {
    * One agent turn: the message, with the context its read tools answer from. LangChain and the
    * tool loop are loaded by the first turn (`import()` answers from the module cache after it).
    */
-  async handle(query: string, context: ChatContext, caller: Caller, onToken?: TokenSink): Promise<AgentResult> {
+  async handle(
+    query: string,
+    context: ChatContext,
+    caller: Caller,
+    onToken?: TokenSink,
+  ): Promise<AgentResult> {
     const [{ runToolLoop }, tools, messages] = await Promise.all([
       import('./tool-loop.js'),
       langChainTools(this.tools),
